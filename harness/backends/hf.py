@@ -1,0 +1,198 @@
+"""The transformers backend: batched, length-sorted, one forward per batch."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from itertools import groupby
+from typing import Any
+
+import torch
+
+from harness.backends.base import BackendInfo, Progress
+from harness.backends.windows import rolling_windows
+from harness.requests import Generate, LogLikelihood, Response, RollingLogLikelihood
+
+# Logits are [batch, positions, vocab] floats; cap positions per batch so that a large vocab
+# (Gemma: 262k) does not need gigabytes for one forward.
+LOGITS_BUDGET_ELEMENTS = 1 << 27
+Item = tuple[list[int], int]  # (tokens: input followed by the last target, n_scored)
+
+
+class HFBackend:
+    def __init__(
+        self, name: str, source: str, model: Any, tokenizer: Any, knobs: Mapping[str, Any]
+    ) -> None:
+        self.model = model
+        self.tokenizer = tokenizer
+        self.device = next(model.parameters()).device
+        context = int(getattr(model.config, "max_position_embeddings", 2048) or 2048)
+        self.max_length = min(int(knobs.get("max_length", context)), context)
+        self.batch_size = int(knobs.get("batch_size", 8))
+        eos = tokenizer.eos_token_id
+        self.prefix_id = int(tokenizer.bos_token_id if tokenizer.bos_token_id is not None else eos)
+        self.pad_id = int(tokenizer.pad_token_id if tokenizer.pad_token_id is not None else eos)
+        vocab = int(model.get_output_embeddings().weight.shape[0])
+        self.max_positions = max(self.max_length, LOGITS_BUDGET_ELEMENTS // vocab)
+        params = list(model.parameters())
+        self.info = BackendInfo(
+            model=name,
+            source=source,
+            n_params=sum(p.numel() for p in params),
+            dtype=str(next(iter(params)).dtype).removeprefix("torch."),
+            device=str(self.device),
+            weight_bytes=sum(p.numel() * p.element_size() for p in params),
+            max_length=self.max_length,
+            details={"architecture": type(model).__name__, "vocab_size": vocab},
+        )
+
+    # ---- helpers -------------------------------------------------------------------------
+    def encode(self, text: str) -> list[int]:
+        ids: list[int] = self.tokenizer(text, add_special_tokens=False)["input_ids"]
+        return ids
+
+    def count_tokens(self, text: str) -> int:
+        return len(self.encode(text))
+
+    def synchronize(self) -> None:
+        if self.device.type == "cuda":
+            torch.cuda.synchronize(self.device)
+
+    def _batches(self, order: list[int], lengths: list[int]) -> list[list[int]]:
+        """Consecutive groups of the length-sorted order within the batch and logits budgets."""
+        batches: list[list[int]] = []
+        current: list[int] = []
+        for index in order:
+            widest = max([lengths[i] for i in current] + [lengths[index]])
+            too_many = len(current) >= self.batch_size
+            if current and (too_many or widest * (len(current) + 1) > self.max_positions):
+                batches.append(current)
+                current = []
+            current.append(index)
+        if current:
+            batches.append(current)
+        return batches
+
+    @torch.inference_mode()
+    def _score(self, items: Sequence[Item], progress: Progress | None) -> list[tuple[float, bool]]:
+        """Summed log-probability of each item's last n_scored targets, and whether greedy."""
+        lengths = [len(tokens) - 1 for tokens, _ in items]
+        order = sorted(range(len(items)), key=lambda i: -lengths[i])
+        results: list[tuple[float, bool]] = [(0.0, True)] * len(items)
+        for batch in self._batches(order, lengths):
+            width = max(lengths[i] for i in batch)
+            ids = torch.full((len(batch), width + 1), self.pad_id, dtype=torch.long)
+            for row, i in enumerate(batch):
+                ids[row, : lengths[i] + 1] = torch.tensor(items[i][0])
+            inputs, targets = ids[:, :-1].to(self.device), ids[:, 1:].to(self.device)
+            size = torch.tensor([lengths[i] for i in batch], device=self.device)
+            scored = torch.tensor([items[i][1] for i in batch], device=self.device)
+            positions = torch.arange(width, device=self.device)[None, :]
+            attention = (positions < size[:, None]).long()
+            logits = self.model(input_ids=inputs, attention_mask=attention).logits.float()
+            token_lp = logits.gather(-1, targets[..., None]).squeeze(-1) - logits.logsumexp(-1)
+            mask = (positions >= (size - scored)[:, None]) & (positions < size[:, None])
+            sums = (token_lp * mask).sum(1).tolist()
+            greedy = ((logits.argmax(-1) == targets) | ~mask).all(1).tolist()
+            for row, i in enumerate(batch):
+                results[i] = (float(sums[row]), bool(greedy[row]))
+            if progress:
+                progress(len(batch))
+        return results
+
+    # ---- the three request kinds ---------------------------------------------------------
+    def loglikelihood(
+        self, reqs: Sequence[LogLikelihood], progress: Progress | None = None
+    ) -> list[Response]:
+        items = [self._context_item(r.context, r.continuation) for r in reqs]
+        scores = self._score(items, progress)
+        return [
+            Response(logprob=lp, is_greedy=greedy, n_tokens=item[1])
+            for (lp, greedy), item in zip(scores, items, strict=True)
+        ]
+
+    def _context_item(self, context: str, continuation: str) -> Item:
+        # Trailing context spaces belong to the continuation (lm-evaluation-harness).
+        spaces = len(context) - len(context.rstrip(" "))
+        if spaces:
+            context, continuation = context[:-spaces], context[-spaces:] + continuation
+        whole = self.encode(context + continuation)
+        n_context = len(self.encode(context))
+        cont = whole[n_context:] or whole[-1:]
+        tokens = [self.prefix_id, *whole[: len(whole) - len(cont)], *cont]
+        return tokens[-(self.max_length + 1) :], min(len(cont), self.max_length)
+
+    def loglikelihood_rolling(
+        self, reqs: Sequence[RollingLogLikelihood], progress: Progress | None = None
+    ) -> list[Response]:
+        items: list[Item] = []
+        owners: list[int] = []
+        counts: list[int] = []
+        for index, req in enumerate(reqs):
+            seq = [self.prefix_id, *self.encode(req.text)]
+            counts.append(len(seq) - 1)
+            length = min(req.max_length or self.max_length, self.max_length)
+            for w in rolling_windows(len(seq) - 1, length, req.stride):
+                items.append((seq[w.start : w.end + 1], w.n_scored))
+                owners.append(index)
+        totals = [0.0] * len(reqs)
+        for owner, (lp, _) in zip(owners, self._score(items, None), strict=True):
+            totals[owner] += lp
+        if progress:
+            progress(len(reqs))
+        return [Response(logprob=t, n_tokens=n) for t, n in zip(totals, counts, strict=True)]
+
+    def generate(self, reqs: Sequence[Generate], progress: Progress | None = None) -> list[Response]:
+        results: list[Response | None] = [None] * len(reqs)
+        prompt_ids = [self.tokenizer(r.prompt)["input_ids"] for r in reqs]
+
+        def key(i: int) -> tuple[int, tuple[str, ...], int]:
+            return (reqs[i].max_new_tokens, reqs[i].stop, -len(prompt_ids[i]))
+
+        order = sorted(range(len(reqs)), key=key)
+        for _, group in groupby(order, key=lambda i: (reqs[i].max_new_tokens, reqs[i].stop)):
+            indices = list(group)
+            for start in range(0, len(indices), self.batch_size):
+                batch = indices[start : start + self.batch_size]
+                for i, response in zip(batch, self._generate_batch(reqs, prompt_ids, batch)):
+                    results[i] = response
+                if progress:
+                    progress(len(batch))
+        return [r for r in results if r is not None]
+
+    @torch.inference_mode()
+    def _generate_batch(
+        self, reqs: Sequence[Generate], prompt_ids: list[list[int]], batch: list[int]
+    ) -> list[Response]:
+        from harness.backends.hf_generate import FirstTokenClock, cut_at_stop
+
+        width = max(len(prompt_ids[i]) for i in batch)
+        ids = torch.full((len(batch), width), self.pad_id, dtype=torch.long)
+        mask = torch.zeros_like(ids)
+        for row, i in enumerate(batch):  # left padding: the last position is the last token
+            ids[row, width - len(prompt_ids[i]) :] = torch.tensor(prompt_ids[i])
+            mask[row, width - len(prompt_ids[i]) :] = 1
+        request = reqs[batch[0]]
+        clock = FirstTokenClock(self.synchronize)
+        out = self.model.generate(
+            input_ids=ids.to(self.device),
+            attention_mask=mask.to(self.device),
+            max_new_tokens=request.max_new_tokens,
+            do_sample=False,
+            pad_token_id=self.pad_id,
+            stopping_criteria=[clock],
+            stop_strings=list(request.stop) or None,
+            tokenizer=self.tokenizer,
+        )
+        self.synchronize()
+        elapsed = time.perf_counter() - clock.started
+        new = out[:, width:].tolist()
+        responses = []
+        for row, i in enumerate(batch):
+            tokens = [t for t in new[row] if t != self.pad_id]
+            text = cut_at_stop(self.tokenizer.decode(tokens, skip_special_tokens=True), request.stop)
+            responses.append(
+                Response(text=text, n_in=len(prompt_ids[i]), n_out=len(tokens),
+                         ttft_s=clock.first_token_s, latency_s=elapsed)
+            )
+        return responses

@@ -1,0 +1,88 @@
+"""Loading transformers models from a hub id, a local folder or a (cached-converted) GGUF."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from harness.assets import cache_dir, resolve, sha256_of
+from harness.config import ModelConfig
+from harness.errors import UserError
+
+DTYPES = ("float32", "bfloat16", "float16")
+
+
+def torch_dtype(name: str) -> Any:
+    import torch
+
+    if name not in DTYPES:
+        raise UserError(f"knob 'dtype': '{name}' is not one of {', '.join(DTYPES)}")
+    return getattr(torch, name)
+
+
+def convert_gguf(path: Path) -> Path:
+    """Dequantize a GGUF file once into a safetensors folder in the cache."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    out = cache_dir() / "converted" / f"{path.stem}-{sha256_of(path)[:16]}"
+    if (out / ".complete").exists():
+        return out
+    tmp = out.with_name(out.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(path.parent, gguf_file=path.name)
+        model = AutoModelForCausalLM.from_pretrained(
+            path.parent, gguf_file=path.name, dtype=_float32()
+        )
+    except Exception as err:  # transformers raises many types for a bad file
+        raise UserError(f"{path}: GGUF file did not load ({type(err).__name__}: {err})") from None
+    # save_pretrained refuses GGUF-loaded models until the quantizer markers are cleared.
+    model.hf_quantizer = None
+    model.is_quantized = False
+    if hasattr(model.config, "quantization_config"):
+        del model.config.quantization_config
+    model.save_pretrained(tmp, safe_serialization=True)
+    tokenizer.save_pretrained(tmp)
+    (tmp / "limitbench_source.json").write_text(json.dumps({"gguf_file": str(path)}))
+    (tmp / ".complete").write_text("ok")
+    shutil.rmtree(out, ignore_errors=True)
+    tmp.rename(out)
+    return out
+
+
+def _float32() -> Any:
+    import torch
+
+    return torch.float32
+
+
+def load_model(cfg: ModelConfig, knobs: Mapping[str, Any], base_dir: Path) -> tuple[Any, Any, str]:
+    """(model, tokenizer, description of the source) with the dtype and device knobs applied."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    torch.manual_seed(0)
+    if "threads" in knobs:
+        torch.set_num_threads(int(knobs["threads"]))
+    location = resolve(cfg.source, base_dir)
+    source = str(location)
+    if isinstance(location, Path) and location.suffix == ".gguf":
+        location = convert_gguf(location)
+        source = f"{source} (GGUF, dequantized)"
+    common: dict[str, Any] = {"trust_remote_code": cfg.trust_remote_code, "revision": cfg.revision}
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(location, **common)
+        model = AutoModelForCausalLM.from_pretrained(
+            location,
+            dtype=torch_dtype(str(knobs.get("dtype", "float32"))),
+            use_safetensors=None if cfg.allow_pickle else True,
+            **common,
+        )
+    except (OSError, ValueError, KeyError) as err:
+        raise UserError(f"model '{cfg.name}' ({source}) did not load: {err}") from None
+    model.to(str(knobs.get("device", "cpu")))
+    model.eval()
+    return model, tokenizer, source

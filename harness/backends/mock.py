@@ -1,0 +1,58 @@
+"""A deterministic fake model, for unit tests of the runner's mechanics only."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from harness.backends.base import BACKENDS, Backend, BackendInfo, Progress
+from harness.config import ModelConfig
+from harness.requests import Generate, LogLikelihood, Response, RollingLogLikelihood
+
+
+class MockBackend:
+    """Scores by character counts; `quality` scales log-likelihoods for paired tests."""
+
+    def __init__(self, name: str, quality: float = 1.0) -> None:
+        self.quality = quality
+        self.info = BackendInfo(name, "mock", 1000, "float32", "cpu", 4000, 2048)
+
+    def count_tokens(self, text: str) -> int:
+        return len(text.split())
+
+    def synchronize(self) -> None:
+        return None
+
+    def loglikelihood(
+        self, reqs: Sequence[LogLikelihood], progress: Progress | None = None
+    ) -> list[Response]:
+        out = [
+            Response(logprob=-0.1 * len(r.continuation) / self.quality, is_greedy=True, n_tokens=1)
+            for r in reqs
+        ]
+        if progress:
+            progress(len(reqs))
+        return out
+
+    def loglikelihood_rolling(
+        self, reqs: Sequence[RollingLogLikelihood], progress: Progress | None = None
+    ) -> list[Response]:
+        out = [
+            Response(logprob=-0.5 * len(r.text) / self.quality, n_tokens=self.count_tokens(r.text))
+            for r in reqs
+        ]
+        if progress:
+            progress(len(reqs))
+        return out
+
+    def generate(self, reqs: Sequence[Generate], progress: Progress | None = None) -> list[Response]:
+        out = [Response(text=r.prompt[-8:], n_in=len(r.prompt), n_out=2, ttft_s=0.0) for r in reqs]
+        if progress:
+            progress(len(reqs))
+        return out
+
+
+@BACKENDS.register("mock")
+def load_mock(cfg: ModelConfig, knobs: Mapping[str, Any], base_dir: Path) -> Backend:
+    return MockBackend(cfg.name, float(knobs.get("quality", 1.0)))

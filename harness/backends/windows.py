@@ -1,0 +1,38 @@
+"""Rolling windows over a token sequence (pure Python, so it is testable without torch)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Window:
+    """Model input `seq[start:end]`, whose last `n_scored` predictions are new targets.
+
+    `seq` is the prefix token followed by the text's tokens; position k of the input predicts
+    seq[k + 1], so the window predicts seq[start + 1 : end + 1].
+    """
+
+    start: int
+    end: int
+    n_scored: int
+
+
+def rolling_windows(n_tokens: int, max_length: int, stride: int | None = None) -> list[Window]:
+    """Cover targets 1..n_tokens exactly once.
+
+    The first window scores everything it sees; each later one advances by `stride` new
+    targets and keeps up to max_length - stride earlier tokens as context. stride ==
+    max_length reproduces lm-evaluation-harness's disjoint windows (context of one token).
+    """
+    if max_length < 1:
+        raise ValueError("max_length must be at least 1")
+    step = max_length if stride is None else min(stride, max_length)
+    windows: list[Window] = []
+    scored_to = 0
+    while scored_to < n_tokens:
+        target_end = min(n_tokens, max_length if not windows else scored_to + step)
+        start = max(0, target_end - max_length)
+        windows.append(Window(start, target_end, target_end - scored_to))
+        scored_to = target_end
+    return windows

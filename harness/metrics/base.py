@@ -1,0 +1,98 @@
+"""A Metric carries its own name, unit, direction and reducer.
+
+Means of per-sample scores get a closed-form stderr and a t interval. Corpus-level metrics
+(perplexity, BLEU, macro-F1, ...) are not means of per-sample values, so their stderr and
+95% CI come from a seeded bootstrap over samples.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from harness.records import Value
+
+Scores = Sequence[Mapping[str, float]]
+N_BOOTSTRAP = 1000
+
+
+@dataclass(frozen=True)
+class Metric:
+    name: str
+    unit: str
+    higher_is_better: bool
+    reduce: Callable[[Scores], float]
+    mean_of: str | None = None  # set when the metric is the mean of one per-sample field
+
+
+def mean_metric(name: str, unit: str, higher_is_better: bool, field: str | None = None) -> Metric:
+    key = field or name
+
+    def reduce(scores: Scores) -> float:
+        return float(np.mean([s[key] for s in scores]))
+
+    return Metric(name, unit, higher_is_better, reduce, mean_of=key)
+
+
+def corpus_metric(
+    name: str, unit: str, higher_is_better: bool, reduce: Callable[[Scores], float]
+) -> Metric:
+    return Metric(name, unit, higher_is_better, reduce)
+
+
+def summarize(metric: Metric, scores: Scores, seed: int) -> Value:
+    n = len(scores)
+    value = metric.reduce(scores)
+    if metric.mean_of is not None:
+        return _mean_value(metric, [s[metric.mean_of] for s in scores], value)
+    low, high, stderr = bootstrap(metric.reduce, scores, seed)
+    return Value(
+        value=value,
+        unit=metric.unit,
+        higher_is_better=metric.higher_is_better,
+        stderr=stderr,
+        ci_low=low,
+        ci_high=high,
+        n=n,
+        note="95% percentile bootstrap over samples" if n > 1 else "single sample: no CI",
+    )
+
+
+def _mean_value(metric: Metric, values: list[float], mean: float) -> Value:
+    n = len(values)
+    if n < 2:
+        return Value(value=mean, unit=metric.unit, higher_is_better=metric.higher_is_better, n=n)
+    from scipy import stats
+
+    stderr = float(np.std(values, ddof=1) / math.sqrt(n))
+    half = float(stats.t.ppf(0.975, n - 1)) * stderr
+    return Value(
+        value=mean,
+        unit=metric.unit,
+        higher_is_better=metric.higher_is_better,
+        stderr=stderr,
+        ci_low=mean - half,
+        ci_high=mean + half,
+        n=n,
+        note="95% t interval on the mean",
+    )
+
+
+def bootstrap(
+    reduce: Callable[[Scores], float], scores: Scores, seed: int, n_boot: int = N_BOOTSTRAP
+) -> tuple[float | None, float | None, float | None]:
+    """Percentile 95% CI and standard error of `reduce` under resampling of samples."""
+    n = len(scores)
+    if n < 2:
+        return None, None, None
+    rng = np.random.default_rng(seed)
+    draws = rng.integers(0, n, size=(n_boot, n))
+    stats = np.array([reduce([scores[i] for i in row]) for row in draws], dtype=float)
+    stats = stats[np.isfinite(stats)]
+    if stats.size == 0:
+        return None, None, None
+    low, high = np.percentile(stats, [2.5, 97.5])
+    return float(low), float(high), float(np.std(stats, ddof=1))

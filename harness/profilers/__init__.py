@@ -1,0 +1,9 @@
+"""Profilers: begin/end windows around dispatch; loading and warmup are never inside."""
+
+from harness.profilers.base import PROFILERS, Profiler, Work
+
+# Importing the modules registers the profilers.
+from harness.profilers import timing as _timing  # noqa: F401  isort: skip
+from harness.profilers import memory as _memory  # noqa: F401  isort: skip
+
+__all__ = ["PROFILERS", "Profiler", "Work"]

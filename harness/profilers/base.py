@@ -1,0 +1,35 @@
+"""The Profiler protocol and the description of the work done inside a window."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from harness.records import Value
+from harness.registry import Registry
+
+
+@dataclass
+class Work:
+    """What happened inside the window, counted with the model's own tokenizer."""
+
+    n_requests: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    latencies_s: list[float] = field(default_factory=list)
+    ttfts_s: list[float] = field(default_factory=list)
+    n_correct: float | None = None
+    backend: Any = None
+
+
+class Profiler(Protocol):
+    def available(self) -> str | None:
+        """None when it can measure here, else the reason it cannot."""
+
+    def start(self) -> None: ...
+
+    def stop(self, work: Work) -> Mapping[str, Value]: ...
+
+
+PROFILERS: Registry[Callable[[], Profiler]] = Registry("profiler")

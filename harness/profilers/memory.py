@@ -1,0 +1,82 @@
+"""Peak process RSS (sampled on a thread) and, on CUDA, peak allocated and reserved bytes."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+
+import psutil
+
+from harness.profilers.base import PROFILERS, Profiler, Work
+from harness.records import Value
+
+SAMPLE_INTERVAL_S = 0.02
+
+
+class MemoryProfiler:
+    def __init__(self) -> None:
+        self.process = psutil.Process()
+        self.peak_rss = 0
+        self.baseline_rss = 0
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._cuda = False
+
+    def available(self) -> str | None:
+        return None
+
+    def start(self) -> None:
+        self.baseline_rss = self.peak_rss = self.process.memory_info().rss
+        self._cuda = _reset_cuda_peak()
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+
+    def _sample(self) -> None:
+        while not self._stop.wait(SAMPLE_INTERVAL_S):
+            self.peak_rss = max(self.peak_rss, self.process.memory_info().rss)
+
+    def stop(self, work: Work) -> Mapping[str, Value]:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+        self.peak_rss = max(self.peak_rss, self.process.memory_info().rss)
+        out = {
+            "peak_rss": Value(value=self.peak_rss, unit="B", higher_is_better=False,
+                              note=f"sampled every {SAMPLE_INTERVAL_S * 1000:.0f} ms"),
+            "rss_growth": Value(value=self.peak_rss - self.baseline_rss, unit="B",
+                                higher_is_better=False, note="peak minus RSS at window start"),
+        }
+        if work.backend is not None:
+            out["weight_bytes"] = Value(
+                value=work.backend.info.weight_bytes, unit="B", higher_is_better=False
+            )
+        if self._cuda:
+            out.update(_cuda_peaks())
+        return out
+
+
+def _reset_cuda_peak() -> bool:
+    import sys
+
+    torch = sys.modules.get("torch")  # never import torch just to learn there is no GPU
+    if torch is None or not torch.cuda.is_available():
+        return False
+    torch.cuda.reset_peak_memory_stats()
+    return True
+
+
+def _cuda_peaks() -> dict[str, Value]:
+    import torch
+
+    return {
+        "cuda_peak_allocated": Value(value=torch.cuda.max_memory_allocated(), unit="B",
+                                     higher_is_better=False),
+        "cuda_peak_reserved": Value(value=torch.cuda.max_memory_reserved(), unit="B",
+                                    higher_is_better=False),
+    }
+
+
+@PROFILERS.register("memory")
+def make_memory() -> Profiler:
+    return MemoryProfiler()

@@ -1,0 +1,86 @@
+"""Wall time, token throughput (saying which tokens), latency percentiles, TTFT and TPOT."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+
+import numpy as np
+
+from harness.profilers.base import PROFILERS, Profiler, Work
+from harness.records import Value
+
+
+def _rate(count: int, seconds: float, unit: str, note: str) -> Value:
+    return Value(value=count / seconds, unit=unit, higher_is_better=True, n=count, note=note)
+
+
+def percentiles(name: str, samples: list[float], unit: str = "s") -> dict[str, Value]:
+    if not samples:
+        return {}
+    p50, p90, p99 = np.percentile(samples, [50, 90, 99])
+    n = len(samples)
+    return {
+        f"{name}_p50": Value(value=float(p50), unit=unit, higher_is_better=False, n=n),
+        f"{name}_p90": Value(value=float(p90), unit=unit, higher_is_better=False, n=n),
+        f"{name}_p99": Value(value=float(p99), unit=unit, higher_is_better=False, n=n),
+    }
+
+
+class TimingProfiler:
+    def __init__(self) -> None:
+        self.started = 0.0
+
+    def available(self) -> str | None:
+        return None
+
+    def start(self) -> None:
+        self.started = time.perf_counter()
+
+    def stop(self, work: Work) -> Mapping[str, Value]:
+        if work.backend is not None:
+            work.backend.synchronize()
+        wall = time.perf_counter() - self.started
+        out: dict[str, Value] = {
+            "wall_time": Value(value=wall, unit="s", higher_is_better=False),
+            "requests_per_s": _rate(work.n_requests, wall, "req/s", "requests per wall second"),
+        }
+        if work.input_tokens:
+            out["input_tokens_per_s"] = _rate(
+                work.input_tokens, wall, "tok/s", "input (prompt or scored) tokens per second"
+            )
+        if work.output_tokens:
+            out["output_tokens_per_s"] = _rate(
+                work.output_tokens, wall, "tok/s", "generated tokens per second"
+            )
+            out["total_tokens_per_s"] = _rate(
+                work.input_tokens + work.output_tokens, wall, "tok/s", "input + output tokens"
+            )
+        out.update(percentiles("latency", work.latencies_s))
+        out.update(percentiles("ttft", work.ttfts_s))
+        out.update(_time_per_output_token(work))
+        return out
+
+
+def _time_per_output_token(work: Work) -> dict[str, Value]:
+    """(latency - TTFT) / (tokens after the first), median over batches."""
+    if not (work.ttfts_s and work.latencies_s and work.output_tokens):
+        return {}
+    per_request_out = max(1.0, work.output_tokens / max(1, work.n_requests))
+    if per_request_out <= 1:
+        return {}
+    decode = [(lat - ttft) / (per_request_out - 1) for lat, ttft in zip(work.latencies_s, work.ttfts_s)]
+    return {
+        "time_per_output_token": Value(
+            value=float(np.median(decode)),
+            unit="s/tok",
+            higher_is_better=False,
+            n=len(decode),
+            note="median over requests of (latency - TTFT) / (mean output tokens - 1)",
+        )
+    }
+
+
+@PROFILERS.register("timing")
+def make_timing() -> Profiler:
+    return TimingProfiler()

@@ -1,0 +1,58 @@
+"""One typed registry per plugin kind; the decorator is the only place a name is bound."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from importlib.metadata import entry_points
+from typing import Generic, TypeVar
+
+from harness.errors import UserError, did_you_mean
+
+T = TypeVar("T")
+
+
+class Registry(Generic[T]):
+    """Named plugins of one kind, e.g. adapters or profilers.
+
+    Third parties register through the entry-point group `limitbench.<kind>`, loaded the
+    first time a name is looked up, so a plugin package needs no import by the user.
+    """
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+        self._items: dict[str, T] = {}
+        self._entry_points_loaded = False
+
+    def register(self, name: str) -> Callable[[T], T]:
+        def decorate(item: T) -> T:
+            if name in self._items:
+                raise ValueError(f"{self.kind} '{name}' is registered twice")
+            self._items[name] = item
+            return item
+
+        return decorate
+
+    def get(self, name: str) -> T:
+        self._load_entry_points()
+        if name not in self._items:
+            raise UserError(f"unknown {self.kind} '{name}'{did_you_mean(name, self._items)}")
+        return self._items[name]
+
+    def names(self) -> list[str]:
+        self._load_entry_points()
+        return sorted(self._items)
+
+    def __contains__(self, name: str) -> bool:
+        self._load_entry_points()
+        return name in self._items
+
+    def __iter__(self) -> Iterator[tuple[str, T]]:
+        self._load_entry_points()
+        return iter(sorted(self._items.items()))
+
+    def _load_entry_points(self) -> None:
+        if self._entry_points_loaded:
+            return
+        self._entry_points_loaded = True
+        for ep in entry_points(group=f"limitbench.{self.kind}"):
+            ep.load()  # importing the plugin module runs its @register decorator

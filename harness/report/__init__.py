@@ -1,0 +1,1 @@
+"""Reports: aggregate runs, fit scaling laws, plot, and render markdown."""

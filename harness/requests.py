@@ -1,0 +1,48 @@
+"""Everything a task can ask of a model reduces to three request kinds."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class LogLikelihood:
+    """log P(continuation | context), summed over the continuation's tokens."""
+
+    context: str
+    continuation: str
+
+
+@dataclass(frozen=True)
+class RollingLogLikelihood:
+    """log P(text), every token scored exactly once (lm-evaluation-harness convention)."""
+
+    text: str
+    max_length: int | None = None  # window size; None = the model's context
+    stride: int | None = None  # new tokens scored per window; None = max_length
+
+
+@dataclass(frozen=True)
+class Generate:
+    """Greedy continuation of `prompt`, cut at the first stop sequence."""
+
+    prompt: str
+    max_new_tokens: int = 64
+    stop: tuple[str, ...] = ()
+
+
+Request = LogLikelihood | RollingLogLikelihood | Generate
+
+
+@dataclass(frozen=True)
+class Response:
+    """A backend's answer. Fields that do not apply to the request kind stay None."""
+
+    logprob: float | None = None
+    is_greedy: bool | None = None
+    n_tokens: int | None = None
+    text: str | None = None
+    n_in: int | None = None
+    n_out: int | None = None
+    ttft_s: float | None = None
+    latency_s: float | None = None

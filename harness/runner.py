@@ -1,0 +1,178 @@
+"""suite -> variants -> tasks -> dispatch -> records, as short staged functions."""
+
+from __future__ import annotations
+
+import gc
+import math
+import secrets
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+from harness.backends import BACKENDS, Backend
+from harness.config import SuiteConfig, file_sha256, load_suite
+from harness.dispatch import dispatch, warmup
+from harness.errors import UserError
+from harness.metrics import summarize
+from harness.profilers import PROFILERS, Profiler
+from harness.profilers.environment import fingerprint
+from harness.records import Record, RunStore, Value
+from harness.tasks import PreparedTask, prepare_task
+from harness.variants import KNOBS, Variant, expand_variants
+
+
+class ProgressSink(Protocol):
+    def begin(self, label: str, total: int) -> None: ...
+    def advance(self, n: int) -> None: ...
+    def end(self) -> None: ...
+
+
+class NoProgress:
+    def begin(self, label: str, total: int) -> None: ...
+    def advance(self, n: int) -> None: ...
+    def end(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class Plan:
+    suite: SuiteConfig
+    suite_path: Path
+    tasks: list[PreparedTask]
+    variants: list[Variant]
+    profilers: list[str]
+
+
+def plan(suite_path: Path, limit: int | None) -> Plan:
+    """Validate everything and load the data before any model or output file is touched."""
+    suite = load_suite(suite_path)
+    tasks = [prepare_task(ref, suite, suite_path, limit) for ref in suite.tasks]
+    for name in suite.profilers:
+        try:
+            PROFILERS.get(name)
+        except UserError as err:
+            raise UserError(f"{suite_path}: key 'profilers': {err}") from None
+    variants = expand_variants(suite, str(suite_path))
+    for variant in variants:
+        BACKENDS.get(variant.model.backend)
+    return Plan(suite, suite_path, tasks, variants, list(suite.profilers))
+
+
+def new_run_id() -> str:
+    return f"{datetime.now(UTC):%Y%m%d-%H%M%S}-{secrets.token_hex(2)}"
+
+
+def open_store(p: Plan, out: Path, resume: bool) -> tuple[RunStore, set[tuple[str, str]]]:
+    store = RunStore(out)
+    suite_hash = file_sha256(p.suite_path)
+    if store.exists() and not resume:
+        raise UserError(f"{out} already holds a run; pass --resume or choose another --out")
+    if store.exists():
+        old = store.manifest().get("suite_sha256")
+        if old != suite_hash:
+            raise UserError(f"{p.suite_path}: changed since run {out} started; start a new run")
+        return store, store.repair()
+    store.create(_manifest(p, out.name, suite_hash))
+    return store, set()
+
+
+def _manifest(p: Plan, run_id: str, suite_hash: str) -> dict[str, Any]:
+    return {
+        "schema_version": 1,
+        "run_id": run_id,
+        "suite": p.suite.name,
+        "suite_path": str(p.suite_path),
+        "suite_sha256": suite_hash,
+        "suite_config": p.suite.model_dump(mode="json"),
+        "tasks": {t.name: {"version": t.config.version, "path": str(t.path),
+                           "sha256": file_sha256(t.path), "n": len(t.samples),
+                           "n_available": t.n_available} for t in p.tasks},
+        "created_at": datetime.now(UTC).isoformat(),
+        "command": " ".join(sys.argv),
+        "env": fingerprint(),
+    }
+
+
+def execute(p: Plan, store: RunStore, done: set[tuple[str, str]], sink: ProgressSink) -> int:
+    """Run every unfinished (variant, task) unit; returns how many ran."""
+    ran = 0
+    run_id = store.manifest()["run_id"]
+    for variant in p.variants:
+        pending = [t for t in p.tasks if (variant.id, t.name) not in done]
+        if not pending:
+            continue
+        backend = load_backend(variant, p.suite_path.parent)
+        for task in pending:
+            record, samples = run_unit(p, run_id, variant, backend, task, sink)
+            store.append_unit(record, samples)
+            ran += 1
+        del backend
+        gc.collect()  # free one model's weights before the next one loads
+    return ran
+
+
+def load_backend(variant: Variant, base_dir: Path) -> Backend:
+    factory = BACKENDS.get(variant.model.backend)
+    backend = factory(variant.model, variant.knob_dict, base_dir)
+    for name, value in variant.knobs:
+        knob = KNOBS.get(name)
+        if knob.stage == "transform" and knob.apply is not None:
+            knob.apply(backend, value)
+    return backend
+
+
+def run_unit(p: Plan, run_id: str, variant: Variant, backend: Backend, task: PreparedTask,
+             sink: ProgressSink) -> tuple[Record, list[dict[str, Any]]]:
+    started = datetime.now(UTC).isoformat()
+    clock = time.perf_counter()
+    per_sample = [task.adapter.requests(s) for s in task.samples]
+    warmup(backend, per_sample)
+    profilers = {name: PROFILERS.get(name)() for name in p.profilers}
+    unavailable = {n: r for n, prof in profilers.items() if (r := prof.available()) is not None}
+    active = [prof for n, prof in profilers.items() if n not in unavailable]
+    sink.begin(f"{variant.id} · {task.name}", len(per_sample))
+    for prof in active:
+        prof.start()
+    responses, work = dispatch(backend, per_sample, sink.advance)
+    perf: dict[str, Value] = {}
+    for prof in reversed(active):
+        perf.update(prof.stop(work))
+    sink.end()
+    scores = [task.adapter.score(s, r) for s, r in zip(task.samples, responses, strict=True)]
+    _check_finite(scores, task, variant)
+    quality = {m.name: summarize(m, scores, p.suite.seed) for m in task.adapter.metrics}
+    record = Record(
+        run_id=run_id, suite=p.suite.name, task=task.name, task_version=task.config.version,
+        adapter=task.config.adapter, variant_id=variant.id, model=variant.model.name,
+        n_params=backend.info.n_params, knobs=variant.knob_dict, quality=quality, perf=perf,
+        unavailable=unavailable, conventions=dict(task.adapter.conventions),
+        started_at=started, wall_s=time.perf_counter() - clock,
+    )
+    return record, _sample_rows(variant, task, responses, scores)
+
+
+def _check_finite(scores: Sequence[Mapping[str, float]], task: PreparedTask,
+                  variant: Variant) -> None:
+    bad = [s.id for s, sc in zip(task.samples, scores, strict=True)
+           if any(not math.isfinite(v) for v in sc.values())]
+    if bad:
+        raise UserError(
+            f"variant '{variant.id}' gave NaN or infinite scores on task '{task.name}' for "
+            f"{len(bad)} of {len(scores)} samples (first: {bad[0]}); the model's numerics "
+            f"failed (float16 overflow is a common cause). Finished units are kept."
+        )
+
+
+def _sample_rows(variant: Variant, task: PreparedTask, responses: Sequence[Any],
+                 scores: Sequence[Mapping[str, float]]) -> list[dict[str, Any]]:
+    rows = []
+    for sample, answer, score in zip(task.samples, responses, scores, strict=True):
+        rows.append({
+            "variant_id": variant.id, "task": task.name, "sample_id": sample.id,
+            "label": sample.label, "output": dict(task.adapter.output(sample, answer)),
+            "scores": dict(score),
+        })
+    return rows

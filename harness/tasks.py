@@ -1,0 +1,76 @@
+"""A task: its validated spec, its adapter and its sampled rows, ready to run."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from harness.adapters import ADAPTERS
+from harness.adapters.base import Adapter
+from harness.config import SuiteConfig, TaskConfig, TaskRef, load_task_file, validate
+from harness.data import Sample, load_source, select
+from harness.errors import UserError, did_you_mean
+from harness.paths import builtin_dir
+
+
+@dataclass(frozen=True)
+class PreparedTask:
+    config: TaskConfig
+    path: Path
+    adapter: Adapter
+    samples: list[Sample]
+    n_available: int
+
+    @property
+    def name(self) -> str:
+        return self.config.name
+
+
+def task_dirs(suite: SuiteConfig, suite_path: Path) -> list[Path]:
+    extra = [suite_path.parent / d for d in suite.task_dirs]
+    return [*extra, builtin_dir("tasks")]
+
+
+def available_tasks(dirs: list[Path]) -> dict[str, Path]:
+    found: dict[str, Path] = {}
+    for folder in reversed(dirs):  # earlier folders override later ones
+        for path in sorted(folder.glob("*.yaml")):
+            found[path.stem] = path
+    return found
+
+
+def find_task(name: str, dirs: list[Path], where: str) -> Path:
+    if name.endswith((".yaml", ".yml")):
+        path = Path(name)
+        if not path.is_file():
+            raise UserError(f"{where}: task file '{name}' not found")
+        return path
+    known = available_tasks(dirs)
+    if name not in known:
+        raise UserError(f"{where}: unknown task '{name}'{did_you_mean(name, known)}")
+    return known[name]
+
+
+def build_adapter(task: TaskConfig, where: str, extra: dict[str, Any] | None = None) -> Adapter:
+    try:
+        factory = ADAPTERS.get(task.adapter)
+    except UserError as err:
+        raise UserError(f"{where}: key 'adapter': {err}") from None
+    options = validate(factory.Options, task.options, where, prefix="options")
+    adapter: Adapter = factory(options, {"task": task, **(extra or {})})
+    return adapter
+
+
+def prepare_task(ref: str | TaskRef, suite: SuiteConfig, suite_path: Path,
+                 limit: int | None) -> PreparedTask:
+    """Validate, load and sample one task before any model is loaded (fail fast)."""
+    name = ref if isinstance(ref, str) else ref.name
+    path = find_task(name, task_dirs(suite, suite_path), str(suite_path))
+    config = load_task_file(path)
+    adapter = build_adapter(config, str(path), {"task_dir": path.parent, "seed": suite.seed})
+    rows = load_source(config.source, str(path), path.parent)
+    n = ref.n if isinstance(ref, TaskRef) and ref.n else config.n
+    if limit is not None:
+        n = min(n, limit) if n else limit
+    return PreparedTask(config, path, adapter, select(rows, n, suite.seed), len(rows))
