@@ -10,8 +10,11 @@ import typer
 
 from harness.errors import UserError
 
-app = typer.Typer(add_completion=False, no_args_is_help=True,
-                  help="Benchmark the performance limits of language models.")
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="Benchmark the performance limits of language models.",
+)
 
 EXIT_BAD_INPUT = 2
 
@@ -20,12 +23,24 @@ class RichProgress:
     """Variant, task, samples done and ETA, on stderr."""
 
     def __init__(self) -> None:
-        from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
-                                   TimeElapsedColumn, TimeRemainingColumn)
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
 
-        self.progress = Progress(TextColumn("{task.description}"), BarColumn(),
-                                 MofNCompleteColumn(), TimeElapsedColumn(), TextColumn("ETA"),
-                                 TimeRemainingColumn(), transient=False)
+        self.progress = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            TextColumn("ETA"),
+            TimeRemainingColumn(),
+            transient=False,
+        )
         self.current: Any = None
 
     def begin(self, label: str, total: int) -> None:
@@ -49,8 +64,9 @@ def run(
     suite: Annotated[str, typer.Argument(help="suite YAML file, or a built-in suite name")],
     out: Annotated[Path | None, typer.Option(help="run folder [results/<suite>/<run-id>]")] = None,
     limit: Annotated[int | None, typer.Option(min=1, help="at most N samples per task")] = None,
-    resume: Annotated[bool, typer.Option(help="finish an interrupted run in --out (or the "
-                                         "suite's latest run)")] = False,
+    resume: Annotated[
+        bool, typer.Option(help="finish an interrupted run in --out (or the suite's latest run)")
+    ] = False,
 ) -> None:
     """Run every task on every model variant of a suite, profiled."""
     from rich.console import Console
@@ -65,8 +81,10 @@ def run(
         out = latest or Path("results") / the_plan.suite.name / new_run_id()
     store, done = open_store(the_plan, out, resume)
     total = len(the_plan.variants) * len(the_plan.tasks)
-    console.print(f"[bold]{the_plan.suite.name}[/]: {len(the_plan.variants)} variant(s) x "
-                  f"{len(the_plan.tasks)} task(s); {len(done)} of {total} already done -> {out}")
+    console.print(
+        f"[bold]{the_plan.suite.name}[/]: {len(the_plan.variants)} variant(s) x "
+        f"{len(the_plan.tasks)} task(s); {len(done)} of {total} already done -> {out}"
+    )
     sink = RichProgress()
     with sink.progress:
         ran = execute(the_plan, store, done, sink)
@@ -77,7 +95,9 @@ def run(
 @app.command()
 def report(
     run_dir: Annotated[Path, typer.Argument(help="a run folder written by `limitbench run`")],
-    out: Annotated[Path | None, typer.Option(help="markdown file [reports/<suite>/<run>.md]")] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="markdown file [reports/<suite>/<run>.md]")
+    ] = None,
 ) -> None:
     """Write a markdown report of a run."""
     from harness.report.simple import write_report
@@ -109,8 +129,12 @@ def list_plugins() -> None:
     for name, knob in KNOBS:
         knobs.add_row(name, knob.stage, knob.description)
     console.print(knobs)
-    for title, registry in (("adapters", ADAPTERS), ("backends", BACKENDS),
-                            ("data formats", LOADERS), ("profilers", PROFILERS)):
+    for title, registry in (
+        ("adapters", ADAPTERS),
+        ("backends", BACKENDS),
+        ("data formats", LOADERS),
+        ("profilers", PROFILERS),
+    ):
         console.print(f"[bold]{title}[/]: {', '.join(registry.names())}")
 
 

@@ -108,7 +108,8 @@ def validate(model: type[M], data: Any, where: str, prefix: str = "") -> M:
 
 
 def describe_error(err: ValidationError, model: type[BaseModel], where: str, prefix: str) -> str:
-    first = err.errors()[0]
+    # A misspelt key shows up as both "unknown" and "missing"; the unknown one says more.
+    first = sorted(err.errors(), key=lambda e: e["type"] != "extra_forbidden")[0]
     loc = tuple(first["loc"])
     key = ".".join(str(p) for p in (*([prefix] if prefix else []), *loc)) or "(top level)"
     if first["type"] == "extra_forbidden":

@@ -13,12 +13,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
+from harness.assets import PIP_PREFIX, resolve
 from harness.backends import BACKENDS, Backend
-from harness.config import SuiteConfig, file_sha256, load_suite
+from harness.config import ModelConfig, SuiteConfig, file_sha256, load_suite
 from harness.dispatch import dispatch, warmup
 from harness.errors import UserError
 from harness.metrics import summarize
-from harness.profilers import PROFILERS, Profiler
+from harness.profilers import PROFILERS
 from harness.profilers.environment import fingerprint
 from harness.records import Record, RunStore, Value
 from harness.tasks import PreparedTask, prepare_task
@@ -56,9 +57,24 @@ def plan(suite_path: Path, limit: int | None) -> Plan:
         except UserError as err:
             raise UserError(f"{suite_path}: key 'profilers': {err}") from None
     variants = expand_variants(suite, str(suite_path))
-    for variant in variants:
-        BACKENDS.get(variant.model.backend)
+    for index, model in enumerate(suite.models):
+        _check_model(model, index, suite_path)
     return Plan(suite, suite_path, tasks, variants, list(suite.profilers))
+
+
+def _check_model(model: ModelConfig, index: int, suite_path: Path) -> None:
+    """Catch a wrong backend or a missing local model before anything runs."""
+    where = f"{suite_path}: key 'models.{index}"
+    try:
+        BACKENDS.get(model.backend)
+    except UserError as err:
+        raise UserError(f"{where}.backend': {err}") from None
+    local = isinstance(model.source, str) and not model.source.startswith(PIP_PREFIX)
+    if model.backend != "mock" and local:
+        try:
+            resolve(str(model.source), suite_path.parent)
+        except UserError as err:
+            raise UserError(f"{where}.source': {err}") from None
 
 
 def new_run_id() -> str:
@@ -87,9 +103,16 @@ def _manifest(p: Plan, run_id: str, suite_hash: str) -> dict[str, Any]:
         "suite_path": str(p.suite_path),
         "suite_sha256": suite_hash,
         "suite_config": p.suite.model_dump(mode="json"),
-        "tasks": {t.name: {"version": t.config.version, "path": str(t.path),
-                           "sha256": file_sha256(t.path), "n": len(t.samples),
-                           "n_available": t.n_available} for t in p.tasks},
+        "tasks": {
+            t.name: {
+                "version": t.config.version,
+                "path": str(t.path),
+                "sha256": file_sha256(t.path),
+                "n": len(t.samples),
+                "n_available": t.n_available,
+            }
+            for t in p.tasks
+        },
         "created_at": datetime.now(UTC).isoformat(),
         "command": " ".join(sys.argv),
         "env": fingerprint(),
@@ -124,8 +147,9 @@ def load_backend(variant: Variant, base_dir: Path) -> Backend:
     return backend
 
 
-def run_unit(p: Plan, run_id: str, variant: Variant, backend: Backend, task: PreparedTask,
-             sink: ProgressSink) -> tuple[Record, list[dict[str, Any]]]:
+def run_unit(
+    p: Plan, run_id: str, variant: Variant, backend: Backend, task: PreparedTask, sink: ProgressSink
+) -> tuple[Record, list[dict[str, Any]]]:
     started = datetime.now(UTC).isoformat()
     clock = time.perf_counter()
     per_sample = [task.adapter.requests(s) for s in task.samples]
@@ -145,19 +169,33 @@ def run_unit(p: Plan, run_id: str, variant: Variant, backend: Backend, task: Pre
     _check_finite(scores, task, variant)
     quality = {m.name: summarize(m, scores, p.suite.seed) for m in task.adapter.metrics}
     record = Record(
-        run_id=run_id, suite=p.suite.name, task=task.name, task_version=task.config.version,
-        adapter=task.config.adapter, variant_id=variant.id, model=variant.model.name,
-        n_params=backend.info.n_params, knobs=variant.knob_dict, quality=quality, perf=perf,
-        unavailable=unavailable, conventions=dict(task.adapter.conventions),
-        started_at=started, wall_s=time.perf_counter() - clock,
+        run_id=run_id,
+        suite=p.suite.name,
+        task=task.name,
+        task_version=task.config.version,
+        adapter=task.config.adapter,
+        variant_id=variant.id,
+        model=variant.model.name,
+        n_params=backend.info.n_params,
+        knobs=variant.knob_dict,
+        quality=quality,
+        perf=perf,
+        unavailable=unavailable,
+        conventions=dict(task.adapter.conventions),
+        started_at=started,
+        wall_s=time.perf_counter() - clock,
     )
     return record, _sample_rows(variant, task, responses, scores)
 
 
-def _check_finite(scores: Sequence[Mapping[str, float]], task: PreparedTask,
-                  variant: Variant) -> None:
-    bad = [s.id for s, sc in zip(task.samples, scores, strict=True)
-           if any(not math.isfinite(v) for v in sc.values())]
+def _check_finite(
+    scores: Sequence[Mapping[str, float]], task: PreparedTask, variant: Variant
+) -> None:
+    bad = [
+        s.id
+        for s, sc in zip(task.samples, scores, strict=True)
+        if any(not math.isfinite(v) for v in sc.values())
+    ]
     if bad:
         raise UserError(
             f"variant '{variant.id}' gave NaN or infinite scores on task '{task.name}' for "
@@ -166,13 +204,22 @@ def _check_finite(scores: Sequence[Mapping[str, float]], task: PreparedTask,
         )
 
 
-def _sample_rows(variant: Variant, task: PreparedTask, responses: Sequence[Any],
-                 scores: Sequence[Mapping[str, float]]) -> list[dict[str, Any]]:
+def _sample_rows(
+    variant: Variant,
+    task: PreparedTask,
+    responses: Sequence[Any],
+    scores: Sequence[Mapping[str, float]],
+) -> list[dict[str, Any]]:
     rows = []
     for sample, answer, score in zip(task.samples, responses, scores, strict=True):
-        rows.append({
-            "variant_id": variant.id, "task": task.name, "sample_id": sample.id,
-            "label": sample.label, "output": dict(task.adapter.output(sample, answer)),
-            "scores": dict(score),
-        })
+        rows.append(
+            {
+                "variant_id": variant.id,
+                "task": task.name,
+                "sample_id": sample.id,
+                "label": sample.label,
+                "output": dict(task.adapter.output(sample, answer)),
+                "scores": dict(score),
+            }
+        )
     return rows

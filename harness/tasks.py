@@ -62,8 +62,9 @@ def build_adapter(task: TaskConfig, where: str, extra: dict[str, Any] | None = N
     return adapter
 
 
-def prepare_task(ref: str | TaskRef, suite: SuiteConfig, suite_path: Path,
-                 limit: int | None) -> PreparedTask:
+def prepare_task(
+    ref: str | TaskRef, suite: SuiteConfig, suite_path: Path, limit: int | None
+) -> PreparedTask:
     """Validate, load and sample one task before any model is loaded (fail fast)."""
     name = ref if isinstance(ref, str) else ref.name
     path = find_task(name, task_dirs(suite, suite_path), str(suite_path))

@@ -142,7 +142,9 @@ class HFBackend:
             progress(len(reqs))
         return [Response(logprob=t, n_tokens=n) for t, n in zip(totals, counts, strict=True)]
 
-    def generate(self, reqs: Sequence[Generate], progress: Progress | None = None) -> list[Response]:
+    def generate(
+        self, reqs: Sequence[Generate], progress: Progress | None = None
+    ) -> list[Response]:
         results: list[Response | None] = [None] * len(reqs)
         prompt_ids = [self.tokenizer(r.prompt)["input_ids"] for r in reqs]
 
@@ -154,7 +156,9 @@ class HFBackend:
             indices = list(group)
             for start in range(0, len(indices), self.batch_size):
                 batch = indices[start : start + self.batch_size]
-                for i, response in zip(batch, self._generate_batch(reqs, prompt_ids, batch)):
+                for i, response in zip(
+                    batch, self._generate_batch(reqs, prompt_ids, batch), strict=True
+                ):
                     results[i] = response
                 if progress:
                     progress(len(batch))
@@ -190,9 +194,16 @@ class HFBackend:
         responses = []
         for row, i in enumerate(batch):
             tokens = [t for t in new[row] if t != self.pad_id]
-            text = cut_at_stop(self.tokenizer.decode(tokens, skip_special_tokens=True), request.stop)
+            text = cut_at_stop(
+                self.tokenizer.decode(tokens, skip_special_tokens=True), request.stop
+            )
             responses.append(
-                Response(text=text, n_in=len(prompt_ids[i]), n_out=len(tokens),
-                         ttft_s=clock.first_token_s, latency_s=elapsed)
+                Response(
+                    text=text,
+                    n_in=len(prompt_ids[i]),
+                    n_out=len(tokens),
+                    ttft_s=clock.first_token_s,
+                    latency_s=elapsed,
+                )
             )
         return responses

@@ -34,7 +34,7 @@ def convert_gguf(path: Path) -> Path:
     shutil.rmtree(tmp, ignore_errors=True)
     try:
         tokenizer = AutoTokenizer.from_pretrained(path.parent, gguf_file=path.name)
-        model = AutoModelForCausalLM.from_pretrained(
+        model: Any = AutoModelForCausalLM.from_pretrained(
             path.parent, gguf_file=path.name, dtype=_float32()
         )
     except Exception as err:  # transformers raises many types for a bad file
@@ -75,7 +75,7 @@ def load_model(cfg: ModelConfig, knobs: Mapping[str, Any], base_dir: Path) -> tu
     common: dict[str, Any] = {"trust_remote_code": cfg.trust_remote_code, "revision": cfg.revision}
     try:
         tokenizer = AutoTokenizer.from_pretrained(location, **common)
-        model = AutoModelForCausalLM.from_pretrained(
+        model: Any = AutoModelForCausalLM.from_pretrained(
             location,
             dtype=torch_dtype(str(knobs.get("dtype", "float32"))),
             use_safetensors=None if cfg.allow_pickle else True,

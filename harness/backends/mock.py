@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -9,13 +10,18 @@ from typing import Any
 from harness.backends.base import BACKENDS, Backend, BackendInfo, Progress
 from harness.config import ModelConfig
 from harness.requests import Generate, LogLikelihood, Response, RollingLogLikelihood
+from harness.variants.base import KNOBS, Knob
+
+KNOBS.register("mock_quality")(Knob("mock backend only: divides its log-likelihoods", "runtime"))
+KNOBS.register("mock_delay_s")(Knob("mock backend only: sleep per request", "runtime"))
 
 
 class MockBackend:
     """Scores by character counts; `quality` scales log-likelihoods for paired tests."""
 
-    def __init__(self, name: str, quality: float = 1.0) -> None:
+    def __init__(self, name: str, quality: float = 1.0, delay_s: float = 0.0) -> None:
         self.quality = quality
+        self.delay_s = delay_s
         self.info = BackendInfo(name, "mock", 1000, "float32", "cpu", 4000, 2048)
 
     def count_tokens(self, text: str) -> int:
@@ -38,6 +44,7 @@ class MockBackend:
     def loglikelihood_rolling(
         self, reqs: Sequence[RollingLogLikelihood], progress: Progress | None = None
     ) -> list[Response]:
+        time.sleep(self.delay_s * len(reqs))
         out = [
             Response(logprob=-0.5 * len(r.text) / self.quality, n_tokens=self.count_tokens(r.text))
             for r in reqs
@@ -46,7 +53,9 @@ class MockBackend:
             progress(len(reqs))
         return out
 
-    def generate(self, reqs: Sequence[Generate], progress: Progress | None = None) -> list[Response]:
+    def generate(
+        self, reqs: Sequence[Generate], progress: Progress | None = None
+    ) -> list[Response]:
         out = [Response(text=r.prompt[-8:], n_in=len(r.prompt), n_out=2, ttft_s=0.0) for r in reqs]
         if progress:
             progress(len(reqs))
@@ -55,4 +64,5 @@ class MockBackend:
 
 @BACKENDS.register("mock")
 def load_mock(cfg: ModelConfig, knobs: Mapping[str, Any], base_dir: Path) -> Backend:
-    return MockBackend(cfg.name, float(knobs.get("quality", 1.0)))
+    quality = float(knobs.get("mock_quality", 1.0))
+    return MockBackend(cfg.name, quality, float(knobs.get("mock_delay_s", 0.0)))

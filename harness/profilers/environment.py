@@ -27,8 +27,14 @@ def cpu_model() -> str:
 
 def git_sha(where: Path) -> str | None:
     try:
-        done = subprocess.run(["git", "rev-parse", "HEAD"], cwd=where, capture_output=True,
-                              text=True, check=False, timeout=5)
+        done = subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            cwd=where,
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=5,
+        )
     except (OSError, subprocess.TimeoutExpired):
         return None
     return done.stdout.strip() or None if done.returncode == 0 else None
@@ -49,8 +55,10 @@ def gpu_info() -> list[dict[str, Any]] | str:
     if torch is None or not torch.cuda.is_available():
         return "no CUDA device visible"
     return [
-        {"name": torch.cuda.get_device_name(i),
-         "memory_bytes": torch.cuda.get_device_properties(i).total_memory}
+        {
+            "name": torch.cuda.get_device_name(i),
+            "memory_bytes": torch.cuda.get_device_properties(i).total_memory,
+        }
         for i in range(torch.cuda.device_count())
     ]
 

@@ -42,10 +42,18 @@ class MemoryProfiler:
             self._thread.join()
         self.peak_rss = max(self.peak_rss, self.process.memory_info().rss)
         out = {
-            "peak_rss": Value(value=self.peak_rss, unit="B", higher_is_better=False,
-                              note=f"sampled every {SAMPLE_INTERVAL_S * 1000:.0f} ms"),
-            "rss_growth": Value(value=self.peak_rss - self.baseline_rss, unit="B",
-                                higher_is_better=False, note="peak minus RSS at window start"),
+            "peak_rss": Value(
+                value=self.peak_rss,
+                unit="B",
+                higher_is_better=False,
+                note=f"sampled every {SAMPLE_INTERVAL_S * 1000:.0f} ms",
+            ),
+            "rss_growth": Value(
+                value=self.peak_rss - self.baseline_rss,
+                unit="B",
+                higher_is_better=False,
+                note="peak minus RSS at window start",
+            ),
         }
         if work.backend is not None:
             out["weight_bytes"] = Value(
@@ -70,10 +78,12 @@ def _cuda_peaks() -> dict[str, Value]:
     import torch
 
     return {
-        "cuda_peak_allocated": Value(value=torch.cuda.max_memory_allocated(), unit="B",
-                                     higher_is_better=False),
-        "cuda_peak_reserved": Value(value=torch.cuda.max_memory_reserved(), unit="B",
-                                    higher_is_better=False),
+        "cuda_peak_allocated": Value(
+            value=torch.cuda.max_memory_allocated(), unit="B", higher_is_better=False
+        ),
+        "cuda_peak_reserved": Value(
+            value=torch.cuda.max_memory_reserved(), unit="B", higher_is_better=False
+        ),
     }
 
 

@@ -69,7 +69,10 @@ def _time_per_output_token(work: Work) -> dict[str, Value]:
     per_request_out = max(1.0, work.output_tokens / max(1, work.n_requests))
     if per_request_out <= 1:
         return {}
-    decode = [(lat - ttft) / (per_request_out - 1) for lat, ttft in zip(work.latencies_s, work.ttfts_s)]
+    decode = [
+        (lat - ttft) / (per_request_out - 1)
+        for lat, ttft in zip(work.latencies_s, work.ttfts_s, strict=True)
+    ]
     return {
         "time_per_output_token": Value(
             value=float(np.median(decode)),

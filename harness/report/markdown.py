@@ -43,8 +43,11 @@ def task_tables(records: Sequence[Record]) -> str:
         metrics = list(recs[0].quality)
         headers = ["variant", *[_metric_header(recs[0].quality[m], m) for m in metrics], "n"]
         rows = [
-            [r.variant_id, *[fmt_value(r.quality[m]) if m in r.quality else "—" for m in metrics],
-             str(next(iter(r.quality.values())).n)]
+            [
+                r.variant_id,
+                *[fmt_value(r.quality[m]) if m in r.quality else "—" for m in metrics],
+                str(next(iter(r.quality.values())).n),
+            ]
             for r in sorted(recs, key=lambda r: r.variant_id)
         ]
         parts.append(f"### {task}\n\nValues with 95% CI in brackets.\n\n{table(headers, rows)}")
@@ -62,10 +65,14 @@ def perf_table(records: Sequence[Record]) -> str:
     for r in sorted(records, key=lambda r: (r.variant_id, r.task)):
         tps = r.perf.get("output_tokens_per_s") or r.perf.get("input_tokens_per_s")
         rss, weights = r.perf.get("peak_rss"), r.perf.get("weight_bytes")
-        rows.append([
-            r.variant_id, r.task, f"{r.wall_s:.1f}",
-            fmt_number(tps.value) if tps else "—",
-            fmt_bytes(rss.value) if rss else "—",
-            fmt_bytes(weights.value) if weights else "—",
-        ])
+        rows.append(
+            [
+                r.variant_id,
+                r.task,
+                f"{r.wall_s:.1f}",
+                fmt_number(tps.value) if tps else "—",
+                fmt_bytes(rss.value) if rss else "—",
+                fmt_bytes(weights.value) if weights else "—",
+            ]
+        )
     return table(headers, rows)

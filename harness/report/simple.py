@@ -33,10 +33,16 @@ def render(manifest: dict[str, Any], records: list[Record]) -> str:
         f"- command: `{manifest.get('command')}`\n"
         f"- environment: `{json.dumps(env, sort_keys=True)}`\n"
     )
-    return "\n\n".join([
-        header, "## Quality by task", task_tables(records),
-        "## Performance", perf_table(records), footer,
-    ])
+    return "\n\n".join(
+        [
+            header,
+            "## Quality by task",
+            task_tables(records),
+            "## Performance",
+            perf_table(records),
+            footer,
+        ]
+    )
 
 
 def write_report(run_dir: Path, out: Path | None) -> Path:

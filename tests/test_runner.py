@@ -1,0 +1,131 @@
+"""Runner mechanics on the mock backend: records, samples, manifest, resume after SIGKILL."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import run_cli
+
+
+def _models(n: int) -> list[dict[str, Any]]:
+    return [{"name": f"m{i}", "source": "x", "backend": "mock"} for i in range(n)]
+
+
+def test_run_writes_records_samples_manifest(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, ppl_suite: Any
+) -> None:
+    suite = ppl_suite(_models(1), {"mock_quality": [1.0, 2.0]}, tasks=2)
+    out = tmp_path / "run"
+    assert run_cli(monkeypatch, "run", str(suite), "--out", str(out)) == 0
+    records = [json.loads(line) for line in (out / "records.jsonl").read_text().splitlines()]
+    assert len(records) == 4
+    for rec in records:
+        for key in (
+            "schema_version",
+            "run_id",
+            "suite",
+            "task",
+            "variant_id",
+            "model",
+            "n_params",
+            "knobs",
+            "quality",
+            "perf",
+            "unavailable",
+        ):
+            assert key in rec
+        ppl = rec["quality"]["token_perplexity"]
+        assert ppl["ci_low"] <= ppl["value"] <= ppl["ci_high"] and ppl["n"] == 5
+        assert ppl["higher_is_better"] is False and ppl["unit"] == "ppl"
+        assert rec["perf"]["wall_time"]["unit"] == "s" and rec["perf"]["peak_rss"]["value"] > 0
+    ids = {r["variant_id"] for r in records}
+    assert ids == {"m0@mock_quality=1.0", "m0@mock_quality=2.0"}
+    samples = (out / "samples.jsonl").read_text().splitlines()
+    assert len(samples) == 4 * 5
+    manifest = json.loads((out / "manifest.json").read_text())
+    for key in ("suite_sha256", "env", "run_id", "tasks"):
+        assert key in manifest
+    for key in ("python", "cpu", "logical_cores", "libraries", "git_sha"):
+        assert key in manifest["env"]
+
+
+def test_existing_run_needs_resume(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    ppl_suite: Any,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    suite = ppl_suite(_models(1))
+    out = tmp_path / "run"
+    assert run_cli(monkeypatch, "run", str(suite), "--out", str(out)) == 0
+    assert run_cli(monkeypatch, "run", str(suite), "--out", str(out)) == 2
+    assert "pass --resume" in capsys.readouterr().err
+    assert run_cli(monkeypatch, "run", str(suite), "--out", str(out), "--resume") == 0
+    assert len((out / "records.jsonl").read_text().splitlines()) == 1
+
+
+def test_sigkill_then_resume_holds_each_unit_once(tmp_path: Path, ppl_suite: Any) -> None:
+    suite = ppl_suite(_models(3), {"mock_delay_s": [0.05]}, tasks=2)
+    out = tmp_path / "run"
+    command = [sys.executable, "-m", "harness.cli", "run", str(suite), "--out", str(out)]
+    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    records = out / "records.jsonl"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if records.exists() and records.read_text().count("\n") >= 2:
+            break
+        time.sleep(0.02)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    first = records.read_text().count("\n")
+    assert 2 <= first < 6, "the kill should land mid-run"
+    done = subprocess.run([*command, "--resume"], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    units = Counter(
+        (r["variant_id"], r["task"]) for r in map(json.loads, records.read_text().splitlines())
+    )
+    assert len(units) == 6 and set(units.values()) == {1}
+    samples = Counter(
+        (s["variant_id"], s["task"], s["sample_id"])
+        for s in map(json.loads, (out / "samples.jsonl").read_text().splitlines())
+    )
+    assert len(samples) == 6 * 5 and set(samples.values()) == {1}
+
+
+def test_report_writes_markdown_tables(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, ppl_suite: Any
+) -> None:
+    suite = ppl_suite(_models(2))
+    out = tmp_path / "run"
+    assert run_cli(monkeypatch, "run", str(suite), "--out", str(out)) == 0
+    target = tmp_path / "report.md"
+    assert run_cli(monkeypatch, "report", str(out), "--out", str(target)) == 0
+    text = target.read_text()
+    assert "### ppl_0" in text and "token_perplexity (ppl) ↓" in text
+    assert "| m0 |" in text and "| m1 |" in text and "suite sha256" in text
+
+
+def test_report_of_missing_folder_exits_2(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert run_cli(monkeypatch, "report", str(tmp_path / "nope")) == 2
+
+
+def test_help_does_not_import_torch() -> None:
+    code = (
+        "import sys; sys.argv=['limitbench','--help']\n"
+        "from harness.cli import main\n"
+        "try: main()\nexcept SystemExit: pass\n"
+        "import harness.runner, harness.adapters, harness.backends\n"
+        "assert 'torch' not in sys.modules and 'transformers' not in sys.modules"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
