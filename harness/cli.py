@@ -64,6 +64,7 @@ def run(
     suite: Annotated[str, typer.Argument(help="suite YAML file, or a built-in suite name")],
     out: Annotated[Path | None, typer.Option(help="run folder [results/<suite>/<run-id>]")] = None,
     limit: Annotated[int | None, typer.Option(min=1, help="at most N samples per task")] = None,
+    report: Annotated[bool, typer.Option(help="write the markdown report when done")] = True,
     resume: Annotated[
         bool, typer.Option(help="finish an interrupted run in --out (or the suite's latest run)")
     ] = False,
@@ -89,6 +90,10 @@ def run(
     with sink.progress:
         ran = execute(the_plan, store, done, sink)
     console.print(f"finished {ran} unit(s); records in {store.records_path}")
+    if report:
+        from harness.report.simple import write_report
+
+        console.print(f"report: {write_report(out, None)}")
     typer.echo(str(out))
 
 
