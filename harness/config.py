@@ -71,6 +71,14 @@ class SuiteConfig(StrictModel):
     task_dirs: list[str] = Field(default_factory=list)
 
 
+class FewShotConfig(StrictModel):
+    """Where k-shot examples come from: a separate source (split), or, when none is given,
+    the task's own rows that were not sampled for evaluation."""
+
+    k: int = Field(default=0, ge=0)
+    source: dict[str, Any] | None = None
+
+
 class TaskConfig(StrictModel):
     name: str = Field(pattern=r"^[A-Za-z0-9_.\-]+$")
     version: int = 1
@@ -78,6 +86,7 @@ class TaskConfig(StrictModel):
     adapter: str
     source: dict[str, Any]
     n: int | None = Field(default=None, ge=1)
+    fewshot: FewShotConfig = Field(default_factory=FewShotConfig)
     options: dict[str, Any] = Field(default_factory=dict)
 
 

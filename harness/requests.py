@@ -29,6 +29,7 @@ class Generate:
     prompt: str
     max_new_tokens: int = 64
     stop: tuple[str, ...] = ()
+    chat: bool = False  # wrap in the model's chat template as one user turn
 
 
 Request = LogLikelihood | RollingLogLikelihood | Generate

@@ -8,6 +8,7 @@ from typing import Any
 
 from harness.adapters import ADAPTERS
 from harness.adapters.base import Adapter
+from harness.adapters.prompting import ShotPicker
 from harness.config import SuiteConfig, TaskConfig, TaskRef, load_task_file, validate
 from harness.data import Sample, load_source, select
 from harness.errors import UserError, did_you_mean
@@ -69,9 +70,40 @@ def prepare_task(
     name = ref if isinstance(ref, str) else ref.name
     path = find_task(name, task_dirs(suite, suite_path), str(suite_path))
     config = load_task_file(path)
-    adapter = build_adapter(config, str(path), {"task_dir": path.parent, "seed": suite.seed})
     rows = load_source(config.source, str(path), path.parent)
     n = ref.n if isinstance(ref, TaskRef) and ref.n else config.n
     if limit is not None:
         n = min(n, limit) if n else limit
-    return PreparedTask(config, path, adapter, select(rows, n, suite.seed), len(rows))
+    samples = select(rows, n, suite.seed)
+    shots = _shot_picker(config, path, rows, samples, suite.seed)
+    adapter = build_adapter(config, str(path), {"seed": suite.seed, "shots": shots})
+    _check_samples(adapter, samples, path)
+    return PreparedTask(config, path, adapter, samples, len(rows))
+
+
+def _shot_picker(
+    config: TaskConfig, path: Path, rows: list[Sample], samples: list[Sample], seed: int
+) -> ShotPicker:
+    if config.fewshot.k == 0:
+        return ShotPicker([], 0, seed)
+    if config.fewshot.source is not None:
+        pool = load_source(config.fewshot.source, f"{path} (fewshot)", path.parent)
+    else:
+        chosen = {s.id for s in samples}
+        pool = [r for r in rows if r.id not in chosen]
+    if len(pool) < config.fewshot.k:
+        raise UserError(
+            f"{path}: key 'fewshot.k' = {config.fewshot.k} but only {len(pool)} rows are left "
+            "for examples; lower k or give 'fewshot.source'"
+        )
+    return ShotPicker(pool, config.fewshot.k, seed)
+
+
+def _check_samples(adapter: Adapter, samples: list[Sample], path: Path) -> None:
+    """Build and score one sample's requests now, so that a template naming a field the data
+    lacks fails before any model loads."""
+    try:
+        for sample in samples:
+            adapter.requests(sample)
+    except UserError as err:
+        raise UserError(f"{path}: {err}") from None

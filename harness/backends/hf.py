@@ -11,6 +11,7 @@ import torch
 
 from harness.backends.base import BackendInfo, Progress
 from harness.backends.windows import rolling_windows
+from harness.errors import UserError
 from harness.requests import Generate, LogLikelihood, Response, RollingLogLikelihood
 
 # Logits are [batch, positions, vocab] floats; cap positions per batch so that a large vocab
@@ -29,6 +30,7 @@ class HFBackend:
         context = int(getattr(model.config, "max_position_embeddings", 2048) or 2048)
         self.max_length = min(int(knobs.get("max_length", context)), context)
         self.batch_size = int(knobs.get("batch_size", 8))
+        self.share_context = bool(knobs.get("share_context", True))
         eos = tokenizer.eos_token_id
         self.prefix_id = int(tokenizer.bos_token_id if tokenizer.bos_token_id is not None else eos)
         self.pad_id = int(tokenizer.pad_token_id if tokenizer.pad_token_id is not None else eos)
@@ -105,11 +107,31 @@ class HFBackend:
         self, reqs: Sequence[LogLikelihood], progress: Progress | None = None
     ) -> list[Response]:
         items = [self._context_item(r.context, r.continuation) for r in reqs]
-        scores = self._score(items, progress)
+        scores = self._score_with_sharing(items, progress)
         return [
-            Response(logprob=lp, is_greedy=greedy, n_tokens=item[1])
+            Response(logprob=lp, is_greedy=greedy, n_tokens=item[1], n_in=len(item[0]) - 1)
             for (lp, greedy), item in zip(scores, items, strict=True)
         ]
+
+    def _score_with_sharing(
+        self, items: Sequence[Item], progress: Progress | None
+    ) -> list[tuple[float, bool]]:
+        """Continuations of one context share its forward; the rest go through _score."""
+        from harness.backends.hf_shared import score_shared, shared_groups
+
+        groups = shared_groups(items) if self.share_context else {}
+        results: dict[int, tuple[float, bool]] = {}
+        for context, members in groups.items():
+            conts = [items[i][0][len(context) :] for i in members]
+            for start in range(0, len(members), max(self.batch_size, 2)):
+                chunk = slice(start, start + max(self.batch_size, 2))
+                scored = score_shared(self.model, self.device, self.pad_id, context, conts[chunk])
+                results.update(zip(members[chunk], scored, strict=True))
+            if progress:
+                progress(len(members))
+        rest = [i for i in range(len(items)) if i not in results]
+        results.update(zip(rest, self._score([items[i] for i in rest], progress), strict=True))
+        return [results[i] for i in range(len(items))]
 
     def _context_item(self, context: str, continuation: str) -> Item:
         # Trailing context spaces belong to the continuation (lm-evaluation-harness).
@@ -146,7 +168,7 @@ class HFBackend:
         self, reqs: Sequence[Generate], progress: Progress | None = None
     ) -> list[Response]:
         results: list[Response | None] = [None] * len(reqs)
-        prompt_ids = [self.tokenizer(r.prompt)["input_ids"] for r in reqs]
+        prompt_ids = [self._prompt_ids(r) for r in reqs]
 
         def key(i: int) -> tuple[int, tuple[str, ...], int]:
             return (reqs[i].max_new_tokens, reqs[i].stop, -len(prompt_ids[i]))
@@ -164,11 +186,27 @@ class HFBackend:
                     progress(len(batch))
         return [r for r in results if r is not None]
 
+    def _prompt_ids(self, request: Generate) -> list[int]:
+        if not request.chat:
+            ids: list[int] = self.tokenizer(request.prompt)["input_ids"]
+            return ids
+        if not getattr(self.tokenizer, "chat_template", None):
+            raise UserError(
+                f"model '{self.info.model}' has no chat template; "
+                "set the task's options.chat to false"
+            )
+        text = self.tokenizer.apply_chat_template(
+            [{"role": "user", "content": request.prompt}],
+            tokenize=False,
+            add_generation_prompt=True,
+        )
+        return self.encode(text)
+
     @torch.inference_mode()
     def _generate_batch(
         self, reqs: Sequence[Generate], prompt_ids: list[list[int]], batch: list[int]
     ) -> list[Response]:
-        from harness.backends.hf_generate import FirstTokenClock, cut_at_stop
+        from harness.backends.hf_generate import FirstTokenClock, StopOnStrings, cut_at_stop
 
         width = max(len(prompt_ids[i]) for i in batch)
         ids = torch.full((len(batch), width), self.pad_id, dtype=torch.long)
@@ -184,9 +222,7 @@ class HFBackend:
             max_new_tokens=request.max_new_tokens,
             do_sample=False,
             pad_token_id=self.pad_id,
-            stopping_criteria=[clock],
-            stop_strings=list(request.stop) or None,
-            tokenizer=self.tokenizer,
+            stopping_criteria=[clock, StopOnStrings(self.tokenizer, width, request.stop)],
         )
         self.synchronize()
         elapsed = time.perf_counter() - clock.started

@@ -6,5 +6,6 @@ from harness.data.sampling import select
 # Importing the modules registers their loaders.
 from harness.data import text as _text  # noqa: F401  isort: skip
 from harness.data import tabular as _tabular  # noqa: F401  isort: skip
+from harness.data import qa_formats as _qa_formats  # noqa: F401  isort: skip
 
 __all__ = ["LOADERS", "Sample", "load_source", "select"]

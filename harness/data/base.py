@@ -48,14 +48,17 @@ LoadFn = Callable[[Any, Path], list[Sample]]
 class Loader:
     options: type[SourceOptions]
     load: LoadFn
+    resolve_path: bool = True  # False when `path` is not a file (a hub dataset id)
 
 
 LOADERS: Registry[Loader] = Registry("data format")
 
 
-def register_loader(name: str, options: type[SourceOptions]) -> Callable[[LoadFn], LoadFn]:
+def register_loader(
+    name: str, options: type[SourceOptions], resolve_path: bool = True
+) -> Callable[[LoadFn], LoadFn]:
     def decorate(fn: LoadFn) -> LoadFn:
-        LOADERS.register(name)(Loader(options=options, load=fn))
+        LOADERS.register(name)(Loader(options=options, load=fn, resolve_path=resolve_path))
         return fn
 
     return decorate
@@ -73,7 +76,7 @@ def load_source(source: Mapping[str, Any], where: str, base_dir: Path) -> list[S
     options = validate(loader.options, source, where, prefix="source")
     from harness.assets import resolve_local
 
-    path = resolve_local(options.path, base_dir)
+    path = resolve_local(options.path, base_dir) if loader.resolve_path else Path(options.path)
     rows = loader.load(options, path)
     if not rows:
         raise UserError(f"{where}: source '{options.path}' holds no usable rows")

@@ -1,0 +1,133 @@
+"""Classification by label verbalizers and multiple choice, both scored by log-likelihood.
+
+Each choice is a continuation of the same prompt; the prediction is the choice with the
+highest summed log-likelihood (`accuracy`) or the highest per-byte log-likelihood
+(`accuracy_norm`, lm-evaluation-harness's acc_norm). Label probabilities are the softmax of
+the choices' log-likelihoods, which gives calibration (ECE, Brier) for free.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar
+
+from pydantic import Field
+
+from harness.adapters.base import ADAPTERS, AdapterOptions
+from harness.adapters.prompting import ShotPicker, render, shot_picker
+from harness.data.base import Sample
+from harness.errors import UserError
+from harness.metrics import Metric, corpus_metric, mean_metric
+from harness.metrics.choice import choice_scores, expected_calibration_error, macro_f1
+from harness.requests import LogLikelihood, Request, Response
+
+CHOICE_CONVENTIONS = {
+    "choices": "summed continuation log-likelihood; accuracy_norm divides by UTF-8 bytes",
+    "probabilities": "softmax over the choices' log-likelihoods",
+    "ece": "10 equal-width confidence bins",
+}
+
+
+def _choice_metrics(with_f1: bool) -> tuple[Metric, ...]:
+    metrics = [
+        mean_metric("accuracy", "fraction", True, "correct"),
+        mean_metric("accuracy_norm", "fraction", True, "correct_norm"),
+        mean_metric("brier", "score", False, "brier"),
+        corpus_metric("ece", "fraction", False, expected_calibration_error),
+    ]
+    if with_f1:
+        metrics.insert(2, corpus_metric("macro_f1", "fraction", True, macro_f1))
+    return tuple(metrics)
+
+
+class ClassificationOptions(AdapterOptions):
+    prompt: str
+    labels: dict[str, str] = Field(min_length=2)  # label -> verbalizer continuation
+    label_field: str = "label"
+    separator: str = "\n\n"
+
+
+@ADAPTERS.register("classification")
+class ClassificationAdapter:
+    Options: ClassVar[type[AdapterOptions]] = ClassificationOptions
+    metrics = _choice_metrics(with_f1=True)
+    conventions: Mapping[str, str] = CHOICE_CONVENTIONS
+
+    def __init__(self, options: ClassificationOptions, context: Mapping[str, Any]) -> None:
+        self.options = options
+        self.shots: ShotPicker = shot_picker(context)
+        self.labels = list(options.labels)
+
+    def _gold(self, sample: Sample) -> int:
+        label = str(sample.fields.get(self.options.label_field, sample.label))
+        if label not in self.options.labels:
+            raise UserError(
+                f"sample label '{label}' is not among options.labels ({', '.join(self.labels)})"
+            )
+        return self.labels.index(label)
+
+    def _prompt(self, sample: Sample) -> str:
+        shots = [
+            render(self.options.prompt, s.fields) + self.options.labels[self.labels[self._gold(s)]]
+            for s in self.shots.pick(sample)
+        ]
+        return self.options.separator.join([*shots, render(self.options.prompt, sample.fields)])
+
+    def requests(self, sample: Sample) -> Sequence[Request]:
+        prompt = self._prompt(sample)
+        return [LogLikelihood(prompt, self.options.labels[label]) for label in self.labels]
+
+    def score(self, sample: Sample, responses: Sequence[Response]) -> Mapping[str, float]:
+        lengths = [len(self.options.labels[label].encode()) for label in self.labels]
+        return choice_scores([r.logprob or 0.0 for r in responses], lengths, self._gold(sample))
+
+    def output(self, sample: Sample, responses: Sequence[Response]) -> Mapping[str, Any]:
+        best = max(range(len(responses)), key=lambda i: responses[i].logprob or -1e30)
+        return {
+            "prediction": self.labels[best],
+            "logprobs": {lab: r.logprob for lab, r in zip(self.labels, responses, strict=True)},
+        }
+
+
+class MultipleChoiceOptions(AdapterOptions):
+    prompt: str
+    choices: list[str] = Field(min_length=2)  # templates, one per choice
+    gold: int = 0  # index into `choices` of the correct one
+    shuffle: bool = False  # seeded per sample; for sources that always list the gold first
+    prefix: str = " "  # put before each choice's text as the continuation
+
+
+@ADAPTERS.register("multiple_choice")
+class MultipleChoiceAdapter:
+    Options: ClassVar[type[AdapterOptions]] = MultipleChoiceOptions
+    metrics = _choice_metrics(with_f1=False)
+    conventions: Mapping[str, str] = CHOICE_CONVENTIONS
+
+    def __init__(self, options: MultipleChoiceOptions, context: Mapping[str, Any]) -> None:
+        self.options = options
+        self.seed = int(context.get("seed", 0))
+
+    def _order(self, sample: Sample) -> list[int]:
+        order = list(range(len(self.options.choices)))
+        if self.options.shuffle:
+            random.Random(f"{self.seed}:{sample.id}").shuffle(order)
+        return order
+
+    def _texts(self, sample: Sample) -> list[str]:
+        return [
+            self.options.prefix + render(self.options.choices[i], sample.fields).strip()
+            for i in self._order(sample)
+        ]
+
+    def requests(self, sample: Sample) -> Sequence[Request]:
+        prompt = render(self.options.prompt, sample.fields)
+        return [LogLikelihood(prompt, text) for text in self._texts(sample)]
+
+    def score(self, sample: Sample, responses: Sequence[Response]) -> Mapping[str, float]:
+        lengths = [len(t.encode()) for t in self._texts(sample)]
+        gold = self._order(sample).index(self.options.gold)
+        return choice_scores([r.logprob or 0.0 for r in responses], lengths, gold)
+
+    def output(self, sample: Sample, responses: Sequence[Response]) -> Mapping[str, Any]:
+        return {"order": self._order(sample), "logprobs": [r.logprob for r in responses]}

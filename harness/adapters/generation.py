@@ -1,0 +1,165 @@
+"""QA, translation and summarization: greedy generation scored against references."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar, Literal
+
+from harness.adapters.base import ADAPTERS, AdapterOptions
+from harness.adapters.prompting import (
+    GenerationOptions,
+    ShotPicker,
+    build_prompt,
+    lookup,
+    render,
+    shot_picker,
+)
+from harness.data.base import Sample
+from harness.metrics import Metric, corpus_metric, mean_metric
+from harness.metrics.squad import best_over_golds, extract_number
+from harness.metrics.text import (
+    ROUGE_TYPES,
+    SACREBLEU_METRICS,
+    corpus_from_stats,
+    mean_of,
+    rouge_scores,
+    sentence_stats,
+    signatures,
+)
+from harness.requests import Generate, Request, Response
+
+
+class _GenerationAdapter:
+    """Shared prompt building and request making; subclasses score the generated text."""
+
+    options: GenerationOptions
+    shots: ShotPicker
+
+    def __init__(self, options: GenerationOptions, context: Mapping[str, Any]) -> None:
+        self.options = options
+        self.shots = shot_picker(context)
+
+    def requests(self, sample: Sample) -> Sequence[Request]:
+        prompt = build_prompt(self.options, self.shots, sample)
+        return [
+            Generate(
+                prompt, self.options.max_new_tokens, tuple(self.options.stop), self.options.chat
+            )
+        ]
+
+    def reference(self, sample: Sample) -> str:
+        return render(self.options.target, sample.fields).strip()
+
+    def output(self, sample: Sample, responses: Sequence[Response]) -> Mapping[str, Any]:
+        return {"generated": responses[0].text, "reference": self.reference(sample)}
+
+    @staticmethod
+    def text(responses: Sequence[Response]) -> str:
+        return (responses[0].text or "").strip()
+
+
+class QAOptions(GenerationOptions):
+    mode: Literal["extractive", "generative", "numeric"] = "generative"
+    answers: str | None = None  # field holding a list of gold answers (SQuAD: answers.text)
+    answer_marker: str | None = None  # numeric gold follows this marker, e.g. "####"
+
+
+@ADAPTERS.register("qa")
+class QAAdapter(_GenerationAdapter):
+    """SQuAD-style EM/F1 (max over golds) or numeric exact match with answer extraction."""
+
+    Options: ClassVar[type[AdapterOptions]] = QAOptions
+    options: QAOptions
+
+    def __init__(self, options: QAOptions, context: Mapping[str, Any]) -> None:
+        super().__init__(options, context)
+        if options.mode == "numeric":
+            self.metrics: tuple[Metric, ...] = (
+                mean_metric("exact_match", "fraction", True),
+                mean_metric("exact_match_strict", "fraction", True),
+            )
+        else:
+            self.metrics = (
+                mean_metric("exact_match", "fraction", True),
+                mean_metric("f1", "fraction", True),
+            )
+        self.conventions = {
+            "extractive": "SQuAD v1.1 normalization; EM and token F1, max over gold answers",
+            "numeric": "exact_match: last number in the output; exact_match_strict: the number "
+            "after the answer marker, as the few-shot targets show it",
+        }
+
+    def golds(self, sample: Sample) -> list[str]:
+        if self.options.answers is None:
+            return [self.reference(sample)]
+        found = lookup(sample.fields, self.options.answers, raw=True)
+        raw = found if isinstance(found, list) else [found]
+        return [str(a) for a in raw] or [""]
+
+    def _numeric_gold(self, sample: Sample) -> str | None:
+        return extract_number(self.reference(sample), self.options.answer_marker)
+
+    def score(self, sample: Sample, responses: Sequence[Response]) -> Mapping[str, float]:
+        text = self.text(responses)
+        if self.options.mode != "numeric":
+            return best_over_golds(text, self.golds(sample))
+        gold = self._numeric_gold(sample)
+        strict = (
+            extract_number(text, self.options.answer_marker) if self.options.answer_marker else None
+        )
+        return {
+            "exact_match": float(gold is not None and extract_number(text) == gold),
+            "exact_match_strict": float(gold is not None and strict == gold),
+        }
+
+
+class TranslationOptions(GenerationOptions):
+    pass
+
+
+@ADAPTERS.register("translation")
+class TranslationAdapter(_GenerationAdapter):
+    """Corpus BLEU, chrF and TER from sacrebleu (default settings; signatures recorded)."""
+
+    Options: ClassVar[type[AdapterOptions]] = TranslationOptions
+    metrics: tuple[Metric, ...] = (
+        corpus_metric("bleu", "BLEU", True, corpus_from_stats("bleu")),
+        corpus_metric("chrf", "chrF", True, corpus_from_stats("chrf")),
+        corpus_metric("ter", "TER", False, corpus_from_stats("ter")),
+    )
+
+    def __init__(self, options: TranslationOptions, context: Mapping[str, Any]) -> None:
+        super().__init__(options, context)
+        self.conventions = {**signatures(), "references": "one reference per segment"}
+
+    def score(self, sample: Sample, responses: Sequence[Response]) -> Mapping[str, float]:
+        hypothesis, reference = self.text(responses), self.reference(sample)
+        out: dict[str, float] = {}
+        for name in SACREBLEU_METRICS:
+            out.update(sentence_stats(name, hypothesis, reference))
+        return out
+
+
+class SummarizationOptions(GenerationOptions):
+    use_stemmer: bool = True
+
+
+@ADAPTERS.register("summarization")
+class SummarizationAdapter(_GenerationAdapter):
+    """ROUGE-1/2/L/Lsum F-measures from rouge-score, averaged over samples (bootstrap CI)."""
+
+    Options: ClassVar[type[AdapterOptions]] = SummarizationOptions
+    options: SummarizationOptions
+    metrics: tuple[Metric, ...] = tuple(
+        corpus_metric(name, "F1", True, mean_of(name)) for name in ROUGE_TYPES
+    )
+
+    def __init__(self, options: SummarizationOptions, context: Mapping[str, Any]) -> None:
+        super().__init__(options, context)
+        self.conventions = {
+            "rouge": f"rouge-score F-measure, use_stemmer={options.use_stemmer}, mean over samples",
+            "rougeLsum": "sentences split after . ! ? before scoring",
+        }
+
+    def score(self, sample: Sample, responses: Sequence[Response]) -> Mapping[str, float]:
+        return rouge_scores(self.text(responses), self.reference(sample), self.options.use_stemmer)
