@@ -53,11 +53,19 @@ class ModelConfig(StrictModel):
     trust_remote_code: bool = False
     allow_pickle: bool = False  # only safetensors weights unless the user opts in
     variants: VariantsConfig | None = None
+    tasks: list[str] | None = None  # run only these of the suite's tasks on this model
 
 
 class TaskRef(StrictModel):
     name: str
     n: int | None = Field(default=None, ge=1)
+
+
+class TimingConfig(StrictModel):
+    """Repeat each measured window until both minimums are met (the first is scored)."""
+
+    min_repeats: int = Field(default=1, ge=1)
+    min_time_s: float = Field(default=0.0, ge=0)
 
 
 class SuiteConfig(StrictModel):
@@ -68,6 +76,7 @@ class SuiteConfig(StrictModel):
     variants: VariantsConfig = Field(default_factory=VariantsConfig)
     tasks: list[str | TaskRef] = Field(min_length=1)
     profilers: list[str] = Field(default_factory=lambda: ["timing", "memory"])
+    timing: TimingConfig = Field(default_factory=TimingConfig)
     task_dirs: list[str] = Field(default_factory=list)
 
 

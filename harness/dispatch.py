@@ -44,6 +44,8 @@ def _count(work: Work, responses: Sequence[Response]) -> None:
             work.latencies_s.append(response.latency_s)
         if response.ttft_s is not None:
             work.ttfts_s.append(response.ttft_s)
+        if response.decode_steps is not None:
+            work.decode_steps.append(response.decode_steps)
 
 
 def warmup(backend: Backend, per_sample: Sequence[Sequence[Request]]) -> None:

@@ -47,3 +47,4 @@ class Response:
     n_out: int | None = None
     ttft_s: float | None = None
     latency_s: float | None = None
+    decode_steps: int | None = None  # generation steps its batch ran (the longest member's)

@@ -14,16 +14,17 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from harness.assets import PIP_PREFIX, resolve
-from harness.backends import BACKENDS, Backend
+from harness.backends import BACKENDS
 from harness.config import ModelConfig, SuiteConfig, file_sha256, load_suite
-from harness.dispatch import dispatch, warmup
-from harness.errors import UserError
+from harness.errors import UserError, did_you_mean
+from harness.loading import LoadedVariant, load_variant
+from harness.measure import measure
 from harness.metrics import summarize
 from harness.profilers import PROFILERS
 from harness.profilers.environment import fingerprint
 from harness.records import Record, RunStore, Value
 from harness.tasks import PreparedTask, prepare_task
-from harness.variants import KNOBS, Variant, expand_variants
+from harness.variants import Variant, expand_variants
 
 
 class ProgressSink(Protocol):
@@ -57,8 +58,15 @@ def plan(suite_path: Path, limit: int | None) -> Plan:
         except UserError as err:
             raise UserError(f"{suite_path}: key 'profilers': {err}") from None
     variants = expand_variants(suite, str(suite_path))
+    names = {t.name for t in tasks}
     for index, model in enumerate(suite.models):
         _check_model(model, index, suite_path)
+        for name in model.tasks or []:
+            if name not in names:
+                raise UserError(
+                    f"{suite_path}: key 'models.{index}.tasks': '{name}' is not among "
+                    f"the suite's tasks{did_you_mean(name, names)}"
+                )
     return Plan(suite, suite_path, tasks, variants, list(suite.profilers))
 
 
@@ -124,48 +132,44 @@ def execute(p: Plan, store: RunStore, done: set[tuple[str, str]], sink: Progress
     ran = 0
     run_id = store.manifest()["run_id"]
     for variant in p.variants:
-        pending = [t for t in p.tasks if (variant.id, t.name) not in done]
+        wanted = variant.model.tasks
+        pending = [
+            t
+            for t in p.tasks
+            if (variant.id, t.name) not in done and (wanted is None or t.name in wanted)
+        ]
         if not pending:
             continue
-        backend = load_backend(variant, p.suite_path.parent)
+        loaded = load_variant(variant, p.suite_path.parent)
         for task in pending:
-            record, samples = run_unit(p, run_id, variant, backend, task, sink)
+            record, samples = run_unit(p, run_id, variant, loaded, task, sink)
             store.append_unit(record, samples)
             ran += 1
-        del backend
+        del loaded
         gc.collect()  # free one model's weights before the next one loads
     return ran
 
 
-def load_backend(variant: Variant, base_dir: Path) -> Backend:
-    factory = BACKENDS.get(variant.model.backend)
-    backend = factory(variant.model, variant.knob_dict, base_dir)
-    for name, value in variant.knobs:
-        knob = KNOBS.get(name)
-        if knob.stage == "transform" and knob.apply is not None:
-            knob.apply(backend, value)
-    return backend
-
-
 def run_unit(
-    p: Plan, run_id: str, variant: Variant, backend: Backend, task: PreparedTask, sink: ProgressSink
+    p: Plan,
+    run_id: str,
+    variant: Variant,
+    loaded: LoadedVariant,
+    task: PreparedTask,
+    sink: ProgressSink,
 ) -> tuple[Record, list[dict[str, Any]]]:
     started = datetime.now(UTC).isoformat()
     clock = time.perf_counter()
     per_sample = [task.adapter.requests(s) for s in task.samples]
-    warmup(backend, per_sample)
-    profilers = {name: PROFILERS.get(name)() for name in p.profilers}
-    unavailable = {n: r for n, prof in profilers.items() if (r := prof.available()) is not None}
-    active = [prof for n, prof in profilers.items() if n not in unavailable]
     sink.begin(f"{variant.id} · {task.name}", len(per_sample))
-    for prof in active:
-        prof.start()
-    responses, work = dispatch(backend, per_sample, sink.advance)
-    perf: dict[str, Value] = {}
-    for prof in reversed(active):
-        perf.update(prof.stop(work))
+    timing = p.suite.timing
+    measured = measure(
+        loaded.backend, per_sample, p.profilers, sink.advance, timing.min_repeats, timing.min_time_s
+    )
     sink.end()
-    scores = [task.adapter.score(s, r) for s, r in zip(task.samples, responses, strict=True)]
+    scores = [
+        task.adapter.score(s, r) for s, r in zip(task.samples, measured.responses, strict=True)
+    ]
     _check_finite(scores, task, variant)
     quality = {m.name: summarize(m, scores, p.suite.seed) for m in task.adapter.metrics}
     record = Record(
@@ -176,16 +180,34 @@ def run_unit(
         adapter=task.config.adapter,
         variant_id=variant.id,
         model=variant.model.name,
-        n_params=backend.info.n_params,
+        n_params=loaded.n_params,
         knobs=variant.knob_dict,
         quality=quality,
-        perf=perf,
-        unavailable=unavailable,
-        conventions=dict(task.adapter.conventions),
+        perf={**measured.perf, **loaded.perf_values(), **_per_correct(measured.perf, scores)},
+        unavailable=measured.unavailable,
+        conventions={**task.adapter.conventions, **loaded.conventions()},
         started_at=started,
         wall_s=time.perf_counter() - clock,
     )
-    return record, _sample_rows(variant, task, responses, scores)
+    return record, _sample_rows(variant, task, measured.responses, scores)
+
+
+def _per_correct(
+    perf: Mapping[str, Value], scores: Sequence[Mapping[str, float]]
+) -> dict[str, Value]:
+    """Joules per correct answer, for tasks that count correct answers."""
+    key = next((k for k in ("correct", "exact_match") if scores and k in scores[0]), None)
+    correct = sum(s[key] for s in scores) if key else 0.0
+    if "energy_net" not in perf or not correct:
+        return {}
+    return {
+        "joules_per_correct": Value(
+            value=perf["energy_net"].value / correct,
+            unit="J",
+            higher_is_better=False,
+            n=int(correct),
+        )
+    }
 
 
 def _check_finite(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from itertools import groupby
 from typing import Any
 
@@ -13,6 +14,17 @@ from harness.backends.base import BackendInfo, Progress
 from harness.backends.windows import rolling_windows
 from harness.errors import UserError
 from harness.requests import Generate, LogLikelihood, Response, RollingLogLikelihood
+
+
+def weight_bytes(model: Any) -> int:
+    """Bytes of the parameters, plus torch's packed int8 weights, which are not parameters."""
+    total = sum(t.numel() * t.element_size() for t in model.parameters())
+    for module in model.modules():
+        packed = getattr(module, "_packed_params", None)
+        if packed is not None and hasattr(module, "weight") and callable(module.weight):
+            total += module.weight().numel()  # one byte per int8 weight
+    return int(total)
+
 
 # Logits are [batch, positions, vocab] floats; cap positions per batch so that a large vocab
 # (Gemma: 262k) does not need gigabytes for one forward.
@@ -43,10 +55,15 @@ class HFBackend:
             n_params=sum(p.numel() for p in params),
             dtype=str(next(iter(params)).dtype).removeprefix("torch."),
             device=str(self.device),
-            weight_bytes=sum(p.numel() * p.element_size() for p in params),
+            weight_bytes=weight_bytes(model),
             max_length=self.max_length,
             details={"architecture": type(model).__name__, "vocab_size": vocab},
         )
+
+    def refresh_info(self) -> None:
+        """After a transform: the bytes the weights now occupy (n_params stays the original
+        count; the transform reports the effective one)."""
+        self.info = replace(self.info, weight_bytes=weight_bytes(self.model))
 
     # ---- helpers -------------------------------------------------------------------------
     def encode(self, text: str) -> list[int]:
@@ -227,6 +244,7 @@ class HFBackend:
         self.synchronize()
         elapsed = time.perf_counter() - clock.started
         new = out[:, width:].tolist()
+        steps = out.shape[1] - width
         responses = []
         for row, i in enumerate(batch):
             tokens = [t for t in new[row] if t != self.pad_id]
@@ -240,6 +258,7 @@ class HFBackend:
                     n_out=len(tokens),
                     ttft_s=clock.first_token_s,
                     latency_s=elapsed,
+                    decode_steps=steps,
                 )
             )
         return responses

@@ -63,7 +63,10 @@ def load_model(cfg: ModelConfig, knobs: Mapping[str, Any], base_dir: Path) -> tu
     """(model, tokenizer, description of the source) with the dtype and device knobs applied."""
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers.utils import logging as hf_logging
 
+    quiet: Any = hf_logging.disable_progress_bar
+    quiet()  # our own progress bar is the one that counts
     torch.manual_seed(0)
     if "threads" in knobs:
         torch.set_num_threads(int(knobs["threads"]))
@@ -73,6 +76,12 @@ def load_model(cfg: ModelConfig, knobs: Mapping[str, Any], base_dir: Path) -> tu
         location = convert_gguf(location)
         source = f"{source} (GGUF, dequantized)"
     common: dict[str, Any] = {"trust_remote_code": cfg.trust_remote_code, "revision": cfg.revision}
+    quant = str(knobs.get("quant", ""))
+    if quant.startswith("bnb_"):
+        from harness.variants.quantize import bnb_config
+
+        common["quantization_config"] = bnb_config(quant)
+        common["device_map"] = str(knobs.get("device", "cuda"))
     try:
         tokenizer = AutoTokenizer.from_pretrained(location, **common)
         model: Any = AutoModelForCausalLM.from_pretrained(
@@ -83,6 +92,7 @@ def load_model(cfg: ModelConfig, knobs: Mapping[str, Any], base_dir: Path) -> tu
         )
     except (OSError, ValueError, KeyError) as err:
         raise UserError(f"model '{cfg.name}' ({source}) did not load: {err}") from None
-    model.to(str(knobs.get("device", "cpu")))
+    if "quantization_config" not in common:  # bitsandbytes models are placed at load
+        model.to(str(knobs.get("device", "cpu")))
     model.eval()
     return model, tokenizer, source

@@ -19,6 +19,7 @@ class Work:
     output_tokens: int = 0
     latencies_s: list[float] = field(default_factory=list)
     ttfts_s: list[float] = field(default_factory=list)
+    decode_steps: list[int] = field(default_factory=list)
     n_correct: float | None = None
     backend: Any = None
 

@@ -58,28 +58,23 @@ class TimingProfiler:
             )
         out.update(percentiles("latency", work.latencies_s))
         out.update(percentiles("ttft", work.ttfts_s))
-        out.update(_time_per_output_token(work))
+        out.update(time_per_output_token(work))
         return out
 
 
-def _time_per_output_token(work: Work) -> dict[str, Value]:
-    """(latency - TTFT) / (tokens after the first), median over batches."""
-    if not (work.ttfts_s and work.latencies_s and work.output_tokens):
+def time_per_output_token(work: Work) -> dict[str, Value]:
+    """(batch latency - TTFT) / (decode steps after the first), median over requests."""
+    rows = zip(work.latencies_s, work.ttfts_s, work.decode_steps, strict=False)
+    decode = [(lat - ttft) / (steps - 1) for lat, ttft, steps in rows if steps > 1]
+    if not decode:
         return {}
-    per_request_out = max(1.0, work.output_tokens / max(1, work.n_requests))
-    if per_request_out <= 1:
-        return {}
-    decode = [
-        (lat - ttft) / (per_request_out - 1)
-        for lat, ttft in zip(work.latencies_s, work.ttfts_s, strict=True)
-    ]
     return {
         "time_per_output_token": Value(
             value=float(np.median(decode)),
             unit="s/tok",
             higher_is_better=False,
             n=len(decode),
-            note="median over requests of (latency - TTFT) / (mean output tokens - 1)",
+            note="median over requests of (batch latency - TTFT) / (batch decode steps - 1)",
         )
     }
 

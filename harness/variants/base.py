@@ -21,6 +21,7 @@ class Knob:
     stage: Literal["load", "transform", "runtime"]
     check: Callable[[Scalar], str | None] = lambda value: None
     apply: Callable[[Any, Scalar], Mapping[str, Any]] | None = None
+    order: int = 0  # transforms apply in ascending order
 
 
 KNOBS: Registry[Knob] = Registry("variant knob")
@@ -74,6 +75,8 @@ def _combinations(config: VariantsConfig) -> list[dict[str, Scalar]]:
         dict(zip(names, values, strict=True))
         for values in itertools.product(*(config.axes[n] for n in names))
     ]
+    if not config.axes and config.include:
+        product = []  # an include-only sweep: exactly the listed variants
     kept = [c for c in product if not any(_matches(c, rule) for rule in config.exclude)]
     kept += [dict(extra) for extra in config.include if dict(extra) not in kept]
     return kept

@@ -1,0 +1,62 @@
+"""Load one variant: backend from its factory, then the transform knobs in order."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from harness.backends import BACKENDS, Backend
+from harness.records import Value
+from harness.variants import KNOBS, Variant
+
+# Units of the numeric facts that transforms report, for the record's perf section.
+DETAIL_UNITS = {
+    "bits_per_weight": "bits",
+    "mean_bits_per_parameter": "bits",
+    "weight_bytes_quantized": "B",
+    "n_params_effective": "params",
+    "sparsity": "fraction",
+    "layers_kept": "layers",
+    "layers_original": "layers",
+}
+
+
+@dataclass
+class LoadedVariant:
+    backend: Backend
+    details: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def n_params(self) -> int:
+        """Effective parameters: non-zero after pruning, kept layers after truncation."""
+        return int(self.details.get("n_params_effective", self.backend.info.n_params))
+
+    def perf_values(self) -> dict[str, Value]:
+        return {
+            name: Value(value=float(value), unit=DETAIL_UNITS[name])
+            for name, value in self.details.items()
+            if name in DETAIL_UNITS
+        }
+
+    def conventions(self) -> dict[str, str]:
+        return {k: str(v) for k, v in self.details.items() if k not in DETAIL_UNITS}
+
+
+def load_variant(variant: Variant, base_dir: Path) -> LoadedVariant:
+    factory = BACKENDS.get(variant.model.backend)
+    backend = factory(variant.model, variant.knob_dict, base_dir)
+    details: dict[str, Any] = {}
+    transforms = [(KNOBS.get(name), value) for name, value in variant.knobs]
+    for knob, value in sorted(transforms, key=lambda kv: kv[0].order):
+        if knob.stage == "transform" and knob.apply is not None:
+            details.update(knob.apply(backend, value))
+    refresh: Any = getattr(backend, "refresh_info", None)
+    if details and refresh is not None:
+        refresh()
+    return LoadedVariant(backend, details)
+
+
+def describe(details: Mapping[str, Any]) -> str:
+    return ", ".join(f"{k}={v}" for k, v in details.items())

@@ -1,0 +1,84 @@
+"""The measured window: profilers around dispatch, repeated to a minimum count and time.
+
+Loading and warmup happen before the window. The first repetition's responses are the ones
+scored; every repetition contributes a measurement, and each perf value is the median over
+repetitions with the min..max spread as its interval.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from harness.backends.base import Backend
+from harness.dispatch import dispatch, warmup
+from harness.profilers import PROFILERS, Profiler
+from harness.records import Value
+from harness.requests import Request, Response
+
+
+@dataclass(frozen=True)
+class Measured:
+    responses: list[list[Response]]
+    perf: dict[str, Value]
+    unavailable: dict[str, str]
+
+
+def _profilers(names: Sequence[str]) -> tuple[list[Profiler], dict[str, str]]:
+    made = {name: PROFILERS.get(name)() for name in names}
+    unavailable = {n: r for n, prof in made.items() if (r := prof.available()) is not None}
+    return [prof for n, prof in made.items() if n not in unavailable], unavailable
+
+
+def _one_window(
+    backend: Backend,
+    per_sample: Sequence[Sequence[Request]],
+    names: Sequence[str],
+    progress: Callable[[int], None] | None,
+) -> tuple[list[list[Response]], dict[str, Value], dict[str, str]]:
+    active, unavailable = _profilers(names)
+    for prof in active:
+        prof.start()
+    responses, work = dispatch(backend, per_sample, progress)
+    perf: dict[str, Value] = {}
+    for prof in reversed(active):  # stop in reverse so outer windows enclose inner ones
+        perf.update(prof.stop(work))
+    return responses, perf, unavailable
+
+
+def measure(
+    backend: Backend,
+    per_sample: Sequence[Sequence[Request]],
+    names: Sequence[str],
+    progress: Callable[[int], None] | None,
+    min_repeats: int = 1,
+    min_time_s: float = 0.0,
+) -> Measured:
+    warmup(backend, per_sample)
+    started = time.perf_counter()
+    responses, first, unavailable = _one_window(backend, per_sample, names, progress)
+    runs = [first]
+    while len(runs) < min_repeats or time.perf_counter() - started < min_time_s:
+        runs.append(_one_window(backend, per_sample, names, None)[1])
+    return Measured(responses, merge_repeats(runs), unavailable)
+
+
+def merge_repeats(runs: Sequence[dict[str, Value]]) -> dict[str, Value]:
+    if len(runs) == 1:
+        return dict(runs[0])
+    merged: dict[str, Value] = {}
+    for name, value in runs[0].items():
+        samples = [run[name].value for run in runs if name in run]
+        merged[name] = value.model_copy(
+            update={
+                "value": statistics.median(samples),
+                "ci_low": min(samples),
+                "ci_high": max(samples),
+                "stderr": statistics.stdev(samples) / len(samples) ** 0.5,
+                "note": f"median of {len(samples)} repeats, interval = min..max"
+                + (f"; {value.note}" if value.note else ""),
+            }
+        )
+    return merged

@@ -1,0 +1,98 @@
+"""How close a run came to the hardware limit.
+
+Prefill (scoring and prompt processing) is compute-bound: model FLOP utilization (MFU) is
+achieved FLOP/s over the measured matmul peak. Decode is memory-bound: every step reads all
+weights once for the whole batch, so model bandwidth utilization (MBU) is weight bytes per
+time-per-output-token over the measured copy bandwidth.
+
+FLOPs per token = 2 x (weights of every Linear, the output head included) + 4 x layers x
+context x hidden (attention scores and values), with context the mean input length / 2.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from harness.profilers.base import PROFILERS, Profiler, Work
+from harness.profilers.timing import time_per_output_token
+from harness.records import Value
+
+
+def linear_weights(model: Any) -> int:
+    import torch
+
+    total = 0
+    for module in model.modules():
+        if isinstance(module, torch.nn.Linear):
+            total += module.weight.numel()
+        elif hasattr(module, "_packed_params") and callable(getattr(module, "weight", None)):
+            total += module.weight().numel()  # torch dynamic int8 Linear
+    return total
+
+
+def flops_per_token(model: Any, mean_context: float) -> float:
+    config = getattr(model, "config", None)
+    layers = int(getattr(config, "num_hidden_layers", 0) or 0)
+    hidden = int(getattr(config, "hidden_size", 0) or 0)
+    return 2.0 * linear_weights(model) + 4.0 * layers * mean_context * hidden
+
+
+class RooflineProfiler:
+    def __init__(self) -> None:
+        self.started = 0.0
+
+    def available(self) -> str | None:
+        return None
+
+    def start(self) -> None:
+        self.started = time.perf_counter()
+
+    def stop(self, work: Work) -> Mapping[str, Value]:
+        backend = work.backend
+        if backend is not None:
+            backend.synchronize()
+        wall = time.perf_counter() - self.started
+        model = getattr(backend, "model", None)
+        if model is None or not work.n_requests:
+            return {}
+        from harness.profilers.peaks import peaks
+
+        peak = peaks(backend.info.device, backend.info.dtype)
+        out = {
+            "peak_flops": Value(
+                value=peak["peak_flops"],
+                unit="FLOP/s",
+                note=f"measured {backend.info.dtype} matmul",
+            ),
+            "peak_bandwidth": Value(
+                value=peak["peak_bandwidth"], unit="B/s", note="measured tensor copy (read + write)"
+            ),
+        }
+        mean_input = work.input_tokens / work.n_requests
+        if not work.output_tokens:
+            achieved = work.input_tokens * flops_per_token(model, mean_input / 2) / wall
+            out["achieved_flops"] = Value(value=achieved, unit="FLOP/s", higher_is_better=True)
+            out["mfu"] = Value(
+                value=achieved / peak["peak_flops"],
+                unit="fraction",
+                higher_is_better=True,
+                note="prefill model FLOP utilization",
+            )
+        tpot = time_per_output_token(work)
+        if tpot:
+            bandwidth = backend.info.weight_bytes / tpot["time_per_output_token"].value
+            out["achieved_bandwidth"] = Value(value=bandwidth, unit="B/s", higher_is_better=True)
+            out["mbu"] = Value(
+                value=bandwidth / peak["peak_bandwidth"],
+                unit="fraction",
+                higher_is_better=True,
+                note="decode model bandwidth utilization: weight bytes per step",
+            )
+        return out
+
+
+@PROFILERS.register("roofline")
+def make_roofline() -> Profiler:
+    return RooflineProfiler()

@@ -1,0 +1,49 @@
+"""The model-transform knobs: quantization, pruning, layer truncation."""
+
+from __future__ import annotations
+
+from harness.config import Scalar
+from harness.variants.base import KNOBS, Knob
+from harness.variants.prune import drop_middle, magnitude_prune, truncate
+from harness.variants.quantize import ALL_TYPES, apply_quant
+
+
+def _quant_check(value: Scalar) -> str | None:
+    return None if value in ALL_TYPES else f"expected one of {', '.join(ALL_TYPES)}"
+
+
+def _fraction(value: Scalar) -> str | None:
+    ok = isinstance(value, int | float) and not isinstance(value, bool) and 0 <= value < 1
+    return None if ok else "expected a fraction in [0, 1)"
+
+
+def _count(value: Scalar) -> str | None:
+    ok = isinstance(value, int) and not isinstance(value, bool) and value >= 0
+    return None if ok else "expected a non-negative integer"
+
+
+# `order` fixes the sequence: structure first, then sparsity, then quantization of what is left.
+KNOBS.register("layers")(
+    Knob("keep the first k decoder layers", "transform", _count, truncate, order=1)
+)
+KNOBS.register("drop_middle")(
+    Knob("remove n decoder layers from the middle", "transform", _count, drop_middle, order=2)
+)
+KNOBS.register("sparsity")(
+    Knob(
+        "unstructured magnitude pruning of Linear weights",
+        "transform",
+        _fraction,
+        magnitude_prune,
+        order=3,
+    )
+)
+KNOBS.register("quant")(
+    Knob(
+        "weight quantization: GGUF round-trip, torch int8, bitsandbytes",
+        "transform",
+        _quant_check,
+        lambda backend, value: apply_quant(backend, str(value)),
+        order=4,
+    )
+)
