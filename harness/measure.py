@@ -26,8 +26,10 @@ class Measured:
     unavailable: dict[str, str]
 
 
-def _profilers(names: Sequence[str]) -> tuple[list[Profiler], dict[str, str]]:
-    made = {name: PROFILERS.get(name)() for name in names}
+def _profilers(names: Sequence[str], backend: Backend) -> tuple[list[Profiler], dict[str, str]]:
+    """Profilers are built (and do their slow set-up, like measuring idle power or the
+    hardware peaks) before any window opens."""
+    made = {name: PROFILERS.get(name)(backend) for name in names}
     unavailable = {n: r for n, prof in made.items() if (r := prof.available()) is not None}
     return [prof for n, prof in made.items() if n not in unavailable], unavailable
 
@@ -38,7 +40,7 @@ def _one_window(
     names: Sequence[str],
     progress: Callable[[int], None] | None,
 ) -> tuple[list[list[Response]], dict[str, Value], dict[str, str]]:
-    active, unavailable = _profilers(names)
+    active, unavailable = _profilers(names, backend)
     for prof in active:
         prof.start()
     responses, work = dispatch(backend, per_sample, progress)

@@ -111,7 +111,9 @@ def test_roofline_flops_and_peaks(tiny_model_dir: Path, tmp_path: Path,
     expected = 2 * linear_weights(model) + 4 * config.num_hidden_layers * 10 * config.hidden_size
     assert flops_per_token(model, 10) == expected
     assert linear_weights(model) > config.vocab_size * config.hidden_size  # head included
-    prof = RooflineProfiler()
+    assert RooflineProfiler().available() is not None  # no backend, no FLOP count
+    prof = RooflineProfiler(loaded.backend)
+    assert prof.available() is None
     prof.start()
     responses = loaded.backend.loglikelihood_rolling([RollingLogLikelihood("some text here")])
     out = prof.stop(Work(n_requests=1, input_tokens=responses[0].n_tokens or 0,

@@ -33,4 +33,5 @@ class Profiler(Protocol):
     def stop(self, work: Work) -> Mapping[str, Value]: ...
 
 
-PROFILERS: Registry[Callable[[], Profiler]] = Registry("profiler")
+# A factory gets the backend the window will measure (some need its device or model).
+PROFILERS: Registry[Callable[[Any], Profiler]] = Registry("profiler")

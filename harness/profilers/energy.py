@@ -12,6 +12,7 @@ import sys
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import Any
 
 from harness.profilers.base import PROFILERS, Profiler, Work
 from harness.records import Value
@@ -81,6 +82,8 @@ class EnergyProfiler:
         self.started = 0.0
 
     def available(self) -> str | None:
+        if self.reason is None:
+            self._idle_watts()  # measured once per process, before any window opens
         return self.reason
 
     def _delta(self, before: list[float], after: list[float]) -> float:
@@ -98,10 +101,8 @@ class EnergyProfiler:
         return _idle_watts[self.source]
 
     def start(self) -> None:
-        self._idle_watts()
         assert self.read is not None
-        if self.read is not None:
-            self.start_j = self.read()
+        self.start_j = self.read()
         self.started = time.perf_counter()
 
     def stop(self, work: Work) -> Mapping[str, Value]:
@@ -139,5 +140,5 @@ class EnergyProfiler:
 
 
 @PROFILERS.register("energy")
-def make_energy() -> Profiler:
+def make_energy(backend: Any = None) -> Profiler:
     return EnergyProfiler()

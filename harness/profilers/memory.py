@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Mapping
+from typing import Any
 
 import psutil
 
@@ -88,5 +89,5 @@ def _cuda_peaks() -> dict[str, Value]:
 
 
 @PROFILERS.register("memory")
-def make_memory() -> Profiler:
+def make_memory(backend: Any = None) -> Profiler:
     return MemoryProfiler()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 
@@ -80,5 +81,5 @@ def time_per_output_token(work: Work) -> dict[str, Value]:
 
 
 @PROFILERS.register("timing")
-def make_timing() -> Profiler:
+def make_timing(backend: Any = None) -> Profiler:
     return TimingProfiler()

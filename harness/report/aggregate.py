@@ -1,0 +1,81 @@
+"""One tidy pandas frame from one or several run folders: a row per (record, metric)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from harness.errors import UserError
+from harness.records import Record, RunStore
+
+# Facts a variant's record carries in `perf` that describe the variant rather than its speed.
+AXES = ("n_params", "bits_per_weight", "sparsity", "layers_kept")
+
+
+def load_runs(run_dirs: list[Path]) -> tuple[list[dict[str, Any]], list[Record]]:
+    manifests, records = [], []
+    for run_dir in run_dirs:
+        store = RunStore(run_dir)
+        if not store.exists():
+            raise UserError(f"{run_dir}: not a run folder (no manifest.json)")
+        found = store.records()
+        if not found:
+            raise UserError(f"{run_dir}: holds no finished records yet")
+        manifests.append(store.manifest())
+        records.extend(found)
+    return manifests, records
+
+
+def axis_values(record: Record) -> dict[str, float]:
+    """Where a variant sits on each scaling axis (absent axes take the unmodified value)."""
+    perf = record.perf
+    bits = perf["bits_per_weight"].value if "bits_per_weight" in perf else _dtype_bits(record)
+    return {
+        "n_params": float(record.n_params),
+        "bits_per_weight": bits,
+        "sparsity": perf["sparsity"].value if "sparsity" in perf else 0.0,
+        "layers_kept": perf["layers_kept"].value if "layers_kept" in perf else float("nan"),
+    }
+
+
+def _dtype_bits(record: Record) -> float:
+    return {"bfloat16": 16.0, "float16": 16.0}.get(str(record.knobs.get("dtype")), 32.0)
+
+
+def to_frame(records: list[Record]) -> pd.DataFrame:
+    rows = []
+    for r in records:
+        base = {
+            "run_id": r.run_id,
+            "suite": r.suite,
+            "task": r.task,
+            "adapter": r.adapter,
+            "variant_id": r.variant_id,
+            "model": r.model,
+            **axis_values(r),
+            **{f"knob_{k}": v for k, v in r.knobs.items()},
+        }
+        for section, values in (("quality", r.quality), ("perf", r.perf)):
+            for metric, v in values.items():
+                rows.append(
+                    {
+                        **base,
+                        "section": section,
+                        "metric": metric,
+                        "value": v.value,
+                        "stderr": v.stderr,
+                        "ci_low": v.ci_low,
+                        "ci_high": v.ci_high,
+                        "n": v.n,
+                        "unit": v.unit,
+                        "higher_is_better": v.higher_is_better,
+                    }
+                )
+    return pd.DataFrame(rows)
+
+
+def primary_metric(record: Record) -> str:
+    """The adapter's headline metric: the first it reports."""
+    return next(iter(record.quality))

@@ -1,0 +1,128 @@
+"""Scaling-law fits: L(N) = E + A * N^-alpha (saturating) and L(N) = A * N^-alpha (plain).
+
+Fitted with scipy's least_squares on log residuals (log y - log L(N)) with a soft-L1 robust
+loss, parameters kept positive through logs. Bootstrap over points gives CIs; a held-out
+check fits without the largest N and predicts it. Too few points means a refusal with the
+reason, never a fit through noise.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+N_BOOT = 200
+
+
+@dataclass(frozen=True)
+class Fit:
+    form: str  # "saturating" or "plain"
+    params: dict[str, float]  # E (saturating only), A, alpha
+    ci: dict[str, tuple[float, float]]
+    n_points: int
+    heldout_rel_error: float | None  # |pred - actual| / actual at the largest N
+
+    def predict(self, n: float | np.ndarray) -> np.ndarray:
+        e = self.params.get("E", 0.0)
+        return np.asarray(e + self.params["A"] * np.power(n, -self.params["alpha"]))
+
+    def size_within(self, margin: float) -> float | None:
+        """N at which the reducible part A N^-alpha falls to `margin` x E."""
+        e = self.params.get("E")
+        if not e:
+            return None
+        return float((self.params["A"] / (margin * e)) ** (1 / self.params["alpha"]))
+
+
+@dataclass(frozen=True)
+class Refusal:
+    form: str
+    reason: str
+
+
+def _solve(x: np.ndarray, y: np.ndarray, saturating: bool) -> np.ndarray:
+    from scipy.optimize import least_squares
+
+    scale = x.min()  # fit in N / N_min so the exponent does not fight huge magnitudes
+    xs = x / scale
+
+    def residuals(theta: np.ndarray) -> np.ndarray:
+        log_a, alpha = theta[0], theta[1]
+        pred = np.exp(log_a) * np.power(xs, -alpha)
+        if saturating:
+            pred = pred + np.exp(theta[2])
+        return np.asarray(np.log(y) - np.log(pred))
+
+    start = [np.log(max(y.max() - y.min(), 1e-6)), 0.5] + (
+        [np.log(y.min() * 0.9)] if saturating else []
+    )
+    if not saturating:
+        start[0] = np.log(y.max())
+    fitted = least_squares(residuals, start, loss="soft_l1", f_scale=0.1, max_nfev=2000)
+    theta = fitted.x.copy()
+    theta[0] = theta[0] + theta[1] * np.log(scale)  # back to A in units of N
+    return np.asarray(theta)
+
+
+def _params(theta: np.ndarray, saturating: bool) -> dict[str, float]:
+    out = {"A": float(np.exp(theta[0])), "alpha": float(theta[1])}
+    if saturating:
+        out["E"] = float(np.exp(theta[2]))
+    return out
+
+
+def fit_power_law(
+    x: Sequence[float], y: Sequence[float], saturating: bool = True, seed: int = 0
+) -> Fit | Refusal:
+    form = "saturating" if saturating else "plain"
+    xa, ya = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    keep = np.isfinite(xa) & np.isfinite(ya) & (xa > 0) & (ya > 0)
+    xa, ya = xa[keep], ya[keep]
+    needed = 4 if saturating else 3
+    if len(np.unique(xa)) < needed:
+        return Refusal(
+            form,
+            f"{len(np.unique(xa))} distinct sizes; a {form} law needs at least "
+            f"{needed} (one more than its parameters, so the fit can be checked)",
+        )
+    params = _params(_solve(xa, ya, saturating), saturating)
+    rng = np.random.default_rng(seed)
+    draws: dict[str, list[float]] = {k: [] for k in params}
+    for _ in range(N_BOOT):
+        idx = rng.integers(0, len(xa), len(xa))
+        if len(np.unique(xa[idx])) < needed - 1:
+            continue
+        for k, v in _params(_solve(xa[idx], ya[idx], saturating), saturating).items():
+            draws[k].append(v)
+    ci = {
+        k: (float(np.percentile(v, 2.5)), float(np.percentile(v, 97.5)))
+        for k, v in draws.items()
+        if v
+    }
+    return Fit(form, params, ci, len(xa), _heldout(xa, ya, saturating))
+
+
+def _heldout(x: np.ndarray, y: np.ndarray, saturating: bool) -> float | None:
+    largest = int(np.argmax(x))
+    rest = np.arange(len(x)) != largest
+    if len(np.unique(x[rest])) < (3 if saturating else 2):
+        return None
+    theta = _solve(x[rest], y[rest], saturating)
+    fit = Fit("", _params(theta, saturating), {}, int(rest.sum()), None)
+    return float(abs(fit.predict(x[largest]) - y[largest]) / y[largest])
+
+
+def pareto_front(
+    cost: Sequence[float], quality: Sequence[float], higher_is_better: bool
+) -> list[int]:
+    """Indices of points no other point beats on both lower cost and better quality."""
+    q = np.asarray(quality, dtype=float) * (1 if higher_is_better else -1)
+    c = np.asarray(cost, dtype=float)
+    front = []
+    for i in range(len(c)):
+        dominated = np.any((c <= c[i]) & (q >= q[i]) & ((c < c[i]) | (q > q[i])))
+        if not dominated and np.isfinite(c[i]) and np.isfinite(q[i]):
+            front.append(i)
+    return sorted(front, key=lambda i: c[i])
