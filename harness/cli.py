@@ -102,15 +102,17 @@ def run(
 
 @app.command()
 def report(
-    run_dir: Annotated[Path, typer.Argument(help="a run folder written by `limitbench run`")],
+    run_dirs: Annotated[list[Path], typer.Argument(help="run folders written by `limitbench run`")],
     out: Annotated[
         Path | None, typer.Option(help="markdown file [reports/<suite>/<run>.md]")
     ] = None,
+    csv: Annotated[Path | None, typer.Option(help="also export the tidy frame as CSV")] = None,
+    parquet: Annotated[Path | None, typer.Option(help="also export it as Parquet")] = None,
 ) -> None:
-    """Write a markdown report of a run."""
+    """Aggregate one or more runs into a markdown report with scaling curves and fits."""
     from harness.report.simple import write_report
 
-    typer.echo(str(write_report(run_dir, out)))
+    typer.echo(str(write_report(run_dirs, out, csv, parquet)))
 
 
 @app.command("list")

@@ -125,3 +125,15 @@ def test_mean_metric_has_t_interval_and_bootstrap_is_seeded() -> None:
 
     assert bootstrap(reduce, scores, 3) == bootstrap(reduce, scores, 3)
     assert bootstrap(reduce, scores, 3) != bootstrap(reduce, scores, 4)
+
+
+def test_binary_means_get_wilson_interval() -> None:
+    from scipy.stats import binomtest
+
+    scores = [{"c": 1.0}] * 3 + [{"c": 0.0}] * 9
+    value = summarize(mean_metric("c", "fraction", True, "c"), scores, seed=0)
+    expected = binomtest(3, 12).proportion_ci(confidence_level=0.95, method="wilson")
+    assert (value.ci_low, value.ci_high) == pytest.approx((expected.low, expected.high))
+    zero = summarize(mean_metric("c", "fraction", True, "c"), [{"c": 0.0}] * 6, seed=0)
+    assert zero.ci_low == pytest.approx(0.0, abs=1e-12)
+    assert zero.ci_high is not None and zero.ci_high > 0.3

@@ -20,9 +20,14 @@ from harness.requests import RollingLogLikelihood
 
 
 def test_timing_rates_percentiles_and_tpot() -> None:
-    work = Work(n_requests=4, input_tokens=400, output_tokens=40,
-                latencies_s=[1.0, 1.0, 2.0, 2.0], ttfts_s=[0.1, 0.1, 0.2, 0.2],
-                decode_steps=[10, 10, 19, 19])
+    work = Work(
+        n_requests=4,
+        input_tokens=400,
+        output_tokens=40,
+        latencies_s=[1.0, 1.0, 2.0, 2.0],
+        ttfts_s=[0.1, 0.1, 0.2, 0.2],
+        decode_steps=[10, 10, 19, 19],
+    )
     prof = TimingProfiler()
     prof.start()
     time.sleep(0.05)
@@ -97,8 +102,9 @@ def test_merge_repeats_median_and_spread() -> None:
     assert (merged.value, merged.ci_low, merged.ci_high) == (2.0, 1.0, 3.0)
 
 
-def test_roofline_flops_and_peaks(tiny_model_dir: Path, tmp_path: Path,
-                                  monkeypatch: pytest.MonkeyPatch) -> None:
+def test_roofline_flops_and_peaks(
+    tiny_model_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from harness.profilers import peaks as peaks_module
     from harness.profilers.roofline import RooflineProfiler, flops_per_token, linear_weights
     from tests.test_variants import _load
@@ -116,7 +122,8 @@ def test_roofline_flops_and_peaks(tiny_model_dir: Path, tmp_path: Path,
     assert prof.available() is None
     prof.start()
     responses = loaded.backend.loglikelihood_rolling([RollingLogLikelihood("some text here")])
-    out = prof.stop(Work(n_requests=1, input_tokens=responses[0].n_tokens or 0,
-                         backend=loaded.backend))
+    out = prof.stop(
+        Work(n_requests=1, input_tokens=responses[0].n_tokens or 0, backend=loaded.backend)
+    )
     assert 0 < out["mfu"].value < 1 and out["peak_flops"].unit == "FLOP/s"
     assert (tmp_path / "peaks.json").exists()

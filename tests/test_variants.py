@@ -33,16 +33,22 @@ def _ppl_logprob(loaded: Any) -> float:
 
 
 @pytest.mark.parametrize(("kind", "bits"), [("q8_0", 8.5), ("q5_0", 5.5), ("q4_0", 4.5)])
-def test_gguf_round_trip_quantizes_linears_only(tiny_model_dir: Path, kind: str,
-                                                bits: float) -> None:
+def test_gguf_round_trip_quantizes_linears_only(
+    tiny_model_dir: Path, kind: str, bits: float
+) -> None:
     base = _load(tiny_model_dir)
     quant = _load(tiny_model_dir, quant=kind)
     head_before = base.backend.model.get_output_embeddings().weight
     head_after = quant.backend.model.get_output_embeddings().weight
     assert torch.equal(head_before, head_after)
-    changed = [not torch.equal(a.weight, b.weight) for (_, a), (_, b) in
-               zip(quantizable_linears(base.backend.model),
-                   quantizable_linears(quant.backend.model), strict=True)]
+    changed = [
+        not torch.equal(a.weight, b.weight)
+        for (_, a), (_, b) in zip(
+            quantizable_linears(base.backend.model),
+            quantizable_linears(quant.backend.model),
+            strict=True,
+        )
+    ]
     assert all(changed)
     assert quant.details["bits_per_weight"] == pytest.approx(bits)
     total = base.backend.info.n_params
@@ -107,17 +113,31 @@ def test_bad_knob_values_are_clear_errors(tiny_model_dir: Path) -> None:
 
 
 def test_expand_with_include_and_exclude() -> None:
-    suite = SuiteConfig.model_validate({
-        "name": "s", "tasks": ["t"],
-        "models": [{"name": "m", "source": "x", "backend": "mock"}],
-        "variants": {"axes": {"dtype": ["float32", "bfloat16"], "batch_size": [1, 8]},
-                     "exclude": [{"dtype": "bfloat16", "batch_size": 1}],
-                     "include": [{"dtype": "float16", "batch_size": 8}]},
-    })
+    suite = SuiteConfig.model_validate(
+        {
+            "name": "s",
+            "tasks": ["t"],
+            "models": [{"name": "m", "source": "x", "backend": "mock"}],
+            "variants": {
+                "axes": {"dtype": ["float32", "bfloat16"], "batch_size": [1, 8]},
+                "exclude": [{"dtype": "bfloat16", "batch_size": 1}],
+                "include": [{"dtype": "float16", "batch_size": 8}],
+            },
+        }
+    )
     ids = [v.id for v in expand_variants(suite, "s.yaml")]
-    assert ids == ["m@batch_size=1,dtype=float32", "m@batch_size=8,dtype=float32",
-                   "m@batch_size=8,dtype=bfloat16", "m@batch_size=8,dtype=float16"]
-    bad = suite.model_copy(update={"variants": suite.variants.model_copy(
-        update={"axes": {"quant": ["q3_0"]}, "include": [], "exclude": []})})
+    assert ids == [
+        "m@batch_size=1,dtype=float32",
+        "m@batch_size=8,dtype=float32",
+        "m@batch_size=8,dtype=bfloat16",
+        "m@batch_size=8,dtype=float16",
+    ]
+    bad = suite.model_copy(
+        update={
+            "variants": suite.variants.model_copy(
+                update={"axes": {"quant": ["q3_0"]}, "include": [], "exclude": []}
+            )
+        }
+    )
     with pytest.raises(UserError, match="knob 'quant' = 'q3_0': expected one of q8_0"):
         expand_variants(bad, "s.yaml")

@@ -68,6 +68,18 @@ def _mean_value(metric: Metric, values: list[float], mean: float) -> Value:
     from scipy import stats
 
     stderr = float(np.std(values, ddof=1) / math.sqrt(n))
+    if set(values) <= {0.0, 1.0}:
+        low, high = wilson_interval(mean, n)
+        return Value(
+            value=mean,
+            unit=metric.unit,
+            higher_is_better=metric.higher_is_better,
+            stderr=stderr,
+            ci_low=low,
+            ci_high=high,
+            n=n,
+            note="95% Wilson score interval (binary per-sample scores)",
+        )
     half = float(stats.t.ppf(0.975, n - 1)) * stderr
     return Value(
         value=mean,
@@ -79,6 +91,14 @@ def _mean_value(metric: Metric, values: list[float], mean: float) -> Value:
         n=n,
         note="95% t interval on the mean",
     )
+
+
+def wilson_interval(p: float, n: int, z: float = 1.959963984540054) -> tuple[float, float]:
+    """Wilson score interval for a proportion: stays inside [0, 1] and is sensible at 0 or 1
+    correct, where the normal interval collapses to a point."""
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return max(0.0, centre - half), min(1.0, centre + half)
 
 
 def bootstrap(

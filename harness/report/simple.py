@@ -1,53 +1,41 @@
-"""The run report: quality tables per task, a performance table and the environment."""
+"""`limitbench report`: aggregate runs, render markdown with figures, export the frame."""
 
 from __future__ import annotations
 
-import json
+import sys
 from pathlib import Path
-from typing import Any
 
 from harness.errors import UserError
-from harness.records import Record, RunStore
-from harness.report.markdown import perf_table, task_tables
+from harness.report.aggregate import load_runs, to_frame
+from harness.report.render import render
 
 
-def load_run(run_dir: Path) -> tuple[dict[str, Any], list[Record]]:
-    store = RunStore(run_dir)
-    if not store.exists():
-        raise UserError(f"{run_dir}: not a run folder (no manifest.json)")
-    records = store.records()
-    if not records:
-        raise UserError(f"{run_dir}: holds no finished records yet")
-    return store.manifest(), records
+def default_target(manifests: list[dict[str, object]]) -> Path:
+    first = manifests[0]
+    return Path("reports") / str(first["suite"]) / f"{first['run_id']}.md"
 
 
-def render(manifest: dict[str, Any], records: list[Record]) -> str:
-    env = manifest.get("env", {})
-    header = (
-        f"# limitbench report: {manifest['suite']} / {manifest['run_id']}\n\n"
-        f"{len(records)} records · created {manifest.get('created_at', '?')}\n"
-    )
-    footer = (
-        "## Reproducibility\n\n"
-        f"- suite sha256: `{manifest.get('suite_sha256')}`\n"
-        f"- command: `{manifest.get('command')}`\n"
-        f"- environment: `{json.dumps(env, sort_keys=True)}`\n"
-    )
-    return "\n\n".join(
-        [
-            header,
-            "## Quality by task",
-            task_tables(records),
-            "## Performance",
-            perf_table(records),
-            footer,
-        ]
-    )
-
-
-def write_report(run_dir: Path, out: Path | None) -> Path:
-    manifest, records = load_run(run_dir)
-    target = out or Path("reports") / manifest["suite"] / f"{manifest['run_id']}.md"
+def write_report(
+    run_dirs: list[Path] | Path,
+    out: Path | None,
+    csv: Path | None = None,
+    parquet: Path | None = None,
+) -> Path:
+    dirs = [run_dirs] if isinstance(run_dirs, Path) else run_dirs
+    manifests, records = load_runs(dirs)
+    target = out or default_target(manifests)
     target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(render(manifest, records), encoding="utf-8")
+    fig_dir = target.with_suffix("")
+    command = "limitbench " + " ".join(sys.argv[1:]) if sys.argv else "limitbench report"
+    text = render(manifests, records, fig_dir, fig_dir.name, command)
+    target.write_text(text, encoding="utf-8")
+    if csv is not None or parquet is not None:
+        frame = to_frame(records)
+        if csv is not None:
+            frame.to_csv(csv, index=False)
+        if parquet is not None:
+            try:
+                frame.to_parquet(parquet, index=False)
+            except ImportError as err:
+                raise UserError(f"--parquet needs pyarrow: {err}") from None
     return target

@@ -1,0 +1,152 @@
+"""Reports: fits recover known laws, frontiers are right, the markdown matches its snapshot,
+figures render headless."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from harness.records import Record, Value
+from harness.report.fit import Fit, Refusal, fit_power_law, pareto_front
+from harness.report.render import render
+
+SNAPSHOT = Path(__file__).parent / "snapshots" / "report.md"
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_saturating_fit_recovers_known_law_within_ci(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    e, a, alpha = 2.0, 400.0, 0.35
+    n = np.geomspace(1e6, 1e10, 9)
+    y = (e + a * n**-alpha) * np.exp(rng.normal(0, 0.01, n.size))
+    fit = fit_power_law(n, y, saturating=True, seed=seed)
+    assert isinstance(fit, Fit)
+    for name, true in (("E", e), ("alpha", alpha), ("A", a)):
+        low, high = fit.ci[name]
+        assert low <= true <= high, (name, fit.params, fit.ci)
+    assert fit.params["E"] == pytest.approx(e, rel=0.1)
+    assert fit.heldout_rel_error is not None and fit.heldout_rel_error < 0.05
+    within = fit.size_within(0.1)
+    assert within is not None
+    reducible = fit.params["A"] * within ** -fit.params["alpha"]
+    assert reducible == pytest.approx(0.1 * fit.params["E"])
+
+
+def test_plain_fit_and_refusals() -> None:
+    n = np.geomspace(1e3, 1e6, 6)
+    fit = fit_power_law(n, 50 * n**-0.2, saturating=False)
+    assert isinstance(fit, Fit) and fit.params["alpha"] == pytest.approx(0.2, rel=1e-3)
+    refused = fit_power_law([1e6, 1e7, 1e8], [3.0, 2.5, 2.2], saturating=True)
+    assert isinstance(refused, Refusal) and "needs at least 4" in refused.reason
+
+
+def test_pareto_front() -> None:
+    cost = [1.0, 2.0, 3.0, 1.5, 4.0]
+    quality = [0.5, 0.7, 0.9, 0.4, 0.85]
+    assert pareto_front(cost, quality, higher_is_better=True) == [0, 1, 2]
+    assert pareto_front(cost, [5, 4, 3, 6, 1], higher_is_better=False) == [0, 1, 2, 4]
+
+
+def _record(
+    variant: str,
+    knobs: dict[str, str | int | float],
+    ppl: float,
+    tps: float,
+    n_params: int,
+    perf: dict[str, Value] | None = None,
+) -> Record:
+    return Record(
+        run_id="run1",
+        suite="snap",
+        task="ppl",
+        task_version=1,
+        adapter="perplexity",
+        variant_id=variant,
+        model="m",
+        n_params=n_params,
+        knobs=knobs,
+        quality={
+            "token_perplexity": Value(
+                value=ppl,
+                unit="ppl",
+                higher_is_better=False,
+                ci_low=ppl * 0.9,
+                ci_high=ppl * 1.1,
+                n=10,
+            )
+        },
+        perf={
+            "input_tokens_per_s": Value(value=tps, unit="tok/s", higher_is_better=True),
+            "wall_time": Value(value=1.0, unit="s"),
+            **(perf or {}),
+        },
+        unavailable={"energy": "no counter here"},
+        started_at="t",
+        wall_s=2.0,
+    )
+
+
+def _records() -> list[Record]:
+    bits = lambda b: {"bits_per_weight": Value(value=b, unit="bits")}  # noqa: E731
+    layers = [(6, 40.0, 60e6), (12, 30.0, 90e6), (18, 26.0, 120e6), (24, 24.5, 150e6)]
+    return [
+        _record("m", {}, 24.0, 100.0, 180_000_000),
+        *[
+            _record(
+                f"m@layers={k}",
+                {"layers": k},
+                p,
+                100.0 * 30 / k,
+                int(n),
+                {"layers_kept": Value(value=k, unit="layers")},
+            )
+            for k, p, n in layers
+        ],
+        _record("m@quant=q8_0", {"quant": "q8_0"}, 24.1, 100.0, 180_000_000, bits(8.5)),
+        _record("m@quant=q4_0", {"quant": "q4_0"}, 30.0, 100.0, 180_000_000, bits(4.5)),
+    ]
+
+
+def test_markdown_snapshot_and_headless_figures(tmp_path: Path) -> None:
+    manifest = {
+        "suite": "snap",
+        "run_id": "run1",
+        "suite_sha256": "0" * 64,
+        "command": "limitbench run snap.yaml",
+        "env": {"cpu": "test-cpu"},
+    }
+    text = render([manifest], _records(), tmp_path / "figs", "figs", "limitbench report run1")
+    figures = sorted(p.name for p in (tmp_path / "figs").iterdir())
+    assert "fit_ppl_m.png" in figures and "frontier_ppl.png" in figures
+    for name in figures:
+        assert (tmp_path / "figs" / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    if os.environ.get("UPDATE_SNAPSHOTS"):
+        SNAPSHOT.write_text(text)
+    assert text == SNAPSHOT.read_text()
+
+
+def test_report_cli_exports_csv(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, ppl_suite: object
+) -> None:
+    import pandas as pd
+
+    from tests.conftest import run_cli
+
+    suite = ppl_suite(
+        [{"name": "m", "source": "x", "backend": "mock"}],  # type: ignore[operator]
+        {"mock_quality": [1.0, 2.0]},
+    )
+    out = tmp_path / "run"
+    assert run_cli(monkeypatch, "run", str(suite), "--out", str(out), "--no-report") == 0
+    csv = tmp_path / "frame.csv"
+    target = tmp_path / "r.md"
+    assert (
+        run_cli(monkeypatch, "report", str(out), str(out), "--out", str(target), "--csv", str(csv))
+        == 0
+    )
+    frame = pd.read_csv(csv)
+    assert {"task", "variant_id", "metric", "value", "ci_low", "unit"} <= set(frame.columns)
+    assert len(frame[frame.metric == "token_perplexity"]) == 4  # 2 variants x 2 runs
