@@ -115,6 +115,62 @@ def report(
     typer.echo(str(write_report(run_dirs, out, csv, parquet)))
 
 
+@app.command()
+def gate(
+    baseline: Annotated[str, typer.Option(help="run folder or saved baseline name")],
+    candidate: Annotated[str, typer.Option(help="run folder or saved baseline name")],
+    rules: Annotated[Path | None, typer.Option(help="YAML tolerances (see README)")] = None,
+    markdown: Annotated[Path | None, typer.Option(help="also write the summary here")] = None,
+    json_out: Annotated[
+        Path | None, typer.Option("--json", help="write the verdict as JSON")
+    ] = None,
+) -> None:
+    """Compare a candidate run with a baseline: exit 0 pass, 1 regression, 2 bad input."""
+    from harness import gate as g
+
+    the_rules = g.load_rules(rules)
+    base, cand = g.load(baseline), g.load(candidate)
+    found = g.compare_quality(base, cand, the_rules) + g.compare_perf(base, cand, the_rules)
+    verdict = g.decide(found, str(base.path), str(cand.path))
+    text = g.to_markdown(verdict)
+    typer.echo(text)
+    if markdown is not None:
+        markdown.write_text(text, encoding="utf-8")
+    if json_out is not None:
+        json_out.write_text(g.to_json(verdict), encoding="utf-8")
+    raise typer.Exit(0 if verdict.passed else 1)
+
+
+baseline_app = typer.Typer(help="Save and list baselines under results/baselines/.")
+app.add_typer(baseline_app, name="baseline")
+
+
+@baseline_app.command("save")
+def baseline_save(
+    run_dir: Annotated[str, typer.Argument(help="run folder")],
+    name: Annotated[str, typer.Argument(help="baseline name")],
+) -> None:
+    """Copy a run's records, samples and manifest to results/baselines/NAME."""
+    from harness.gate.runs import save_baseline
+
+    typer.echo(str(save_baseline(run_dir, name)))
+
+
+@app.command("export-benchmark")
+def export_benchmark(
+    run_dir: Annotated[str, typer.Argument(help="run folder or saved baseline")],
+    out: Annotated[Path, typer.Option(help="JSON file in pytest-benchmark's format")],
+) -> None:
+    """Export a run's timings as pytest-benchmark JSON for existing charting tools."""
+    import json
+
+    from harness.gate.benchmark_json import to_pytest_benchmark
+    from harness.gate.runs import load
+
+    out.write_text(json.dumps(to_pytest_benchmark(load(run_dir)), indent=2), encoding="utf-8")
+    typer.echo(str(out))
+
+
 @app.command("list")
 def list_plugins() -> None:
     """Show built-in tasks, adapters, backends, data formats, variant knobs and profilers."""

@@ -69,7 +69,7 @@ def measure(
 
 def merge_repeats(runs: Sequence[dict[str, Value]]) -> dict[str, Value]:
     if len(runs) == 1:
-        return dict(runs[0])
+        return {k: v.model_copy(update={"repeats": [v.value]}) for k, v in runs[0].items()}
     merged: dict[str, Value] = {}
     for name, value in runs[0].items():
         samples = [run[name].value for run in runs if name in run]
@@ -79,6 +79,7 @@ def merge_repeats(runs: Sequence[dict[str, Value]]) -> dict[str, Value]:
                 "ci_low": min(samples),
                 "ci_high": max(samples),
                 "stderr": statistics.stdev(samples) / len(samples) ** 0.5,
+                "repeats": samples,
                 "note": f"median of {len(samples)} repeats, interval = min..max"
                 + (f"; {value.note}" if value.note else ""),
             }

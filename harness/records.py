@@ -35,6 +35,7 @@ class Value(BaseModel):
     ci_high: float | None = None
     n: int | None = None
     note: str | None = None
+    repeats: list[float] | None = None  # raw repeated measurements behind a perf median
 
 
 class Record(BaseModel):

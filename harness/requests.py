@@ -48,3 +48,4 @@ class Response:
     ttft_s: float | None = None
     latency_s: float | None = None
     decode_steps: int | None = None  # generation steps its batch ran (the longest member's)
+    n_computed: int | None = None  # tokens actually run through the model (context sharing)

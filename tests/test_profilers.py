@@ -123,7 +123,12 @@ def test_roofline_flops_and_peaks(
     prof.start()
     responses = loaded.backend.loglikelihood_rolling([RollingLogLikelihood("some text here")])
     out = prof.stop(
-        Work(n_requests=1, input_tokens=responses[0].n_tokens or 0, backend=loaded.backend)
+        Work(
+            n_requests=1,
+            input_tokens=responses[0].n_tokens or 0,
+            computed_tokens=responses[0].n_tokens or 0,
+            backend=loaded.backend,
+        )
     )
     assert 0 < out["mfu"].value < 1 and out["peak_flops"].unit == "FLOP/s"
     assert (tmp_path / "peaks.json").exists()

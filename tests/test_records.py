@@ -66,5 +66,6 @@ def test_record_round_trips_with_schema_version(tmp_path: Path) -> None:
         "ci_high": 1.2,
         "n": 3,
         "note": None,
+        "repeats": None,
     }
     assert store.records()[0] == _record("v", "a")

@@ -112,7 +112,7 @@ def test_report_writes_markdown_tables(
     assert run_cli(monkeypatch, "report", str(out), "--out", str(target)) == 0
     text = target.read_text()
     assert "### ppl_0" in text and "token_perplexity (ppl) ↓" in text
-    assert "| m0 |" in text and "| m1 |" in text and "suite sha256" in text
+    assert "| m0 |" in text and "| m1 |" in text and "sha256" in text
 
 
 def test_report_of_missing_folder_exits_2(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

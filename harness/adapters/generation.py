@@ -58,6 +58,16 @@ class _GenerationAdapter:
         return (responses[0].text or "").strip()
 
 
+QA_NUMERIC_METRICS: tuple[Metric, ...] = (
+    mean_metric("exact_match", "fraction", True),
+    mean_metric("exact_match_strict", "fraction", True),
+)
+QA_SPAN_METRICS: tuple[Metric, ...] = (
+    mean_metric("exact_match", "fraction", True),
+    mean_metric("f1", "fraction", True),
+)
+
+
 class QAOptions(GenerationOptions):
     mode: Literal["extractive", "generative", "numeric"] = "generative"
     answers: str | None = None  # field holding a list of gold answers (SQuAD: answers.text)
@@ -73,16 +83,7 @@ class QAAdapter(_GenerationAdapter):
 
     def __init__(self, options: QAOptions, context: Mapping[str, Any]) -> None:
         super().__init__(options, context)
-        if options.mode == "numeric":
-            self.metrics: tuple[Metric, ...] = (
-                mean_metric("exact_match", "fraction", True),
-                mean_metric("exact_match_strict", "fraction", True),
-            )
-        else:
-            self.metrics = (
-                mean_metric("exact_match", "fraction", True),
-                mean_metric("f1", "fraction", True),
-            )
+        self.metrics = QA_NUMERIC_METRICS if options.mode == "numeric" else QA_SPAN_METRICS
         self.conventions = {
             "extractive": "SQuAD v1.1 normalization; EM and token F1, max over gold answers",
             "numeric": "exact_match: last number in the output; exact_match_strict: the number "

@@ -94,30 +94,47 @@ class HFBackend:
 
     @torch.inference_mode()
     def _score(self, items: Sequence[Item], progress: Progress | None) -> list[tuple[float, bool]]:
-        """Summed log-probability of each item's last n_scored targets, and whether greedy."""
+        """Summed log-probability of each item's last n_scored targets, and whether greedy.
+
+        Rows are left-padded so every row's scored targets sit at the end; the output head
+        then runs only on the last max(n_scored) positions (`logits_to_keep`), which for a
+        large vocabulary is most of the cost of scoring short continuations.
+        """
         lengths = [len(tokens) - 1 for tokens, _ in items]
         order = sorted(range(len(items)), key=lambda i: -lengths[i])
         results: list[tuple[float, bool]] = [(0.0, True)] * len(items)
         for batch in self._batches(order, lengths):
-            width = max(lengths[i] for i in batch)
-            ids = torch.full((len(batch), width + 1), self.pad_id, dtype=torch.long)
+            sums, greedy = self._score_batch([items[i] for i in batch])
             for row, i in enumerate(batch):
-                ids[row, : lengths[i] + 1] = torch.tensor(items[i][0])
-            inputs, targets = ids[:, :-1].to(self.device), ids[:, 1:].to(self.device)
-            size = torch.tensor([lengths[i] for i in batch], device=self.device)
-            scored = torch.tensor([items[i][1] for i in batch], device=self.device)
-            positions = torch.arange(width, device=self.device)[None, :]
-            attention = (positions < size[:, None]).long()
-            logits = self.model(input_ids=inputs, attention_mask=attention).logits.float()
-            token_lp = logits.gather(-1, targets[..., None]).squeeze(-1) - logits.logsumexp(-1)
-            mask = (positions >= (size - scored)[:, None]) & (positions < size[:, None])
-            sums = (token_lp * mask).sum(1).tolist()
-            greedy = ((logits.argmax(-1) == targets) | ~mask).all(1).tolist()
-            for row, i in enumerate(batch):
-                results[i] = (float(sums[row]), bool(greedy[row]))
+                results[i] = (sums[row], greedy[row])
             if progress:
                 progress(len(batch))
         return results
+
+    def _score_batch(self, items: Sequence[Item]) -> tuple[list[float], list[bool]]:
+        lengths = torch.tensor([len(tokens) - 1 for tokens, _ in items])
+        width = int(lengths.max())
+        ids = torch.full((len(items), width + 1), self.pad_id, dtype=torch.long)
+        for row, (tokens, _) in enumerate(items):
+            ids[row, width + 1 - len(tokens) :] = torch.tensor(tokens)
+        start = (width - lengths)[:, None]
+        columns = torch.arange(width)[None, :]
+        attention = (columns >= start).long()
+        positions = (columns - start).clamp(min=0)
+        scored = torch.tensor([n for _, n in items])
+        keep = int(scored.max())
+        logits = self.model(
+            input_ids=ids[:, :-1].to(self.device),
+            attention_mask=attention.to(self.device),
+            position_ids=positions.to(self.device),
+            logits_to_keep=keep,
+        ).logits.float()
+        targets = ids[:, -keep:].to(self.device)
+        token_lp = logits.gather(-1, targets[..., None]).squeeze(-1) - logits.logsumexp(-1)
+        mask = (torch.arange(keep)[None, :] >= (keep - scored)[:, None]).to(self.device)
+        sums = (token_lp * mask).sum(1).tolist()
+        greedy = ((logits.argmax(-1) == targets) | ~mask).all(1).tolist()
+        return [float(x) for x in sums], [bool(g) for g in greedy]
 
     # ---- the three request kinds ---------------------------------------------------------
     def loglikelihood(
@@ -125,10 +142,25 @@ class HFBackend:
     ) -> list[Response]:
         items = [self._context_item(r.context, r.continuation) for r in reqs]
         scores = self._score_with_sharing(items, progress)
+        computed = self._computed_tokens(items)
         return [
-            Response(logprob=lp, is_greedy=greedy, n_tokens=item[1], n_in=len(item[0]) - 1)
-            for (lp, greedy), item in zip(scores, items, strict=True)
+            Response(
+                logprob=lp, is_greedy=greedy, n_tokens=item[1], n_in=len(item[0]) - 1, n_computed=n
+            )
+            for (lp, greedy), item, n in zip(scores, items, computed, strict=True)
         ]
+
+    def _computed_tokens(self, items: Sequence[Item]) -> list[int]:
+        """Tokens each request actually ran through the model: a shared context is charged
+        once, to the first continuation of its group (for honest FLOP counts)."""
+        from harness.backends.hf_shared import shared_groups
+
+        computed = [len(tokens) - 1 for tokens, _ in items]
+        if self.share_context:
+            for context, members in shared_groups(items).items():
+                for index in members[1:]:
+                    computed[index] -= len(context) - 1
+        return computed
 
     def _score_with_sharing(
         self, items: Sequence[Item], progress: Progress | None

@@ -35,7 +35,8 @@ def score_shared(
 ) -> list[tuple[float, bool]]:
     """(summed log-probability, all-greedy) of each continuation given the context."""
     prefix = torch.tensor([list(context[:-1])], device=device)
-    cache = model(input_ids=prefix, use_cache=True).past_key_values
+    # logits_to_keep=1: the context's own predictions are not needed, only its cache.
+    cache = model(input_ids=prefix, use_cache=True, logits_to_keep=1).past_key_values
     k = len(continuations)
     cache.batch_repeat_interleave(k)
     width = max(len(c) for c in continuations)

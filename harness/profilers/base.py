@@ -16,6 +16,7 @@ class Work:
 
     n_requests: int = 0
     input_tokens: int = 0
+    computed_tokens: int = 0  # input tokens actually run through the model (shared contexts once)
     output_tokens: int = 0
     latencies_s: list[float] = field(default_factory=list)
     ttfts_s: list[float] = field(default_factory=list)

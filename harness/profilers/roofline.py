@@ -78,7 +78,7 @@ class RooflineProfiler:
         }
         mean_input = work.input_tokens / work.n_requests
         if not work.output_tokens:
-            achieved = work.input_tokens * flops_per_token(model, mean_input / 2) / wall
+            achieved = work.computed_tokens * flops_per_token(model, mean_input / 2) / wall
             out["achieved_flops"] = Value(value=achieved, unit="FLOP/s", higher_is_better=True)
             out["mfu"] = Value(
                 value=achieved / peak["peak_flops"],

@@ -74,7 +74,10 @@ def _params(theta: np.ndarray, saturating: bool) -> dict[str, float]:
 
 
 def fit_power_law(
-    x: Sequence[float], y: Sequence[float], saturating: bool = True, seed: int = 0
+    x: Sequence[float] | np.ndarray,
+    y: Sequence[float] | np.ndarray,
+    saturating: bool = True,
+    seed: int = 0,
 ) -> Fit | Refusal:
     form = "saturating" if saturating else "plain"
     xa, ya = np.asarray(x, dtype=float), np.asarray(y, dtype=float)

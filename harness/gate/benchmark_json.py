@@ -1,0 +1,72 @@
+"""Export a run's timings in pytest-benchmark's JSON format, so tools that chart
+pytest-benchmark results (its own `compare`, github-action-benchmark, ...) can read them."""
+
+from __future__ import annotations
+
+import statistics
+from datetime import UTC, datetime
+from typing import Any
+
+from harness.gate.runs import RunData
+
+
+def _stats(times: list[float]) -> dict[str, Any]:
+    ordered = sorted(times)
+    q1, q3 = (
+        statistics.quantiles(ordered, n=4)[0::2] if len(ordered) > 1 else (ordered[0], ordered[0])
+    )
+    mean = statistics.fmean(ordered)
+    return {
+        "min": ordered[0],
+        "max": ordered[-1],
+        "mean": mean,
+        "stddev": statistics.stdev(ordered) if len(ordered) > 1 else 0.0,
+        "rounds": len(ordered),
+        "median": statistics.median(ordered),
+        "iqr": q3 - q1,
+        "q1": q1,
+        "q3": q3,
+        "iqr_outliers": 0,
+        "stddev_outliers": 0,
+        "outliers": "0;0",
+        "ld15iqr": ordered[0],
+        "hd15iqr": ordered[-1],
+        "ops": 1.0 / mean if mean else 0.0,
+        "total": sum(ordered),
+        "iterations": 1,
+        "data": ordered,
+    }
+
+
+def to_pytest_benchmark(run: RunData) -> dict[str, Any]:
+    env = run.manifest.get("env", {})
+    benchmarks = []
+    for (variant, task), record in sorted(run.records.items()):
+        wall = record.perf.get("wall_time")
+        if wall is None:
+            continue
+        times = wall.repeats or [wall.value]
+        benchmarks.append(
+            {
+                "group": task,
+                "name": f"{task}[{variant}]",
+                "fullname": f"{record.suite}::{task}[{variant}]",
+                "params": dict(record.knobs),
+                "param": variant,
+                "options": {"timer": "perf_counter", "warmup": True},
+                "stats": _stats(times),
+                "extra_info": {k: v.value for k, v in record.perf.items() if k.endswith("_per_s")},
+            }
+        )
+    return {
+        "machine_info": {
+            "node": "",
+            "processor": env.get("cpu"),
+            "cpu": {"brand_raw": env.get("cpu"), "count": env.get("logical_cores")},
+            "python_version": env.get("python"),
+        },
+        "commit_info": {"id": env.get("git_sha")},
+        "benchmarks": benchmarks,
+        "datetime": datetime.now(UTC).isoformat(),
+        "version": "5.1.0",
+    }

@@ -1,0 +1,105 @@
+"""Paired statistics on per-sample scores: exact McNemar and the paired bootstrap.
+
+Both answer one question per (task, variant, metric): how sure are we that the candidate is
+worse than the baseline by more than the tolerance? The answer is a one-sided p-value, so
+many comparisons can be controlled together with Holm's step-down procedure.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+Scores = Sequence[Mapping[str, float]]
+Z_POWER = 0.8416212335729143  # one-sided z for 80% power
+
+
+@dataclass(frozen=True)
+class PairedResult:
+    method: str
+    baseline: float
+    candidate: float
+    drop: float  # positive = candidate worse, in the tolerance's units
+    drop_ci: tuple[float, float]
+    p_value: float  # H0: drop <= tolerance
+    mde: float  # smallest drop detectable at this n with 80% power, same units
+
+
+def mcnemar(base: Sequence[float], cand: Sequence[float], confidence: float) -> PairedResult:
+    """Exact McNemar on correct/incorrect pairs; tolerance zero."""
+    from scipy.stats import binomtest, norm
+
+    b = sum(1 for x, y in zip(base, cand, strict=True) if x == 1 and y == 0)  # lost
+    c = sum(1 for x, y in zip(base, cand, strict=True) if x == 0 and y == 1)  # gained
+    p = binomtest(b, b + c, 0.5, alternative="greater").pvalue if b + c else 1.0
+    diffs = np.asarray(base) - np.asarray(cand)
+    n = len(diffs)
+    se = float(np.std(diffs, ddof=1) / np.sqrt(n)) if n > 1 else float("nan")
+    z = float(norm.ppf(confidence))
+    drop = float(diffs.mean())
+    mde = (z + Z_POWER) * max(se, 0.5 / np.sqrt(n))  # a floor when no pair disagrees
+    return PairedResult(
+        "exact McNemar",
+        float(np.mean(base)),
+        float(np.mean(cand)),
+        drop,
+        (drop - z * se, drop + z * se),
+        float(p),
+        float(mde),
+    )
+
+
+def paired_bootstrap(
+    base: Scores,
+    cand: Scores,
+    reduce: Callable[[Scores], float],
+    higher_is_better: bool,
+    tolerance: float,
+    relative: bool,
+    confidence: float,
+    n_boot: int,
+    seed: int,
+) -> PairedResult:
+    """Resample samples jointly; the drop's distribution gives the p-value and the CI."""
+    sign = 1.0 if higher_is_better else -1.0
+    b0, c0 = reduce(base), reduce(cand)
+
+    def drop(b: float, c: float) -> float:
+        d = sign * (b - c)
+        return d / abs(b) if relative and b else d
+
+    rng = np.random.default_rng(seed)
+    n = len(base)
+    draws = []
+    for idx in rng.integers(0, n, size=(n_boot, n)):
+        draws.append(drop(reduce([base[i] for i in idx]), reduce([cand[i] for i in idx])))
+    arr = np.asarray([d for d in draws if np.isfinite(d)])
+    p = float((1 + np.sum(arr <= tolerance)) / (1 + arr.size))
+    tail = (1 - confidence) * 100
+    from scipy.stats import norm
+
+    sd = float(np.std(arr, ddof=1)) if arr.size > 1 else float("nan")
+    mde = (float(norm.ppf(confidence)) + Z_POWER) * sd
+    return PairedResult(
+        "paired bootstrap",
+        b0,
+        c0,
+        drop(b0, c0),
+        (float(np.percentile(arr, tail)), float(np.percentile(arr, 100 - tail))),
+        p,
+        mde,
+    )
+
+
+def holm(p_values: Sequence[float], alpha: float) -> list[bool]:
+    """Which hypotheses Holm's step-down procedure rejects at family-wise level alpha."""
+    order = sorted(range(len(p_values)), key=lambda i: p_values[i])
+    rejected = [False] * len(p_values)
+    m = len(p_values)
+    for rank, i in enumerate(order):
+        if p_values[i] > alpha / (m - rank):
+            break
+        rejected[i] = True
+    return rejected

@@ -1,0 +1,185 @@
+"""The CI gate on real SmolLM2 runs: passes on itself and on noise, fails on a real drop
+and on gaps, skips perf across hardware, and exits 2 on bad input."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from harness.gate.paired import holm, mcnemar
+from tests.conftest import run_cli
+
+pytestmark = pytest.mark.slow
+TASK = "pang_lee_sentiment"
+
+
+def _copy(run: Path, tmp_path: Path) -> Path:
+    target = tmp_path / "candidate"
+    shutil.copytree(run, target)
+    return target
+
+
+def _flip_correct(run: Path, count: int) -> None:
+    """Doctor the candidate: `count` correct answers become wrong."""
+    path = run / "samples.jsonl"
+    rows = [json.loads(line) for line in path.read_text().splitlines()]
+    flipped = 0
+    for row in rows:
+        if row["task"] == TASK and row["scores"]["correct"] == 1.0 and flipped < count:
+            row["scores"]["correct"] = 0.0
+            row["scores"]["pred"] = 1.0 - row["scores"]["gold"]
+            flipped += 1
+    assert flipped == count
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+
+
+def _gate(
+    monkeypatch: pytest.MonkeyPatch, base: Path, cand: Path, tmp_path: Path, *extra: str
+) -> tuple[int, dict]:  # type: ignore[type-arg]
+    out = tmp_path / "verdict.json"
+    code = run_cli(
+        monkeypatch,
+        "gate",
+        "--baseline",
+        str(base),
+        "--candidate",
+        str(cand),
+        "--json",
+        str(out),
+        *extra,
+    )
+    return code, json.loads(out.read_text()) if out.exists() else {}
+
+
+def test_run_against_itself_passes(
+    smollm2_gate_run: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    code, verdict = _gate(monkeypatch, smollm2_gate_run, smollm2_gate_run, tmp_path)
+    assert code == 0 and verdict["verdict"] == "pass"
+    perf = [c for c in verdict["comparisons"] if c["kind"] == "perf"]
+    assert perf and all(c["status"] == "pass" for c in perf)
+    assert {c["method"] for c in verdict["comparisons"] if c["metric"] == "accuracy"} == {
+        "exact McNemar"
+    }
+
+
+def test_drop_beyond_tolerance_fails_naming_metric(
+    smollm2_gate_run: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cand = _copy(smollm2_gate_run, tmp_path)
+    _flip_correct(cand, 10)
+    code, verdict = _gate(monkeypatch, smollm2_gate_run, cand, tmp_path)
+    assert code == 1 and verdict["verdict"] == "fail"
+    failed = [(c["task"], c["metric"]) for c in verdict["comparisons"] if c["status"] == "fail"]
+    assert (TASK, "accuracy") in failed
+    assert all(task == TASK for task, _ in failed)
+
+
+def test_drop_within_noise_or_tolerance_passes(
+    smollm2_gate_run: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cand = _copy(smollm2_gate_run, tmp_path)
+    _flip_correct(cand, 1)
+    code, verdict = _gate(monkeypatch, smollm2_gate_run, cand, tmp_path)
+    assert code == 0, verdict
+    accuracy = next(c for c in verdict["comparisons"] if c["metric"] == "accuracy")
+    assert accuracy["drop"] == pytest.approx(1 / 24) and accuracy["mde"] > 1 / 24
+    # a big drop inside a generous relative tolerance passes too
+    _flip_correct(cand, 5)
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(f"rules:\n  - task: {TASK}\n    max_drop: 0.9\n    relative: true\n")
+    code, _ = _gate(monkeypatch, smollm2_gate_run, cand, tmp_path, "--rules", str(rules))
+    assert code == 0
+
+
+def test_missing_variant_fails_closed(
+    smollm2_gate_run: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cand = _copy(smollm2_gate_run, tmp_path)
+    records = cand / "records.jsonl"
+    kept = [ln for ln in records.read_text().splitlines() if json.loads(ln)["task"] != TASK]
+    records.write_text("\n".join(kept) + "\n")
+    code, verdict = _gate(monkeypatch, smollm2_gate_run, cand, tmp_path)
+    assert code == 1
+    missing = {c["task"] for c in verdict["comparisons"] if c["status"] == "missing"}
+    assert missing == {TASK}
+
+
+def test_perf_across_hardware_is_skipped(
+    smollm2_gate_run: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cand = _copy(smollm2_gate_run, tmp_path)
+    manifest = json.loads((cand / "manifest.json").read_text())
+    manifest["env"]["cpu"] = "Some Other CPU"
+    (cand / "manifest.json").write_text(json.dumps(manifest))
+    code, verdict = _gate(monkeypatch, smollm2_gate_run, cand, tmp_path)
+    perf = [c for c in verdict["comparisons"] if c["kind"] == "perf"]
+    assert code == 0 and perf
+    assert all(c["status"] == "skipped" and "hardware differs" in c["detail"] for c in perf)
+
+
+def test_bad_inputs_exit_2(
+    smollm2_gate_run: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code = run_cli(
+        monkeypatch,
+        "gate",
+        "--baseline",
+        str(tmp_path / "nope"),
+        "--candidate",
+        str(smollm2_gate_run),
+    )
+    assert code == 2 and "neither a run folder nor a baseline" in capsys.readouterr().err
+    rules = tmp_path / "rules.yaml"
+    rules.write_text("confidnce: 0.9\n")
+    code = run_cli(
+        monkeypatch,
+        "gate",
+        "--baseline",
+        str(smollm2_gate_run),
+        "--candidate",
+        str(smollm2_gate_run),
+        "--rules",
+        str(rules),
+    )
+    assert code == 2 and "did you mean 'confidence'" in capsys.readouterr().err
+
+
+def test_baseline_save_and_benchmark_export(
+    smollm2_gate_run: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert run_cli(monkeypatch, "baseline", "save", str(smollm2_gate_run), "main") == 0
+    assert (tmp_path / "results" / "baselines" / "main" / "samples.jsonl").exists()
+    code, verdict = _gate(monkeypatch, Path("main"), smollm2_gate_run, tmp_path)
+    assert code == 0 and verdict["verdict"] == "pass"
+    out = tmp_path / "bench.json"
+    assert run_cli(monkeypatch, "export-benchmark", "main", "--out", str(out)) == 0
+    data = json.loads(out.read_text())
+    assert {b["group"] for b in data["benchmarks"]} == {TASK, "lee_news_ppl"}
+    assert data["benchmarks"][0]["stats"]["rounds"] == 3
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest_benchmark.cli", "compare", str(out)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert TASK in done.stdout
+
+
+def test_mcnemar_and_holm_against_known_values() -> None:
+    base = [1.0] * 10 + [0.0] * 10
+    cand = [0.0] * 6 + [1.0] * 4 + [0.0] * 10  # 6 lost, 0 gained
+    result = mcnemar(base, cand, 0.95)
+    assert result.p_value == pytest.approx(0.5**6)
+    assert holm([0.01, 0.04, 0.03], 0.05) == [True, False, False]
+    assert holm([0.01, 0.02, 0.03], 0.1) == [True, True, True]
