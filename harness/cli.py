@@ -206,7 +206,10 @@ def list_plugins() -> None:
 
 def main() -> None:
     try:
-        app(standalone_mode=False)
+        # Without standalone mode click returns a typer.Exit's code instead of exiting.
+        code = app(standalone_mode=False)
+        if isinstance(code, int) and code:
+            sys.exit(code)
     except UserError as err:
         typer.echo(f"limitbench: error: {err}", err=True)
         sys.exit(EXIT_BAD_INPUT)
