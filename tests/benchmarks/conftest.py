@@ -1,0 +1,25 @@
+"""Benchmarks load the packaged SmolLM2 once per session."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.conftest import SMOLLM2_SOURCE
+
+
+@pytest.fixture(scope="session")
+def smollm2_knobs() -> dict[str, Any]:
+    return {"threads": 2, "batch_size": 8}
+
+
+def load_smollm2(**knobs: Any) -> Any:
+    from pathlib import Path
+
+    from harness.config import ModelConfig
+    from harness.loading import load_variant
+    from harness.variants import Variant
+
+    model = ModelConfig(name="smollm2", source=SMOLLM2_SOURCE)
+    return load_variant(Variant(model, tuple(sorted(knobs.items()))), Path.cwd()).backend
