@@ -39,7 +39,9 @@ def _count(work: Work, responses: Sequence[Response]) -> None:
     for response in responses:
         work.n_requests += 1
         work.input_tokens += response.n_in or response.n_tokens or 0
-        work.computed_tokens += response.n_computed or response.n_in or response.n_tokens or 0
+        computed = response.n_computed or response.n_in or response.n_tokens or 0
+        work.computed_tokens += computed
+        work.logit_tokens += response.n_logits if response.n_logits is not None else computed
         work.output_tokens += response.n_out or 0
         if response.latency_s is not None:
             work.latencies_s.append(response.latency_s)

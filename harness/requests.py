@@ -49,3 +49,4 @@ class Response:
     latency_s: float | None = None
     decode_steps: int | None = None  # generation steps its batch ran (the longest member's)
     n_computed: int | None = None  # tokens actually run through the model (context sharing)
+    n_logits: int | None = None  # positions the output head actually ran on

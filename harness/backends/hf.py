@@ -145,7 +145,12 @@ class HFBackend:
         computed = self._computed_tokens(items)
         return [
             Response(
-                logprob=lp, is_greedy=greedy, n_tokens=item[1], n_in=len(item[0]) - 1, n_computed=n
+                logprob=lp,
+                is_greedy=greedy,
+                n_tokens=item[1],
+                n_in=len(item[0]) - 1,
+                n_computed=n,
+                n_logits=item[1],
             )
             for (lp, greedy), item, n in zip(scores, items, computed, strict=True)
         ]
@@ -207,11 +212,16 @@ class HFBackend:
                 items.append((seq[w.start : w.end + 1], w.n_scored))
                 owners.append(index)
         totals = [0.0] * len(reqs)
-        for owner, (lp, _) in zip(owners, self._score(items, None), strict=True):
+        computed = [0] * len(reqs)
+        for owner, (lp, _), item in zip(owners, self._score(items, None), items, strict=True):
             totals[owner] += lp
+            computed[owner] += len(item[0]) - 1
         if progress:
             progress(len(reqs))
-        return [Response(logprob=t, n_tokens=n) for t, n in zip(totals, counts, strict=True)]
+        return [
+            Response(logprob=t, n_tokens=n, n_computed=c)
+            for t, n, c in zip(totals, counts, computed, strict=True)
+        ]
 
     def generate(
         self, reqs: Sequence[Generate], progress: Progress | None = None

@@ -17,6 +17,7 @@ class Work:
     n_requests: int = 0
     input_tokens: int = 0
     computed_tokens: int = 0  # input tokens actually run through the model (shared contexts once)
+    logit_tokens: int = 0  # positions the output head ran on (scoring keeps only the scored)
     output_tokens: int = 0
     latencies_s: list[float] = field(default_factory=list)
     ttfts_s: list[float] = field(default_factory=list)

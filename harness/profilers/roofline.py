@@ -5,8 +5,10 @@ achieved FLOP/s over the measured matmul peak. Decode is memory-bound: every ste
 weights once for the whole batch, so model bandwidth utilization (MBU) is weight bytes per
 time-per-output-token over the measured copy bandwidth.
 
-FLOPs per token = 2 x (weights of every Linear, the output head included) + 4 x layers x
-context x hidden (attention scores and values), with context the mean input length / 2.
+FLOPs = tokens run x (2 x weights of every Linear but the output head + 4 x layers x context
+x hidden for attention scores and values, context = mean input length / 2) + positions the
+output head ran on x 2 x head weights. Shared contexts count once; scoring runs the head only
+on the scored positions.
 """
 
 from __future__ import annotations
@@ -32,11 +34,19 @@ def linear_weights(model: Any) -> int:
     return total
 
 
-def flops_per_token(model: Any, mean_context: float) -> float:
+def head_weights(model: Any) -> int:
+    head = model.get_output_embeddings() if hasattr(model, "get_output_embeddings") else None
+    return int(head.weight.numel()) if head is not None else 0
+
+
+def flops_per_token(model: Any, mean_context: float, with_head: bool = True) -> float:
+    """Forward FLOPs for one token; `with_head=False` leaves out the output head, which
+    scoring runs only on the positions it needs."""
     config = getattr(model, "config", None)
     layers = int(getattr(config, "num_hidden_layers", 0) or 0)
     hidden = int(getattr(config, "hidden_size", 0) or 0)
-    return 2.0 * linear_weights(model) + 4.0 * layers * mean_context * hidden
+    weights = linear_weights(model) - (0 if with_head else head_weights(model))
+    return 2.0 * weights + 4.0 * layers * mean_context * hidden
 
 
 class RooflineProfiler:
@@ -78,7 +88,9 @@ class RooflineProfiler:
         }
         mean_input = work.input_tokens / work.n_requests
         if not work.output_tokens:
-            achieved = work.computed_tokens * flops_per_token(model, mean_input / 2) / wall
+            body = work.computed_tokens * flops_per_token(model, mean_input / 2, with_head=False)
+            head = work.logit_tokens * 2.0 * head_weights(model)
+            achieved = (body + head) / wall
             out["achieved_flops"] = Value(value=achieved, unit="FLOP/s", higher_is_better=True)
             out["mfu"] = Value(
                 value=achieved / peak["peak_flops"],
