@@ -46,7 +46,7 @@ def measure_peaks(device: str, dtype: str) -> dict[str, float]:
         b = torch.randn(n, n, device=device).to(dt)
         flops = max(flops, _best_rate(partial(torch.matmul, a, b), 2.0 * n**3, sync))
         if 2.0 * (2 * n) ** 3 / flops > MIN_TIME_S:
-            break  # a slow dtype here (e.g. bf16 without CPU support): the bigger size adds only minutes
+            break  # a slow dtype here (bf16 without CPU support): a bigger size costs minutes
     size = (1 << 30) if on_gpu else (1 << 28)
     src = torch.empty(size // 4, dtype=torch.float32, device=device)
     dst = torch.empty_like(src)
