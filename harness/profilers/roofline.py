@@ -92,12 +92,11 @@ class RooflineProfiler:
             head = work.logit_tokens * 2.0 * head_weights(model)
             achieved = (body + head) / wall
             out["achieved_flops"] = Value(value=achieved, unit="FLOP/s", higher_is_better=True)
-            out["mfu"] = Value(
-                value=achieved / peak["peak_flops"],
-                unit="fraction",
-                higher_is_better=True,
-                note="prefill model FLOP utilization",
-            )
+            mfu = achieved / peak["peak_flops"]
+            note = "prefill model FLOP utilization"
+            if mfu > 1:  # nothing beats the peak: the probe under-measured this dtype
+                note += "; above 1, so the measured peak for this dtype is too low"
+            out["mfu"] = Value(value=mfu, unit="fraction", higher_is_better=True, note=note)
         tpot = time_per_output_token(work)
         if tpot:
             bandwidth = backend.info.weight_bytes / tpot["time_per_output_token"].value

@@ -12,11 +12,11 @@ from harness.report.fit import Fit, Refusal, fit_power_law, pareto_front
 from harness.report.plots import Series
 
 TRANSFORMS = ("layers", "drop_middle", "sparsity", "quant")
-# axis -> (the knob that moves along it, x value, label, log scale)
+# axis -> (the knobs that move along it, label, log scale); each knob is its own ladder
 AXES = {
-    "n_params": ("layers", "effective parameters", True),
-    "bits_per_weight": ("quant", "bits per weight", False),
-    "sparsity": ("sparsity", "sparsity", False),
+    "n_params": (("drop_middle", "layers"), "effective parameters", True),
+    "bits_per_weight": (("quant", "dtype"), "bits per weight", False),
+    "sparsity": (("sparsity",), "sparsity", False),
 }
 FIT_MARGIN = 0.1
 
@@ -27,14 +27,15 @@ def is_base(record: Record) -> bool:
     )
 
 
-def on_axis(record: Record, axis: str) -> bool:
-    knob = AXES[axis][0]
+def ladder(record: Record, axis: str) -> str | None:
+    """Which of the axis's ladders a record is on: its one moved knob, or "" for the base
+    variant (on every ladder); None when it is not on this axis."""
     if is_base(record):
-        return True
+        return ""
     moved = [k for k in record.knobs if k in (*TRANSFORMS, "dtype")]
-    if axis == "bits_per_weight":
-        return moved in (["quant"], ["dtype"])
-    return moved == [knob]
+    if axis == "bits_per_weight" and moved in (["quant"], ["dtype"]):
+        return "quant"  # dtypes and quantization share one bits ladder
+    return moved[0] if len(moved) == 1 and moved[0] in AXES[axis][0] else None
 
 
 def quality_point(record: Record) -> tuple[str, Value]:
@@ -43,18 +44,23 @@ def quality_point(record: Record) -> tuple[str, Value]:
 
 
 def series_for(records: Sequence[Record], task: str, axis: str) -> list[Series]:
-    by_model: dict[str, list[Record]] = defaultdict(list)
+    """One series per (model, ladder), each starting from the model's base variant."""
+    bases: dict[str, list[Record]] = defaultdict(list)
+    ladders: dict[tuple[str, str], list[Record]] = defaultdict(list)
     for r in records:
-        if r.task == task and on_axis(r, axis):
-            by_model[r.model].append(r)
+        on = ladder(r, axis) if r.task == task else None
+        if on == "":
+            bases[r.model].append(r)
+        elif on is not None:
+            ladders[(r.model, on)].append(r)
     out = []
-    for model, recs in sorted(by_model.items()):
-        if len(recs) < 2:
-            continue
+    for (model, knob), steps in sorted(ladders.items()):
+        recs = bases[model] + steps
         values = [quality_point(r)[1] for r in recs]
+        label = f"{model} ({knob})" if axis == "n_params" else model
         out.append(
             Series(
-                label=model,
+                label=label,
                 x=[axis_values(r)[axis] for r in recs],
                 y=[v.value for v in values],
                 low=[v.ci_low if v.ci_low is not None else v.value for v in values],
@@ -89,7 +95,7 @@ def size_fits(records: Sequence[Record], seed: int) -> list[FitRow]:
     rows = []
     for task in sorted({r.task for r in records}):
         for s in series_for(records, task, "n_params"):
-            sample = next(r for r in records if r.task == task and r.model == s.label)
+            sample = next(r for r in records if r.task == task and r.variant_id == s.names[0])
             target = fit_target(sample)
             if target is None:
                 continue
