@@ -120,7 +120,7 @@ def test_markdown_snapshot_and_headless_figures(tmp_path: Path) -> None:
     }
     text = render([manifest], _records(), tmp_path / "figs", "figs", "limitbench report run1")
     figures = sorted(p.name for p in (tmp_path / "figs").iterdir())
-    assert "fit_ppl_m.png" in figures and "frontier_ppl.png" in figures
+    assert "fit_ppl_m__layers_.png" in figures and "frontier_ppl.png" in figures
     for name in figures:
         assert (tmp_path / "figs" / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     if os.environ.get("UPDATE_SNAPSHOTS"):
