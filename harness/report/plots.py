@@ -84,8 +84,13 @@ def frontier_plot(
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(6, 4), dpi=110)
     ax.scatter(cost, quality, color="tab:blue", zorder=2)
-    for c, q, name in zip(cost, quality, names, strict=True):
-        ax.annotate(name, (c, q), fontsize=6, xytext=(3, 3), textcoords="offset points")
+    for i in front:  # label the frontier only: the rest would overlap into noise
+        ax.annotate(
+            names[i], (cost[i], quality[i]), fontsize=6, xytext=(3, 3), textcoords="offset points"
+        )
+    positive = [q for q in quality if q > 0]
+    if len(positive) == len(quality) and max(positive) / min(positive) > 20:
+        ax.set_yscale("log")  # e.g. perplexities of broken variants next to healthy ones
     fx = [cost[i] for i in front]
     fy = [quality[i] for i in front]
     ax.plot(fx, fy, "-", color="tab:red", label="Pareto frontier", zorder=1)

@@ -29,7 +29,7 @@ def summary(records: Sequence[Record]) -> str:
     for knob, variant, task, change in an.losses_per_axis(records):
         lines.append(
             f"- biggest quality loss along **{knob}**: `{variant}` on {task}, "
-            f"{change * 100:+.1f}% (worse) vs its base variant"
+            f"{change * 100:+.1f}% vs its base variant (positive = worse)"
         )
     fast = [r for r in records if an.throughput(r) is not None]
     if fast:
