@@ -1,13 +1,19 @@
-"""Generation helpers: time-to-first-token clock and stop-sequence truncation."""
+"""Batched greedy generation for the transformers backend: left padding, stop sequences,
+and a time-to-first-token clock."""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from itertools import groupby
 from typing import Any
 
 import torch
 from transformers import StoppingCriteria
+
+from harness.backends.base import BackendInfo, Progress
+from harness.errors import UserError
+from harness.requests import Generate, Response
 
 
 class FirstTokenClock(StoppingCriteria):  # type: ignore[misc]
@@ -60,3 +66,100 @@ class StopOnStrings(StoppingCriteria):  # type: ignore[misc]
                 if cut_at_stop(text, self.stops) != text:
                     self.done[row] = True
         return self.done.clone()
+
+
+class GenerationMixin:
+    """The `generate` request kind; HFBackend provides these attributes."""
+
+    model: Any
+    tokenizer: Any
+    device: torch.device
+    batch_size: int
+    pad_id: int
+    info: BackendInfo
+
+    def encode(self, text: str) -> list[int]:
+        raise NotImplementedError  # provided by HFBackend
+
+    def synchronize(self) -> None:
+        raise NotImplementedError  # provided by HFBackend
+
+    def generate(
+        self, reqs: Sequence[Generate], progress: Progress | None = None
+    ) -> list[Response]:
+        results: list[Response | None] = [None] * len(reqs)
+        prompt_ids = [self._prompt_ids(r) for r in reqs]
+
+        def key(i: int) -> tuple[int, tuple[str, ...], int]:
+            return (reqs[i].max_new_tokens, reqs[i].stop, -len(prompt_ids[i]))
+
+        order = sorted(range(len(reqs)), key=key)
+        for _, group in groupby(order, key=lambda i: (reqs[i].max_new_tokens, reqs[i].stop)):
+            indices = list(group)
+            for start in range(0, len(indices), self.batch_size):
+                batch = indices[start : start + self.batch_size]
+                for i, response in zip(
+                    batch, self._generate_batch(reqs, prompt_ids, batch), strict=True
+                ):
+                    results[i] = response
+                if progress:
+                    progress(len(batch))
+        return [r for r in results if r is not None]
+
+    def _prompt_ids(self, request: Generate) -> list[int]:
+        if not request.chat:
+            ids: list[int] = self.tokenizer(request.prompt)["input_ids"]
+            return ids
+        if not getattr(self.tokenizer, "chat_template", None):
+            raise UserError(
+                f"model '{self.info.model}' has no chat template; "
+                "set the task's options.chat to false"
+            )
+        text = self.tokenizer.apply_chat_template(
+            [{"role": "user", "content": request.prompt}],
+            tokenize=False,
+            add_generation_prompt=True,
+        )
+        return self.encode(text)
+
+    @torch.inference_mode()
+    def _generate_batch(
+        self, reqs: Sequence[Generate], prompt_ids: list[list[int]], batch: list[int]
+    ) -> list[Response]:
+        width = max(len(prompt_ids[i]) for i in batch)
+        ids = torch.full((len(batch), width), self.pad_id, dtype=torch.long)
+        mask = torch.zeros_like(ids)
+        for row, i in enumerate(batch):  # left padding: the last position is the last token
+            ids[row, width - len(prompt_ids[i]) :] = torch.tensor(prompt_ids[i])
+            mask[row, width - len(prompt_ids[i]) :] = 1
+        request = reqs[batch[0]]
+        clock = FirstTokenClock(self.synchronize)
+        out = self.model.generate(
+            input_ids=ids.to(self.device),
+            attention_mask=mask.to(self.device),
+            max_new_tokens=request.max_new_tokens,
+            do_sample=False,
+            pad_token_id=self.pad_id,
+            stopping_criteria=[clock, StopOnStrings(self.tokenizer, width, request.stop)],
+        )
+        self.synchronize()
+        elapsed = time.perf_counter() - clock.started
+        new = out[:, width:].tolist()
+        steps = out.shape[1] - width
+        responses = []
+        for row, i in enumerate(batch):
+            tokens = [t for t in new[row] if t != self.pad_id]
+            text = cut_at_stop(
+                self.tokenizer.decode(tokens, skip_special_tokens=True), request.stop
+            )
+            responses.append(
+                Response(
+                    text=text,
+                    n_in=len(prompt_ids[i]),
+                    n_out=len(tokens),
+                    ttft_s=clock.first_token_s,
+                    latency_s=elapsed,
+                    decode_steps=steps,
+                )
+            )
+        return responses
