@@ -127,28 +127,14 @@ def compare_perf(base: RunData, cand: RunData, rules: GateRules) -> list[Compari
         for metric in rules.perf_metrics:
             if metric not in record.perf:
                 continue
-            if other is None or metric not in other.perf:
-                out.append(
-                    Comparison(
-                        "perf",
-                        task,
-                        variant,
-                        metric,
-                        "missing",
-                        "absent from the candidate (fails closed)",
-                    )
+            if other is None or metric not in other.perf or hw_base != hw_cand:
+                status: Status = "skipped" if other and metric in other.perf else "missing"
+                detail = (
+                    "absent from the candidate (fails closed)"
+                    if status == "missing"
+                    else f"hardware differs: {hw_base} vs {hw_cand}"
                 )
-            elif hw_base != hw_cand:
-                out.append(
-                    Comparison(
-                        "perf",
-                        task,
-                        variant,
-                        metric,
-                        "skipped",
-                        f"hardware differs: {hw_base} vs {hw_cand}",
-                    )
-                )
+                out.append(Comparison("perf", task, variant, metric, status, detail))
             else:
                 old, new = record.perf[metric].repeats, other.perf[metric].repeats
                 if record.perf[metric].higher_is_better is False:  # times: compare speeds
