@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -56,7 +55,3 @@ def load_variant(variant: Variant, base_dir: Path) -> LoadedVariant:
     if details and refresh is not None:
         refresh()
     return LoadedVariant(backend, details)
-
-
-def describe(details: Mapping[str, Any]) -> str:
-    return ", ".join(f"{k}={v}" for k, v in details.items())

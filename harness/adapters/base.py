@@ -33,10 +33,4 @@ class Adapter(Protocol):
     def output(self, sample: Sample, responses: Sequence[Response]) -> Mapping[str, Any]: ...
 
 
-class AdapterFactory(Protocol):
-    Options: ClassVar[type[AdapterOptions]]
-
-    def __call__(self, options: Any, context: Mapping[str, Any]) -> Adapter: ...
-
-
 ADAPTERS: Registry[Any] = Registry("adapter")

@@ -41,13 +41,6 @@ def render(template: str, fields: Mapping[str, Any]) -> str:
     return _PLACEHOLDER.sub(lambda m: str(lookup(fields, m.group(1))), template)
 
 
-def check_template(template: str, fields: Mapping[str, Any], key: str) -> None:
-    try:
-        render(template, fields)
-    except UserError as err:
-        raise UserError(f"options.{key}: {err}") from None
-
-
 @dataclass(frozen=True)
 class ShotPicker:
     """k examples per sample, drawn from a separate pool with a seed tied to the sample id."""
