@@ -38,8 +38,9 @@ def dispatch(
 def _count(work: Work, responses: Sequence[Response]) -> None:
     for response in responses:
         work.n_requests += 1
-        work.input_tokens += response.n_in or response.n_tokens or 0
-        computed = response.n_computed or response.n_in or response.n_tokens or 0
+        inputs = response.n_in or response.n_tokens or 0
+        computed = response.n_computed or inputs
+        work.input_tokens += inputs
         work.computed_tokens += computed
         work.logit_tokens += response.n_logits if response.n_logits is not None else computed
         work.output_tokens += response.n_out or 0

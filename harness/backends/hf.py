@@ -139,8 +139,7 @@ class HFBackend(GenerationMixin):
         self, reqs: Sequence[LogLikelihood], progress: Progress | None = None
     ) -> list[Response]:
         items = [self._context_item(r.context, r.continuation) for r in reqs]
-        scores = self._score_with_sharing(items, progress)
-        computed = self._computed_tokens(items)
+        scores, computed = self._score_with_sharing(items, progress)
         return [
             Response(
                 logprob=lp,
@@ -153,37 +152,36 @@ class HFBackend(GenerationMixin):
             for (lp, greedy), item, n in zip(scores, items, computed, strict=True)
         ]
 
-    def _computed_tokens(self, items: Sequence[Item]) -> list[int]:
-        """Tokens each request actually ran through the model: a shared context is charged
-        once, to the first continuation of its group (for honest FLOP counts)."""
-        from harness.backends.hf_shared import shared_groups
-
-        computed = [len(tokens) - 1 for tokens, _ in items]
-        if self.share_context:
-            for context, members in shared_groups(items).items():
-                for index in members[1:]:
-                    computed[index] -= len(context) - 1
-        return computed
-
     def _score_with_sharing(
         self, items: Sequence[Item], progress: Progress | None
-    ) -> list[tuple[float, bool]]:
-        """Continuations of one context share its forward; the rest go through _score."""
+    ) -> tuple[list[tuple[float, bool]], list[int]]:
+        """Continuations of one context share its forward; the rest go through _score.
+
+        Also returns the tokens each request actually ran through the model, for honest FLOP
+        counts: a shared context is charged to the first continuation of each chunk that
+        ran it.
+        """
         from harness.backends.hf_shared import score_shared, shared_groups
 
         groups = shared_groups(items) if self.share_context else {}
         results: dict[int, tuple[float, bool]] = {}
+        computed = [len(tokens) - 1 for tokens, _ in items]
+        step = max(self.batch_size, 2)
         for context, members in groups.items():
             conts = [items[i][0][len(context) :] for i in members]
-            for start in range(0, len(members), max(self.batch_size, 2)):
-                chunk = slice(start, start + max(self.batch_size, 2))
-                scored = score_shared(self.model, self.device, self.pad_id, context, conts[chunk])
-                results.update(zip(members[chunk], scored, strict=True))
+            for start in range(0, len(members), step):
+                chunk = members[start : start + step]
+                scored = score_shared(
+                    self.model, self.device, self.pad_id, context, conts[start : start + step]
+                )
+                results.update(zip(chunk, scored, strict=True))
+                for index in chunk[1:]:
+                    computed[index] -= len(context) - 1
             if progress:
                 progress(len(members))
         rest = [i for i in range(len(items)) if i not in results]
         results.update(zip(rest, self._score([items[i] for i in rest], progress), strict=True))
-        return [results[i] for i in range(len(items))]
+        return [results[i] for i in range(len(items))], computed
 
     def _context_item(self, context: str, continuation: str) -> Item:
         # Trailing context spaces belong to the continuation (lm-evaluation-harness).
