@@ -81,10 +81,7 @@ def run(
         latest = _latest_run(the_plan.suite.name) if resume else None
         out = latest or Path("results") / the_plan.suite.name / new_run_id()
     store, done = open_store(the_plan, out, resume)
-    total = sum(
-        len(v.model.tasks) if v.model.tasks is not None else len(the_plan.tasks)
-        for v in the_plan.variants
-    )
+    total = sum(len(the_plan.tasks_for(v)) for v in the_plan.variants)
     console.print(
         f"[bold]{the_plan.suite.name}[/]: {len(the_plan.variants)} variant(s), "
         f"{len(the_plan.tasks)} task(s), {total} unit(s); {len(done)} already done -> {out}"

@@ -47,6 +47,11 @@ class Plan:
     variants: list[Variant]
     profilers: list[str]
 
+    def tasks_for(self, variant: Variant) -> list[PreparedTask]:
+        """The suite's tasks, narrowed to the model entry's `tasks` list when it has one."""
+        wanted = variant.model.tasks
+        return [t for t in self.tasks if wanted is None or t.name in wanted]
+
 
 def plan(suite_path: Path, limit: int | None) -> Plan:
     """Validate everything and load the data before any model or output file is touched."""
@@ -132,12 +137,7 @@ def execute(p: Plan, store: RunStore, done: set[tuple[str, str]], sink: Progress
     ran = 0
     run_id = store.manifest()["run_id"]
     for variant in p.variants:
-        wanted = variant.model.tasks
-        pending = [
-            t
-            for t in p.tasks
-            if (variant.id, t.name) not in done and (wanted is None or t.name in wanted)
-        ]
+        pending = [t for t in p.tasks_for(variant) if (variant.id, t.name) not in done]
         if not pending:
             continue
         loaded = load_variant(variant, p.suite_path.parent)
