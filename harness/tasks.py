@@ -100,8 +100,8 @@ def _shot_picker(
 
 
 def _check_samples(adapter: Adapter, samples: list[Sample], path: Path) -> None:
-    """Build and score one sample's requests now, so that a template naming a field the data
-    lacks fails before any model loads."""
+    """Build every sample's requests now, so that a template naming a field the data lacks
+    fails before any model loads."""
     try:
         for sample in samples:
             adapter.requests(sample)
