@@ -168,6 +168,17 @@ def export_benchmark(
     typer.echo(str(out))
 
 
+@app.command("schema")
+def write_schemas(
+    out: Annotated[Path | None, typer.Option(help="folder to write the JSON Schemas into")] = None,
+) -> None:
+    """Write the JSON Schemas of records.jsonl, samples.jsonl and manifest.json."""
+    from harness.runfiles import write_schemas as write
+
+    for path in write(out):
+        typer.echo(str(path))
+
+
 @app.command("list")
 def list_plugins() -> None:
     """Show built-in tasks, adapters, backends, data formats, variant knobs and profilers."""

@@ -19,6 +19,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from harness.errors import UserError
+from harness.runfiles import Manifest, SampleRow
+
 SCHEMA_VERSION = 1
 
 
@@ -27,38 +30,48 @@ class Value(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    value: float
-    unit: str
-    higher_is_better: bool | None = None
-    stderr: float | None = None
-    ci_low: float | None = None
-    ci_high: float | None = None
-    n: int | None = None
-    note: str | None = None
-    repeats: list[float] | None = None  # raw repeated measurements behind a perf median
+    value: float = Field(description="the estimate (a perf value is the median of repeats)")
+    unit: str = Field(description="unit of value, stderr and the interval")
+    higher_is_better: bool | None = Field(
+        default=None, description="direction; None for facts that have none (e.g. bytes of file)"
+    )
+    stderr: float | None = Field(default=None, description="standard error of value")
+    ci_low: float | None = Field(default=None, description="lower end of the interval in `note`")
+    ci_high: float | None = Field(default=None, description="upper end of the interval")
+    n: int | None = Field(default=None, description="samples (or requests) behind the value")
+    note: str | None = Field(default=None, description="how the interval was made, caveats")
+    repeats: list[float] | None = Field(
+        default=None, description="raw repeated measurements behind a perf median"
+    )
 
 
 class Record(BaseModel):
-    """The result of one task on one model variant."""
+    """One line of records.jsonl: the result of one task on one model variant."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    schema_version: int = SCHEMA_VERSION
-    run_id: str
-    suite: str
-    task: str
-    task_version: int
-    adapter: str
-    variant_id: str
-    model: str
-    n_params: int
-    knobs: dict[str, str | int | float | bool]
-    quality: dict[str, Value]
-    perf: dict[str, Value]
-    unavailable: dict[str, str] = Field(default_factory=dict)
-    conventions: dict[str, str] = Field(default_factory=dict)
-    started_at: str
-    wall_s: float
+    schema_version: int = Field(default=SCHEMA_VERSION, description="version of this layout")
+    run_id: str = Field(description="the run that wrote the record (its folder name)")
+    suite: str = Field(description="the suite's `name`")
+    task: str = Field(description="the task's `name`")
+    task_version: int = Field(description="the task file's `version`")
+    adapter: str = Field(description="the adapter that turned samples into requests and scores")
+    variant_id: str = Field(description="model name plus sorted knobs: the join key across runs")
+    model: str = Field(description="the suite's model entry name")
+    n_params: int = Field(description="effective parameters (non-zero / kept layers)")
+    knobs: dict[str, str | int | float | bool] = Field(description="the variant's knob values")
+    quality: dict[str, Value] = Field(description="task metrics, each with its uncertainty")
+    perf: dict[str, Value] = Field(
+        description="measured speed, memory, energy and variant facts, each with its unit"
+    )
+    unavailable: dict[str, str] = Field(
+        default_factory=dict, description="profiler name -> why it could not measure here"
+    )
+    conventions: dict[str, str] = Field(
+        default_factory=dict, description="conventions the numbers follow (for comparisons)"
+    )
+    started_at: str = Field(description="ISO 8601 UTC time the unit started")
+    wall_s: float = Field(description="wall time of the whole unit in seconds, scoring included")
 
     @property
     def unit_key(self) -> tuple[str, str]:
@@ -112,21 +125,25 @@ class RunStore:
     def exists(self) -> bool:
         return self.manifest_path.exists()
 
-    def create(self, manifest: Mapping[str, Any]) -> None:
+    def create(self, manifest: Manifest) -> None:
         self.root.mkdir(parents=True, exist_ok=True)
         tmp = self.manifest_path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8")
+        text = json.dumps(manifest.model_dump(mode="json"), indent=2, ensure_ascii=False)
+        tmp.write_text(text, encoding="utf-8")
         os.replace(tmp, self.manifest_path)
 
-    def manifest(self) -> dict[str, Any]:
-        data: dict[str, Any] = json.loads(self.manifest_path.read_text(encoding="utf-8"))
-        return data
+    def manifest(self) -> Manifest:
+        try:
+            data = json.loads(self.manifest_path.read_text(encoding="utf-8"))
+            return Manifest.model_validate(data)
+        except (OSError, ValueError) as err:  # pydantic's ValidationError is a ValueError
+            raise UserError(f"{self.manifest_path}: not a readable run manifest ({err})") from None
 
     def records(self) -> list[Record]:
         return [Record.model_validate(row) for row in _read_complete_lines(self.records_path)]
 
-    def samples(self) -> list[dict[str, Any]]:
-        return _read_complete_lines(self.samples_path)
+    def samples(self) -> list[SampleRow]:
+        return [SampleRow.model_validate(row) for row in _read_complete_lines(self.samples_path)]
 
     def repair(self) -> set[tuple[str, str]]:
         """Drop torn lines and orphan samples; return the finished (variant_id, task) units."""
@@ -137,9 +154,9 @@ class RunStore:
         _rewrite_lines(self.samples_path, kept)
         return done
 
-    def append_unit(self, record: Record, samples: Iterable[Mapping[str, Any]]) -> None:
+    def append_unit(self, record: Record, samples: Iterable[SampleRow]) -> None:
         """Samples first, record last: the record line is the unit's commit point."""
-        _append_lines(self.samples_path, samples)
+        _append_lines(self.samples_path, [s.model_dump(mode="json") for s in samples])
         _append_lines(self.records_path, [record.model_dump(mode="json")])
 
 

@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 from harness.assets import PIP_PREFIX, resolve
 from harness.backends import BACKENDS
@@ -23,6 +23,8 @@ from harness.metrics import summarize
 from harness.profilers import PROFILERS
 from harness.profilers.environment import fingerprint
 from harness.records import Record, RunStore, Value
+from harness.requests import Response
+from harness.runfiles import Manifest, SampleRow, TaskEntry
 from harness.tasks import PreparedTask, prepare_task
 from harness.variants import Variant, expand_variants
 
@@ -100,7 +102,7 @@ def open_store(p: Plan, out: Path, resume: bool) -> tuple[RunStore, set[tuple[st
     if store.exists() and not resume:
         raise UserError(f"{out} already holds a run; pass --resume or choose another --out")
     if store.exists():
-        old = store.manifest().get("suite_sha256")
+        old = store.manifest().suite_sha256
         if old != suite_hash:
             raise UserError(f"{p.suite_path}: changed since run {out} started; start a new run")
         return store, store.repair()
@@ -108,34 +110,33 @@ def open_store(p: Plan, out: Path, resume: bool) -> tuple[RunStore, set[tuple[st
     return store, set()
 
 
-def _manifest(p: Plan, run_id: str, suite_hash: str) -> dict[str, Any]:
-    return {
-        "schema_version": 1,
-        "run_id": run_id,
-        "suite": p.suite.name,
-        "suite_path": str(p.suite_path),
-        "suite_sha256": suite_hash,
-        "suite_config": p.suite.model_dump(mode="json"),
-        "tasks": {
-            t.name: {
-                "version": t.config.version,
-                "path": str(t.path),
-                "sha256": file_sha256(t.path),
-                "n": len(t.samples),
-                "n_available": t.n_available,
-            }
+def _manifest(p: Plan, run_id: str, suite_hash: str) -> Manifest:
+    return Manifest(
+        run_id=run_id,
+        suite=p.suite.name,
+        suite_path=str(p.suite_path),
+        suite_sha256=suite_hash,
+        suite_config=p.suite.model_dump(mode="json"),
+        tasks={
+            t.name: TaskEntry(
+                version=t.config.version,
+                path=str(t.path),
+                sha256=file_sha256(t.path),
+                n=len(t.samples),
+                n_available=t.n_available,
+            )
             for t in p.tasks
         },
-        "created_at": datetime.now(UTC).isoformat(),
-        "command": " ".join(sys.argv),
-        "env": fingerprint(),
-    }
+        created_at=datetime.now(UTC).isoformat(),
+        command=" ".join(sys.argv),
+        env=fingerprint(),
+    )
 
 
 def execute(p: Plan, store: RunStore, done: set[tuple[str, str]], sink: ProgressSink) -> int:
     """Run every unfinished (variant, task) unit; returns how many ran."""
     ran = 0
-    run_id = store.manifest()["run_id"]
+    run_id = store.manifest().run_id
     for variant in p.variants:
         pending = [t for t in p.tasks_for(variant) if (variant.id, t.name) not in done]
         if not pending:
@@ -157,7 +158,7 @@ def run_unit(
     loaded: LoadedVariant,
     task: PreparedTask,
     sink: ProgressSink,
-) -> tuple[Record, list[dict[str, Any]]]:
+) -> tuple[Record, list[SampleRow]]:
     started = datetime.now(UTC).isoformat()
     clock = time.perf_counter()
     per_sample = [task.adapter.requests(s) for s in task.samples]
@@ -229,19 +230,17 @@ def _check_finite(
 def _sample_rows(
     variant: Variant,
     task: PreparedTask,
-    responses: Sequence[Any],
+    responses: Sequence[Sequence[Response]],
     scores: Sequence[Mapping[str, float]],
-) -> list[dict[str, Any]]:
-    rows = []
-    for sample, answer, score in zip(task.samples, responses, scores, strict=True):
-        rows.append(
-            {
-                "variant_id": variant.id,
-                "task": task.name,
-                "sample_id": sample.id,
-                "label": sample.label,
-                "output": dict(task.adapter.output(sample, answer)),
-                "scores": dict(score),
-            }
+) -> list[SampleRow]:
+    return [
+        SampleRow(
+            variant_id=variant.id,
+            task=task.name,
+            sample_id=sample.id,
+            label=sample.label,
+            output=dict(task.adapter.output(sample, answer)),
+            scores=dict(score),
         )
-    return rows
+        for sample, answer, score in zip(task.samples, responses, scores, strict=True)
+    ]

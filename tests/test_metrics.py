@@ -34,6 +34,7 @@ def verse_pairs() -> list[tuple[str, str]]:
     return [(str(a), str(b)) for a, b in rows]
 
 
+@pytest.mark.network
 @pytest.mark.parametrize("name", ["bleu", "chrf", "ter"])
 def test_sacrebleu_from_stats_equals_corpus_score(
     name: str, verse_pairs: list[tuple[str, str]]
@@ -51,6 +52,7 @@ def test_sacrebleu_from_stats_equals_corpus_score(
     assert 0 < reference < 100
 
 
+@pytest.mark.network
 def test_rouge_equals_rouge_score(verse_pairs: list[tuple[str, str]]) -> None:
     scorer = rouge_scorer.RougeScorer(["rouge1", "rouge2", "rougeL", "rougeLsum"], use_stemmer=True)
     for hyp, ref in verse_pairs[:20]:

@@ -12,6 +12,7 @@ import pytest
 from harness.records import Record, Value
 from harness.report.fit import Fit, Refusal, fit_power_law, pareto_front
 from harness.report.render import render
+from harness.runfiles import Fingerprint, Manifest
 
 SNAPSHOT = Path(__file__).parent / "snapshots" / "report.md"
 
@@ -111,13 +112,30 @@ def _records() -> list[Record]:
 
 
 def test_markdown_snapshot_and_headless_figures(tmp_path: Path) -> None:
-    manifest = {
-        "suite": "snap",
-        "run_id": "run1",
-        "suite_sha256": "0" * 64,
-        "command": "limitbench run snap.yaml",
-        "env": {"cpu": "test-cpu"},
-    }
+    env = Fingerprint(
+        python="3.11",
+        platform="test",
+        cpu="test-cpu",
+        physical_cores=2,
+        logical_cores=2,
+        torch_threads=2,
+        memory_bytes=1,
+        gpu="no CUDA device visible",
+        libraries={},
+        git_sha=None,
+        hf_hub_offline=None,
+    )
+    manifest = Manifest(
+        run_id="run1",
+        suite="snap",
+        suite_path="snap.yaml",
+        suite_sha256="0" * 64,
+        suite_config={},
+        tasks={},
+        created_at="now",
+        command="limitbench run snap.yaml",
+        env=env,
+    )
     text = render([manifest], _records(), tmp_path / "figs", "figs", "limitbench report run1")
     figures = sorted(p.name for p in (tmp_path / "figs").iterdir())
     assert "fit_ppl_m__layers_.png" in figures and "frontier_ppl.png" in figures

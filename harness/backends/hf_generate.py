@@ -16,7 +16,7 @@ from harness.errors import UserError
 from harness.requests import Generate, Response
 
 
-class FirstTokenClock(StoppingCriteria):  # type: ignore[misc]
+class FirstTokenClock(StoppingCriteria):
     """Never stops generation; notes when the first new token exists (end of prefill)."""
 
     def __init__(self, synchronize: Callable[[], None]) -> None:
@@ -44,7 +44,7 @@ def cut_at_stop(text: str, stops: tuple[str, ...]) -> str:
     return text[:cut]
 
 
-class StopOnStrings(StoppingCriteria):  # type: ignore[misc]
+class StopOnStrings(StoppingCriteria):
     """Marks a row finished once its new text holds a stop string after its first non-blank
     character (transformers' own stop_strings would also stop on a leading newline)."""
 

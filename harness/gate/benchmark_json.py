@@ -39,7 +39,7 @@ def _stats(times: list[float]) -> dict[str, Any]:
 
 
 def to_pytest_benchmark(run: RunData) -> dict[str, Any]:
-    env = run.manifest.get("env", {})
+    env = run.manifest.env
     benchmarks = []
     for (variant, task), record in sorted(run.records.items()):
         wall = record.perf.get("wall_time")
@@ -61,11 +61,11 @@ def to_pytest_benchmark(run: RunData) -> dict[str, Any]:
     return {
         "machine_info": {
             "node": "",
-            "processor": env.get("cpu"),
-            "cpu": {"brand_raw": env.get("cpu"), "count": env.get("logical_cores")},
-            "python_version": env.get("python"),
+            "processor": env.cpu,
+            "cpu": {"brand_raw": env.cpu, "count": env.logical_cores},
+            "python_version": env.python,
         },
-        "commit_info": {"id": env.get("git_sha")},
+        "commit_info": {"id": env.git_sha},
         "benchmarks": benchmarks,
         "datetime": datetime.now(UTC).isoformat(),
         "version": "5.1.0",

@@ -117,8 +117,8 @@ def compare_quality(base: RunData, cand: RunData, rules: GateRules) -> list[Comp
 
 def compare_perf(base: RunData, cand: RunData, rules: GateRules) -> list[Comparison]:
     hw_base, hw_cand = (
-        hardware_key(base.manifest.get("env", {})),
-        hardware_key(cand.manifest.get("env", {})),
+        hardware_key(base.manifest.env),
+        hardware_key(cand.manifest.env),
     )
     out = []
     for key, record in sorted(base.records.items()):

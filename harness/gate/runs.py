@@ -5,10 +5,10 @@ from __future__ import annotations
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from harness.errors import UserError
 from harness.records import Record, RunStore
+from harness.runfiles import Manifest
 
 BASELINES = Path("results") / "baselines"
 
@@ -16,7 +16,7 @@ BASELINES = Path("results") / "baselines"
 @dataclass(frozen=True)
 class RunData:
     path: Path
-    manifest: dict[str, Any]
+    manifest: Manifest
     records: dict[tuple[str, str], Record]
     samples: dict[tuple[str, str], dict[str, dict[str, float]]]
 
@@ -39,8 +39,7 @@ def load(name_or_path: str) -> RunData:
         raise UserError(f"{path}: holds no finished records")
     samples: dict[tuple[str, str], dict[str, dict[str, float]]] = {}
     for row in store.samples():
-        key = (str(row["variant_id"]), str(row["task"]))
-        samples.setdefault(key, {})[str(row["sample_id"])] = row["scores"]
+        samples.setdefault(row.unit_key, {})[row.sample_id] = row.scores
     return RunData(path, store.manifest(), records, samples)
 
 

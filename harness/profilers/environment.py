@@ -8,9 +8,10 @@ import subprocess
 import sys
 from importlib import metadata
 from pathlib import Path
-from typing import Any
 
 import psutil
+
+from harness.runfiles import Fingerprint, GpuDevice
 
 LIBRARIES = ("torch", "transformers", "accelerate", "gguf", "sacrebleu", "rouge-score", "numpy")
 
@@ -50,36 +51,36 @@ def library_versions() -> dict[str, str]:
     return versions
 
 
-def gpu_info() -> list[dict[str, Any]] | str:
+def gpu_info() -> list[GpuDevice] | str:
     torch = sys.modules.get("torch")
     if torch is None or not torch.cuda.is_available():
         return "no CUDA device visible"
     return [
-        {
-            "name": torch.cuda.get_device_name(i),
-            "memory_bytes": torch.cuda.get_device_properties(i).total_memory,
-        }
+        GpuDevice(
+            name=torch.cuda.get_device_name(i),
+            memory_bytes=torch.cuda.get_device_properties(i).total_memory,
+        )
         for i in range(torch.cuda.device_count())
     ]
 
 
-def fingerprint() -> dict[str, Any]:
+def fingerprint() -> Fingerprint:
     torch = sys.modules.get("torch")
-    return {
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-        "cpu": cpu_model(),
-        "physical_cores": psutil.cpu_count(logical=False),
-        "logical_cores": psutil.cpu_count(logical=True),
-        "torch_threads": torch.get_num_threads() if torch is not None else None,
-        "memory_bytes": psutil.virtual_memory().total,
-        "gpu": gpu_info(),
-        "libraries": library_versions(),
-        "git_sha": git_sha(Path.cwd()),
-        "hf_hub_offline": os.environ.get("HF_HUB_OFFLINE"),
-    }
+    return Fingerprint(
+        python=platform.python_version(),
+        platform=platform.platform(),
+        cpu=cpu_model(),
+        physical_cores=psutil.cpu_count(logical=False),
+        logical_cores=psutil.cpu_count(logical=True),
+        torch_threads=torch.get_num_threads() if torch is not None else None,
+        memory_bytes=psutil.virtual_memory().total,
+        gpu=gpu_info(),
+        libraries=library_versions(),
+        git_sha=git_sha(Path.cwd()),
+        hf_hub_offline=os.environ.get("HF_HUB_OFFLINE"),
+    )
 
 
-def hardware_key(env: dict[str, Any]) -> str:
+def hardware_key(env: Fingerprint) -> str:
     """What must match for two runs' speed to be comparable."""
-    return "|".join(str(env.get(k)) for k in ("cpu", "logical_cores", "gpu", "torch_threads"))
+    return env.hardware_key()

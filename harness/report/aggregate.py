@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 
 from harness.errors import UserError
 from harness.records import Record, RunStore
+from harness.runfiles import Manifest
 
 # Facts a variant's record carries in `perf` that describe the variant rather than its speed.
 AXES = ("n_params", "bits_per_weight", "sparsity", "layers_kept")
 
 
-def load_runs(run_dirs: list[Path]) -> tuple[list[dict[str, Any]], list[Record]]:
-    manifests, records = [], []
+def load_runs(run_dirs: list[Path]) -> tuple[list[Manifest], list[Record]]:
+    manifests: list[Manifest] = []
+    records: list[Record] = []
     for run_dir in run_dirs:
         store = RunStore(run_dir)
         if not store.exists():

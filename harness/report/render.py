@@ -14,6 +14,7 @@ from harness.report.aggregate import primary_metric
 from harness.report.fit import Fit
 from harness.report.markdown import fmt_bytes, fmt_number, fmt_value, perf_table, table, task_tables
 from harness.report.plots import frontier_plot, scaling_plot
+from harness.runfiles import Manifest
 
 
 def _slug(text: str) -> str:
@@ -199,21 +200,21 @@ def frontier_section(records: Sequence[Record], fig_dir: Path, rel: str) -> str:
     return "## Pareto frontiers (quality vs speed)\n\n" + "\n\n".join(parts) if parts else ""
 
 
-def footer(manifests: Sequence[dict[str, Any]], command: str) -> str:
+def footer(manifests: Sequence[Manifest], command: str) -> str:
     lines = ["## Reproducibility", ""]
     for m in manifests:
         lines.append(
-            f"- run `{m['run_id']}` of suite `{m['suite']}` (sha256 "
-            f"`{m.get('suite_sha256', '?')[:16]}`), made by `{m.get('command')}`"
+            f"- run `{m.run_id}` of suite `{m.suite}` (sha256 "
+            f"`{m.suite_sha256[:16]}`), made by `{m.command}`"
         )
-    env = manifests[0].get("env", {})
+    env = manifests[0].env.model_dump(mode="json")
     lines.append(f"- report made by `{command}`")
     lines.append(f"- environment: `{json.dumps(env, sort_keys=True)}`")
     return "\n".join(lines)
 
 
 def render(
-    manifests: Sequence[dict[str, Any]],
+    manifests: Sequence[Manifest],
     records: Sequence[Record],
     fig_dir: Path,
     rel: str,
@@ -221,7 +222,7 @@ def render(
     seed: int = 1234,
 ) -> str:
     fig_dir.mkdir(parents=True, exist_ok=True)
-    title = " + ".join(f"{m['suite']}/{m['run_id']}" for m in manifests)
+    title = " + ".join(f"{m.suite}/{m.run_id}" for m in manifests)
     sections = [
         f"# limitbench report: {title}\n\n{len(records)} records.",
         summary(records),

@@ -8,11 +8,12 @@ from pathlib import Path
 from harness.errors import UserError
 from harness.report.aggregate import load_runs, to_frame
 from harness.report.render import render
+from harness.runfiles import Manifest
 
 
-def default_target(manifests: list[dict[str, object]]) -> Path:
+def default_target(manifests: list[Manifest]) -> Path:
     first = manifests[0]
-    return Path("reports") / str(first["suite"]) / f"{first['run_id']}.md"
+    return Path("reports") / first.suite / f"{first.run_id}.md"
 
 
 def write_report(

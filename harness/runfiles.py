@@ -1,0 +1,136 @@
+"""The typed content of a run folder's manifest.json and samples.jsonl.
+
+Every model here is frozen and documented field by field; `limitbench schema` writes their
+JSON Schemas (committed under `schemas/`), so tools outside Python can read a run too.
+Records (records.jsonl) are in `harness.records`.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, JsonValue
+
+MANIFEST_SCHEMA_VERSION = 1
+# Committed copies of the schemas, shipped inside the package for tools that read runs.
+SCHEMA_DIR = Path(__file__).resolve().parent / "schemas"
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class GpuDevice(_Frozen):
+    """One CUDA device visible to the process that measured."""
+
+    name: str = Field(description="device name as CUDA reports it")
+    memory_bytes: int = Field(description="total device memory in bytes")
+
+
+class Fingerprint(_Frozen):
+    """The machine and software a run (or a unit) was measured on.
+
+    Extra keys are kept rather than refused, so a newer harness can add facts that an older
+    reader carries along untouched.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="allow")
+
+    python: str = Field(description="Python version, e.g. 3.11.7")
+    platform: str = Field(description="platform.platform(): OS, kernel and libc")
+    cpu: str = Field(description="CPU model name")
+    physical_cores: int | None = Field(description="physical CPU cores (None if unknown)")
+    logical_cores: int | None = Field(description="logical CPU cores (None if unknown)")
+    torch_threads: int | None = Field(description="torch intra-op threads; None without torch")
+    memory_bytes: int = Field(description="total system memory in bytes")
+    gpu: list[GpuDevice] | str = Field(
+        description="visible CUDA devices, or the reason none is visible"
+    )
+    libraries: dict[str, str] = Field(description="versions of the libraries that shape results")
+    git_sha: str | None = Field(description="commit of the working directory, if a git checkout")
+    hf_hub_offline: str | None = Field(description="HF_HUB_OFFLINE at run time")
+
+    def hardware_key(self) -> str:
+        """What must match for two measurements of speed to be comparable."""
+        gpu = self.gpu if isinstance(self.gpu, str) else ",".join(d.name for d in self.gpu)
+        return "|".join(
+            str(part) for part in (self.cpu, self.logical_cores, gpu, self.torch_threads)
+        )
+
+
+class TaskEntry(_Frozen):
+    """A task as the run used it: enough to tell whether two runs scored the same data."""
+
+    version: int = Field(description="the task file's `version`")
+    path: str = Field(description="the task file that was used")
+    sha256: str = Field(description="sha256 of that task file")
+    n: int = Field(description="samples evaluated (after --limit and seeded sampling)")
+    n_available: int = Field(description="rows the source held before sampling")
+
+
+class Manifest(_Frozen):
+    """manifest.json: what was run, from which files, by which command, on which machine."""
+
+    schema_version: int = Field(
+        default=MANIFEST_SCHEMA_VERSION, description="version of this layout"
+    )
+    run_id: str = Field(description="the run folder's name: UTC start time plus a random tag")
+    suite: str = Field(description="the suite's `name`")
+    suite_path: str = Field(description="the suite file the run was started from")
+    suite_sha256: str = Field(description="sha256 of the suite file (resume refuses a change)")
+    suite_config: dict[str, JsonValue] = Field(
+        description="the suite after validation and defaults, as JSON"
+    )
+    tasks: dict[str, TaskEntry] = Field(description="the tasks by name")
+    created_at: str = Field(description="ISO 8601 UTC time the run folder was created")
+    command: str = Field(description="the command line that started the run")
+    env: Fingerprint = Field(description="the driver's environment fingerprint")
+
+
+class SampleRow(_Frozen):
+    """One line of samples.jsonl: one sample of one (variant, task) unit."""
+
+    variant_id: str = Field(description="the variant that answered (joins records.jsonl)")
+    task: str = Field(description="the task the sample belongs to")
+    sample_id: str = Field(description="content hash of the sample's fields, stable across runs")
+    label: str | None = Field(default=None, description="the gold label, where the task has one")
+    output: dict[str, JsonValue] = Field(
+        default_factory=dict, description="what the model produced, as the adapter shows it"
+    )
+    scores: dict[str, float] = Field(
+        default_factory=dict, description="per-sample scores the metrics reduce over"
+    )
+
+    @property
+    def unit_key(self) -> tuple[str, str]:
+        return (self.variant_id, self.task)
+
+
+def schemas() -> dict[str, dict[str, Any]]:
+    """JSON Schemas of the three run files, keyed by the file they describe."""
+    from harness.records import Record
+
+    return {
+        "records.jsonl": Record.model_json_schema(),
+        "samples.jsonl": SampleRow.model_json_schema(),
+        "manifest.json": Manifest.model_json_schema(),
+    }
+
+
+def schema_file_name(run_file: str) -> str:
+    """records.jsonl -> records.schema.json"""
+    return run_file.split(".")[0] + ".schema.json"
+
+
+def write_schemas(folder: Path | None = None) -> list[Path]:
+    """Write each run file's JSON Schema (default: the package's committed copies)."""
+    target = folder or SCHEMA_DIR
+    target.mkdir(parents=True, exist_ok=True)
+    written = []
+    for run_file, schema in schemas().items():
+        path = target / schema_file_name(run_file)
+        path.write_text(json.dumps(schema, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+        written.append(path)
+    return written
