@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from harness.adapters import ADAPTERS
-from harness.adapters.base import Adapter
-from harness.adapters.prompting import ShotPicker
+from harness.adapters.base import NO_SHOTS, Adapter, AdapterContext, AdapterFactory, ShotPicker
 from harness.config import SuiteConfig, TaskConfig, TaskRef, load_task_file, validate
 from harness.data import Sample, load_source, select
 from harness.errors import UserError, did_you_mean
@@ -53,14 +51,24 @@ def find_task(name: str, dirs: list[Path], where: str) -> Path:
     return known[name]
 
 
-def build_adapter(task: TaskConfig, where: str, extra: dict[str, Any] | None = None) -> Adapter:
+def adapter_factory(task: TaskConfig, where: str) -> AdapterFactory:
+    """The task's adapter class, refusing options it would silently ignore."""
     try:
         factory = ADAPTERS.get(task.adapter)
     except UserError as err:
         raise UserError(f"{where}: key 'adapter': {err}") from None
+    if task.fewshot.k and not factory.uses_fewshot:
+        raise UserError(
+            f"{where}: key 'fewshot.k' = {task.fewshot.k}, but the '{task.adapter}' adapter "
+            "takes no examples (it scores each sample zero-shot); remove 'fewshot'"
+        )
+    return factory
+
+
+def build_adapter(task: TaskConfig, where: str, seed: int, shots: ShotPicker = NO_SHOTS) -> Adapter:
+    factory = adapter_factory(task, where)
     options = validate(factory.Options, task.options, where, prefix="options")
-    adapter: Adapter = factory(options, {"task": task, **(extra or {})})
-    return adapter
+    return factory(options, AdapterContext(task=task, seed=seed, shots=shots))
 
 
 def prepare_task(
@@ -70,13 +78,14 @@ def prepare_task(
     name = ref if isinstance(ref, str) else ref.name
     path = find_task(name, task_dirs(suite, suite_path), str(suite_path))
     config = load_task_file(path)
+    adapter_factory(config, str(path))  # fail on a wrong adapter before loading any data
     rows = load_source(config.source, str(path), path.parent)
     n = ref.n if isinstance(ref, TaskRef) and ref.n else config.n
     if limit is not None:
         n = min(n, limit) if n else limit
     samples = select(rows, n, suite.seed)
     shots = _shot_picker(config, path, rows, samples, suite.seed)
-    adapter = build_adapter(config, str(path), {"seed": suite.seed, "shots": shots})
+    adapter = build_adapter(config, str(path), suite.seed, shots)
     _check_samples(adapter, samples, path)
     return PreparedTask(config, path, adapter, samples, len(rows))
 
@@ -85,7 +94,7 @@ def _shot_picker(
     config: TaskConfig, path: Path, rows: list[Sample], samples: list[Sample], seed: int
 ) -> ShotPicker:
     if config.fewshot.k == 0:
-        return ShotPicker([], 0, seed)
+        return NO_SHOTS
     if config.fewshot.source is not None:
         pool = load_source(config.fewshot.source, f"{path} (fewshot)", path.parent)
     else:

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from harness.adapters.base import AdapterContext, ShotPicker
 from harness.adapters.choice import (
     ClassificationAdapter,
     ClassificationOptions,
@@ -13,10 +14,16 @@ from harness.adapters.choice import (
     MultipleChoiceOptions,
 )
 from harness.adapters.generation import QAAdapter, QAOptions
-from harness.adapters.prompting import ShotPicker, render
+from harness.adapters.prompting import render
+from harness.config import TaskConfig
 from harness.data.base import make_sample
 from harness.errors import UserError
 from harness.requests import LogLikelihood, Response
+
+
+def _context(seed: int = 0, shots: ShotPicker | None = None) -> AdapterContext:
+    task = TaskConfig(name="t", adapter="qa", source={})
+    return AdapterContext(task=task, seed=seed, shots=shots or ShotPicker((), 0, 0))
 
 
 def test_render_nested_fields_and_lists() -> None:
@@ -40,7 +47,7 @@ def test_classification_requests_and_scores() -> None:
         prompt="Review: {text}\nSentiment:", labels={"pos": " positive", "neg": " negative"}
     )
     pool = [make_sample({"text": f"t{i}", "label": "pos"}, "pos") for i in range(4)]
-    adapter = ClassificationAdapter(options, {"shots": ShotPicker(pool, 2, 0)})
+    adapter = ClassificationAdapter(options, _context(shots=ShotPicker(pool, 2, 0)))
     sample = make_sample({"text": "great", "label": "neg"}, "neg")
     reqs = adapter.requests(sample)
     assert [r.continuation for r in reqs if isinstance(r, LogLikelihood)] == [
@@ -57,7 +64,7 @@ def test_classification_requests_and_scores() -> None:
 
 def test_classification_rejects_unknown_label() -> None:
     options = ClassificationOptions(prompt="{text}", labels={"a": " a", "b": " b"})
-    adapter = ClassificationAdapter(options, {})
+    adapter = ClassificationAdapter(options, _context())
     with pytest.raises(UserError, match=r"'c' is not among options\.labels"):
         adapter.score(
             make_sample({"text": "x", "label": "c"}, "c"),
@@ -69,7 +76,7 @@ def test_multiple_choice_shuffle_is_seeded_and_gold_tracked() -> None:
     options = MultipleChoiceOptions(
         prompt="Q: {q}\nA:", choices=["{c}", "{w1}", "{w2}"], shuffle=True
     )
-    adapter = MultipleChoiceAdapter(options, {"seed": 3})
+    adapter = MultipleChoiceAdapter(options, _context(seed=3))
     sample = make_sample({"q": "2+2?", "c": "4", "w1": "5", "w2": "22"})
     reqs = adapter.requests(sample)
     texts = [r.continuation for r in reqs if isinstance(r, LogLikelihood)]
@@ -84,7 +91,7 @@ def test_qa_numeric_and_extractive_scoring() -> None:
         QAOptions(
             mode="numeric", prompt="Q: {question}\nA:", target=" {answer}", answer_marker="####"
         ),
-        {},
+        _context(),
     )
     sample = make_sample({"question": "q", "answer": "work\n#### 1,200"})
     right = numeric.score(sample, [Response(text=" so it is 1200.\n#### 1200")])
@@ -98,7 +105,7 @@ def test_qa_numeric_and_extractive_scoring() -> None:
             target=" {answers.text}",
             answers="answers.text",
         ),
-        {},
+        _context(),
     )
     row = make_sample(
         {

@@ -152,3 +152,34 @@ def test_bad_input_on_resume_keeps_written_records(
     corpus_file.write_text("")
     assert run_cli(monkeypatch, "run", str(path), "--out", str(out), "--resume") == 2
     assert (out / "records.jsonl").read_bytes() == before
+
+
+@pytest.mark.parametrize("adapter", ["perplexity", "multiple_choice"])
+def test_fewshot_on_an_adapter_that_takes_no_examples(
+    adapter: str,
+    tmp_path: Path,
+    write_yaml: WriteYaml,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    corpus_file: Path,
+) -> None:
+    """`fewshot.k` used to mean zero-shot silently on these adapters."""
+    options: dict[str, Any] = (
+        {"max_length": 32}
+        if adapter == "perplexity"
+        else {"prompt": "{text}", "choices": [" a", " b"]}
+    )
+    write_yaml(
+        tmp_path / "tasks" / "shots.yaml",
+        {
+            "name": "shots",
+            "adapter": adapter,
+            "source": {"format": "text", "path": str(corpus_file), "split": "line"},
+            "fewshot": {"k": 2},
+            "options": options,
+        },
+    )
+    path = write_yaml(tmp_path / "s.yaml", _suite(tasks=["shots"], task_dirs=["tasks"]))
+    assert run_cli(monkeypatch, "run", str(path)) == 2
+    message = _error(capsys)
+    assert "shots.yaml" in message and "'fewshot.k' = 2" in message and adapter in message

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import random
 from collections.abc import Mapping, Sequence
-from typing import Any, ClassVar, Protocol
+from dataclasses import dataclass
+from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict
 
+from harness.config import TaskConfig
 from harness.data.base import Sample
 from harness.metrics import Metric
 from harness.registry import Registry
@@ -22,9 +25,12 @@ class AdapterOptions(BaseModel):
 class Adapter(Protocol):
     """Turns samples into requests and responses into per-sample scores."""
 
-    Options: ClassVar[type[AdapterOptions]]
-    metrics: tuple[Metric, ...]
-    conventions: Mapping[str, str]
+    # Read-only members, so an adapter may hold them as tuples, dicts or class attributes.
+    @property
+    def metrics(self) -> tuple[Metric, ...]: ...
+
+    @property
+    def conventions(self) -> Mapping[str, str]: ...
 
     def requests(self, sample: Sample) -> Sequence[Request]: ...
 
@@ -33,4 +39,43 @@ class Adapter(Protocol):
     def output(self, sample: Sample, responses: Sequence[Response]) -> Mapping[str, Any]: ...
 
 
-ADAPTERS: Registry[Any] = Registry("adapter")
+@dataclass(frozen=True)
+class ShotPicker:
+    """k examples per sample, drawn from a separate pool with a seed tied to the sample id."""
+
+    pool: Sequence[Sample]
+    k: int
+    seed: int
+
+    def pick(self, sample: Sample) -> list[Sample]:
+        if self.k == 0:
+            return []
+        candidates = [s for s in self.pool if s.id != sample.id]
+        rng = random.Random(f"{self.seed}:{sample.id}")
+        return rng.sample(candidates, min(self.k, len(candidates)))
+
+
+NO_SHOTS = ShotPicker((), 0, 0)
+
+
+@dataclass(frozen=True)
+class AdapterContext:
+    """What an adapter is built with besides its options: the task file, the suite's seed
+    and, for adapters that take examples, the k-shot picker."""
+
+    task: TaskConfig
+    seed: int
+    shots: ShotPicker = NO_SHOTS
+
+
+class AdapterFactory(Protocol):
+    """An adapter class: its options model, whether it uses `fewshot`, and its constructor."""
+
+    # Plain (not ClassVar) members: a class object matches a protocol only through these.
+    Options: type[AdapterOptions]
+    uses_fewshot: bool
+
+    def __call__(self, options: Any, context: AdapterContext) -> Adapter: ...
+
+
+ADAPTERS: Registry[AdapterFactory] = Registry("adapter")

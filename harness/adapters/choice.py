@@ -14,8 +14,8 @@ from typing import Any, ClassVar
 
 from pydantic import Field
 
-from harness.adapters.base import ADAPTERS, AdapterOptions
-from harness.adapters.prompting import ShotPicker, render, shot_picker
+from harness.adapters.base import ADAPTERS, AdapterContext, AdapterOptions, ShotPicker
+from harness.adapters.prompting import render
 from harness.data.base import Sample
 from harness.errors import UserError
 from harness.metrics import Metric, corpus_metric, mean_metric
@@ -51,12 +51,13 @@ class ClassificationOptions(AdapterOptions):
 @ADAPTERS.register("classification")
 class ClassificationAdapter:
     Options: ClassVar[type[AdapterOptions]] = ClassificationOptions
+    uses_fewshot: ClassVar[bool] = True
     metrics = _choice_metrics(with_f1=True)
     conventions: Mapping[str, str] = CHOICE_CONVENTIONS
 
-    def __init__(self, options: ClassificationOptions, context: Mapping[str, Any]) -> None:
+    def __init__(self, options: ClassificationOptions, context: AdapterContext) -> None:
         self.options = options
-        self.shots: ShotPicker = shot_picker(context)
+        self.shots: ShotPicker = context.shots
         self.labels = list(options.labels)
 
     def _gold(self, sample: Sample) -> int:
@@ -101,12 +102,13 @@ class MultipleChoiceOptions(AdapterOptions):
 @ADAPTERS.register("multiple_choice")
 class MultipleChoiceAdapter:
     Options: ClassVar[type[AdapterOptions]] = MultipleChoiceOptions
+    uses_fewshot: ClassVar[bool] = False  # choices are scored zero-shot
     metrics = _choice_metrics(with_f1=False)
     conventions: Mapping[str, str] = CHOICE_CONVENTIONS
 
-    def __init__(self, options: MultipleChoiceOptions, context: Mapping[str, Any]) -> None:
+    def __init__(self, options: MultipleChoiceOptions, context: AdapterContext) -> None:
         self.options = options
-        self.seed = int(context.get("seed", 0))
+        self.seed = context.seed
 
     def _order(self, sample: Sample) -> list[int]:
         order = list(range(len(self.options.choices)))

@@ -5,14 +5,12 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar, Literal
 
-from harness.adapters.base import ADAPTERS, AdapterOptions
+from harness.adapters.base import ADAPTERS, AdapterContext, AdapterOptions, ShotPicker
 from harness.adapters.prompting import (
     GenerationOptions,
-    ShotPicker,
     build_prompt,
     lookup,
     render,
-    shot_picker,
 )
 from harness.data.base import Sample
 from harness.metrics import Metric, corpus_metric, mean_metric
@@ -34,10 +32,11 @@ class _GenerationAdapter:
 
     options: GenerationOptions
     shots: ShotPicker
+    uses_fewshot: ClassVar[bool] = True
 
-    def __init__(self, options: GenerationOptions, context: Mapping[str, Any]) -> None:
+    def __init__(self, options: GenerationOptions, context: AdapterContext) -> None:
         self.options = options
-        self.shots = shot_picker(context)
+        self.shots = context.shots
 
     def requests(self, sample: Sample) -> Sequence[Request]:
         prompt = build_prompt(self.options, self.shots, sample)
@@ -81,7 +80,7 @@ class QAAdapter(_GenerationAdapter):
     Options: ClassVar[type[AdapterOptions]] = QAOptions
     options: QAOptions
 
-    def __init__(self, options: QAOptions, context: Mapping[str, Any]) -> None:
+    def __init__(self, options: QAOptions, context: AdapterContext) -> None:
         super().__init__(options, context)
         self.metrics = QA_NUMERIC_METRICS if options.mode == "numeric" else QA_SPAN_METRICS
         self.conventions = {
@@ -129,7 +128,7 @@ class TranslationAdapter(_GenerationAdapter):
         corpus_metric("ter", "TER", False, corpus_from_stats("ter")),
     )
 
-    def __init__(self, options: TranslationOptions, context: Mapping[str, Any]) -> None:
+    def __init__(self, options: TranslationOptions, context: AdapterContext) -> None:
         super().__init__(options, context)
         self.conventions = {**signatures(), "references": "one reference per segment"}
 
@@ -155,7 +154,7 @@ class SummarizationAdapter(_GenerationAdapter):
         corpus_metric(name, "F1", True, mean_of(name)) for name in ROUGE_TYPES
     )
 
-    def __init__(self, options: SummarizationOptions, context: Mapping[str, Any]) -> None:
+    def __init__(self, options: SummarizationOptions, context: AdapterContext) -> None:
         super().__init__(options, context)
         self.conventions = {
             "rouge": f"rouge-score F-measure, use_stemmer={options.use_stemmer}, mean over samples",

@@ -13,7 +13,7 @@ from typing import Any, ClassVar
 
 from pydantic import Field
 
-from harness.adapters.base import ADAPTERS, AdapterOptions
+from harness.adapters.base import ADAPTERS, AdapterContext, AdapterOptions
 from harness.data.base import Sample
 from harness.metrics import Metric, corpus_metric
 from harness.metrics.base import Scores
@@ -49,6 +49,7 @@ def count_words(text: str) -> int:
 @ADAPTERS.register("perplexity")
 class PerplexityAdapter:
     Options: ClassVar[type[AdapterOptions]] = PerplexityOptions
+    uses_fewshot: ClassVar[bool] = False  # a text's likelihood has no examples to prepend
 
     metrics: tuple[Metric, ...] = (
         corpus_metric("token_perplexity", "ppl", False, _exp(_ratio("logprob", "n_tokens"))),
@@ -59,7 +60,7 @@ class PerplexityAdapter:
         ),
     )
 
-    def __init__(self, options: PerplexityOptions, context: Mapping[str, Any]) -> None:
+    def __init__(self, options: PerplexityOptions, context: AdapterContext) -> None:
         self.options = options
         stride = "max_length (disjoint windows)" if options.stride is None else options.stride
         self.conventions = {

@@ -6,15 +6,13 @@ no format-spec mini-language, no attribute access, no evaluation of config strin
 
 from __future__ import annotations
 
-import random
 import re
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping
 from typing import Any
 
 from pydantic import Field
 
-from harness.adapters.base import AdapterOptions
+from harness.adapters.base import AdapterOptions, ShotPicker
 from harness.data.base import Sample
 from harness.errors import UserError, did_you_mean
 
@@ -41,22 +39,6 @@ def render(template: str, fields: Mapping[str, Any]) -> str:
     return _PLACEHOLDER.sub(lambda m: str(lookup(fields, m.group(1))), template)
 
 
-@dataclass(frozen=True)
-class ShotPicker:
-    """k examples per sample, drawn from a separate pool with a seed tied to the sample id."""
-
-    pool: Sequence[Sample]
-    k: int
-    seed: int
-
-    def pick(self, sample: Sample) -> list[Sample]:
-        if self.k == 0:
-            return []
-        candidates = [s for s in self.pool if s.id != sample.id]
-        rng = random.Random(f"{self.seed}:{sample.id}")
-        return rng.sample(candidates, min(self.k, len(candidates)))
-
-
 class PromptOptions(AdapterOptions):
     """`prompt` renders a query, `target` its gold answer (used for shots and scoring)."""
 
@@ -77,8 +59,3 @@ def build_prompt(options: PromptOptions, shots: ShotPicker, sample: Sample) -> s
         for s in shots.pick(sample)
     ]
     return options.separator.join([*parts, render(options.prompt, sample.fields)])
-
-
-def shot_picker(context: Mapping[str, Any]) -> ShotPicker:
-    picker = context.get("shots")
-    return picker if isinstance(picker, ShotPicker) else ShotPicker([], 0, 0)
