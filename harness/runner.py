@@ -84,7 +84,9 @@ def _check_model(model: ModelConfig, index: int, suite_path: Path) -> None:
     except UserError as err:
         raise UserError(f"{where}.backend': {err}") from None
     local = isinstance(model.source, str) and not model.source.startswith(PIP_PREFIX)
-    if model.backend != "mock" and local:
+    # A server the suite does not start from the file only names its model with `source`.
+    from_file = model.server is None or "{source}" in " ".join(model.server.command or [])
+    if model.backend != "mock" and local and from_file:
         try:
             resolve(str(model.source), suite_path.parent)
         except UserError as err:

@@ -1,0 +1,201 @@
+"""The openai backend against a real server: llama-cpp-python's OpenAI-compatible server on
+the packaged SmolLM2 GGUF, started on 127.0.0.1 by the tests and torn down after."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from harness.backends.openai import OpenAIBackend
+from harness.backends.openai_factory import load_openai
+from harness.backends.server_launch import free_port
+from harness.config import ModelConfig, ServerConfig
+from harness.records import RunStore
+from harness.requests import Generate, LogLikelihood
+from tests.conftest import SMOLLM2_SOURCE, run_cli
+
+pytestmark = pytest.mark.slow
+pytest.importorskip("llama_cpp.server", reason="needs pip install 'limitbench[serving]'")
+
+SERVING_SUITE = Path(__file__).parents[1] / "suites" / "serving.yaml"
+PROMPTS = [
+    "The capital of France is",
+    "def fibonacci(n):",
+    "Once upon a time, in a small village,",
+]
+
+
+def suite_data() -> dict[str, Any]:
+    data: dict[str, Any] = yaml.safe_load(SERVING_SUITE.read_text(encoding="utf-8"))
+    data["task_dirs"] = [str(Path(__file__).parents[1] / "tasks")]
+    return data
+
+
+def served_model(**server: Any) -> ModelConfig:
+    entry = suite_data()["models"][0]
+    entry.pop("variants")
+    entry["server"].update(server)
+    return ModelConfig.model_validate(entry)
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[OpenAIBackend]:
+    backend = load_openai(served_model(), {"concurrency": 1}, Path("."))
+    assert isinstance(backend, OpenAIBackend)
+    yield backend
+    backend.close()
+
+
+def test_greedy_outputs_through_the_server_equal_in_process_ones(server: OpenAIBackend) -> None:
+    from llama_cpp import Llama
+
+    from harness.assets import resolve_local
+
+    served = server.generate([Generate(p, 24) for p in PROMPTS])
+    local = Llama(str(resolve_local(SMOLLM2_SOURCE)), n_ctx=2048, n_threads=2, verbose=False)
+    for prompt, answer in zip(PROMPTS, served, strict=True):
+        expected = local.create_completion(prompt, max_tokens=24, temperature=0.0)
+        assert answer.text == expected["choices"][0]["text"]
+        assert answer.n_out == expected["usage"]["completion_tokens"] == 24
+        assert answer.itl_s is not None and len(answer.itl_s) >= 20  # about one chunk a token
+    assert served[0].text.strip()  # a real continuation, not an empty string
+
+
+def test_loglikelihood_through_echo_matches_in_process_logits(server: OpenAIBackend) -> None:
+    import numpy as np
+    from llama_cpp import Llama
+
+    from harness.assets import resolve_local
+
+    (got,) = server.loglikelihood([LogLikelihood("The capital of France is", " Paris")])
+    local = Llama(str(resolve_local(SMOLLM2_SOURCE)), n_ctx=512, logits_all=True, verbose=False)
+    context = local.tokenize(b"The capital of France is")
+    full = local.tokenize(b"The capital of France is Paris")
+    assert full[: len(context)] == context
+    local.eval(full)
+    scores = np.asarray(local.scores[: len(full)], dtype=np.float64)
+    top = scores.max(-1, keepdims=True)
+    logp = scores - top - np.log(np.exp(scores - top).sum(-1, keepdims=True))
+    expected = sum(logp[i - 1, full[i]] for i in range(len(context), len(full)))
+    assert got.n_tokens == len(full) - len(context)
+    assert got.logprob == pytest.approx(expected, abs=1e-3)
+
+
+def _levels(out: Path, task: str) -> dict[int, Any]:
+    records = [r for r in RunStore(out).records() if r.task == task]
+    return {int(r.knobs["concurrency"]): r for r in records}
+
+
+def test_concurrency_sweep_rises_to_saturation(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    suite = tmp_path / "serving.yaml"
+    suite.write_text(yaml.safe_dump(suite_data()), encoding="utf-8")
+    out = tmp_path / "run"
+    assert run_cli(monkeypatch, "run", str(suite), "--out", str(out), "--no-report") == 0
+    levels = _levels(out, "bible_en_fr")
+    assert sorted(levels) == [1, 2, 4]
+    rate = {c: r.perf["achieved_output_tokens_per_s"].value for c, r in levels.items()}
+    ttft = {c: r.perf["ttft_p50"].value for c, r in levels.items()}
+    e2e = {c: r.perf["e2e_p90"].value for c, r in levels.items()}
+    print("served figures", json.dumps({"tok/s": rate, "ttft_p50": ttft, "e2e_p90": e2e}))
+    # llama-cpp-python's server runs one request at a time: throughput holds (it does not
+    # collapse) but cannot scale with the load, while queueing pushes latency up.
+    assert rate[2] >= 0.8 * rate[1] and rate[4] >= 0.8 * rate[1]
+    assert rate[4] < 2.0 * rate[1]  # saturated: far below the 4x of perfect scaling
+    assert ttft[4] > ttft[2] > ttft[1]
+    assert e2e[4] > e2e[1]
+    for record in levels.values():
+        for key in ("tpot_p50", "tpot_p99", "itl_p90", "goodput", "slo_attainment"):
+            assert key in record.perf
+    short = _levels(out, "pang_lee_generate")[1]
+    assert "exact_match_under_slo" in short.quality
+    assert short.quality["exact_match_under_slo"].value <= short.quality["exact_match"].value
+    report = tmp_path / "report.md"
+    assert run_cli(monkeypatch, "report", str(out), "--out", str(report)) == 0
+    text = report.read_text(encoding="utf-8")
+    assert "## Serving: latency against throughput" in text and "concurrency=4" in text
+    assert list((tmp_path / "report").glob("serving_*.png"))
+
+
+def test_server_killed_mid_run_fails_the_unit_and_keeps_finished_ones(tmp_path: Path) -> None:
+    import psutil
+
+    data = suite_data()
+    data["models"][0]["variants"] = {"axes": {"concurrency": [1]}}
+    data["tasks"] = [{"name": "pang_lee_generate", "n": 2}, {"name": "bible_en_fr", "n": 16}]
+    suite = tmp_path / "s.yaml"
+    suite.write_text(yaml.safe_dump(data), encoding="utf-8")
+    out = tmp_path / "run"
+    cmd = [sys.executable, "-m", "harness.cli", "run", str(suite), "--out", str(out)]
+    run = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 240
+        while not (out / "records.jsonl").exists() or not RunStore(out).records():
+            assert run.poll() is None and time.monotonic() < deadline
+            time.sleep(0.05)
+        children = psutil.Process(run.pid).children(recursive=True)
+        servers = [p for p in children if "llama_cpp.server" in " ".join(p.cmdline())]
+        assert len(servers) == 1
+        os.kill(servers[0].pid, signal.SIGKILL)
+        _, stderr = run.communicate(timeout=120)
+    finally:
+        if run.poll() is None:
+            run.kill()
+    assert run.returncode == 2
+    message = stderr.strip().splitlines()
+    assert message[0].startswith("limitbench: error: the server at http://127.0.0.1:")
+    assert "stopped answering during generate requests" in message[0]
+    assert "finished units are kept" in message[0] and len(message) == 1
+    records = RunStore(out).records()
+    assert [r.task for r in records] == ["pang_lee_generate"]
+
+
+def _cli_error(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: Any, **server: Any) -> str:
+    data = suite_data()
+    data["models"][0]["variants"] = {"axes": {"concurrency": [1]}}
+    data["models"][0]["server"].update(server)
+    data["tasks"] = [{"name": "pang_lee_generate", "n": 1}]
+    suite = tmp_path / "s.yaml"
+    suite.write_text(yaml.safe_dump(data), encoding="utf-8")
+    code = run_cli(monkeypatch, "run", str(suite), "--out", str(tmp_path / "r"), "--no-report")
+    assert code == 2
+    err: str = capsys.readouterr().err
+    return err
+
+
+def test_wrong_model_name_url_and_missing_key_each_get_one_message(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    err = _cli_error(monkeypatch, tmp_path / "a", capsys, model="smolm2-135m")
+    assert "does not serve 'smolm2-135m' (did you mean 'smollm2-135m'?)" in err
+    url = f"http://127.0.0.1:{free_port()}/v1"
+    err = _cli_error(monkeypatch, tmp_path / "b", capsys, url=url, command=None)
+    assert f"no OpenAI-compatible server answers at {url} (key 'server.url')" in err
+    monkeypatch.delenv("LB_SERVING_KEY", raising=False)
+    err = _cli_error(monkeypatch, tmp_path / "c", capsys, api_key_env="LB_SERVING_KEY")
+    assert "'LB_SERVING_KEY', which is not set" in err
+    assert not list(psutil_servers())  # every launched server was stopped
+
+
+def psutil_servers() -> Iterator[int]:
+    import psutil
+
+    me = psutil.Process()
+    for child in me.children(recursive=True):
+        if "llama_cpp.server" in " ".join(child.cmdline()):
+            yield child.pid
+
+
+def test_served_model_entry_validates() -> None:
+    assert isinstance(served_model().server, ServerConfig)
