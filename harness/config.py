@@ -59,6 +59,9 @@ class ServerConfig(StrictModel):
     timeout_s: float = Field(default=120.0, gt=0)  # per request
     max_retries: int = Field(default=3, ge=0)  # on 429 and 5xx, with exponential backoff
     arrival_seed: int = 0  # seed of the Poisson arrivals under `request_rate`
+    # Extra fields for every request body, e.g. {repeat_penalty: 1.0}: llama-cpp-python's
+    # server otherwise applies its default 1.1 even at temperature 0, which is not greedy.
+    params: dict[str, Scalar] = Field(default_factory=dict)
 
 
 class ModelConfig(StrictModel):

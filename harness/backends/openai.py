@@ -118,6 +118,7 @@ class OpenAIBackend:
             "temperature": 0.0,
             "stream": True,
             "stream_options": {"include_usage": True},
+            **self.server.params,
         }
         if req.stop:
             payload["stop"] = list(req.stop)
@@ -156,6 +157,7 @@ class OpenAIBackend:
             "temperature": 0.0,
             "echo": True,
             "logprobs": 1,
+            **self.server.params,
         }
 
         async def job(client: Any, started: float) -> Response:
