@@ -41,16 +41,22 @@ def suite_data() -> dict[str, Any]:
     return data
 
 
-def served_model(**server: Any) -> ModelConfig:
+def served_model(flags: dict[str, str | None] | None = None, **server: Any) -> ModelConfig:
+    """The serving suite's model entry; `flags` overrides (None: drops) server CLI flags."""
     entry = suite_data()["models"][0]
     entry.pop("variants")
+    command: list[str] = entry["server"]["command"]
+    for flag, value in (flags or {}).items():
+        at = command.index(flag)
+        command[at : at + 2] = [] if value is None else [flag, value]
     entry["server"].update(server)
     return ModelConfig.model_validate(entry)
 
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[OpenAIBackend]:
-    backend = load_openai(served_model(), {"concurrency": 1}, Path("."))
+    model = served_model({"--logits_all": "true"})  # echo log-probs need every position
+    backend = load_openai(model, {"concurrency": 1}, Path("."))
     assert isinstance(backend, OpenAIBackend)
     yield backend
     backend.close()
@@ -117,11 +123,13 @@ def test_concurrency_sweep_rises_to_saturation(
     e2e = {c: r.perf["e2e_p90"].value for c, r in levels.items()}
     print("served figures", json.dumps({"tok/s": rate, "ttft_p50": ttft, "e2e_p90": e2e}))
     # llama-cpp-python's server runs one request at a time: throughput holds (it does not
-    # collapse) but cannot scale with the load, while queueing pushes latency up.
-    assert rate[2] >= 0.8 * rate[1] and rate[4] >= 0.8 * rate[1]
+    # collapse) but cannot scale with the load, while queueing pushes latency up. Greedy
+    # answers do not depend on the load, so quality is the same at every level.
+    assert rate[2] >= 0.7 * rate[1] and rate[4] >= 0.7 * rate[1]
     assert rate[4] < 2.0 * rate[1]  # saturated: far below the 4x of perfect scaling
     assert ttft[4] > ttft[2] > ttft[1]
     assert e2e[4] > e2e[1]
+    assert len({r.quality["chrf"].value for r in levels.values()}) == 1
     for record in levels.values():
         for key in ("tpot_p50", "tpot_p99", "itl_p90", "goodput", "slo_attainment"):
             assert key in record.perf
@@ -167,6 +175,25 @@ def test_server_killed_mid_run_fails_the_unit_and_keeps_finished_ones(tmp_path: 
     assert "finished units are kept" in errors[0] and "Traceback" not in stderr
     records = RunStore(out).records()
     assert [r.task for r in records] == ["pang_lee_generate"]
+
+
+def test_default_interrupting_server_truncates_answers_under_load() -> None:
+    """llama-cpp-python's server, left at interrupt_requests=true, aborts a stream when the
+    next request arrives: the quality actually served under load drops. The suites turn it
+    off; this pins why."""
+    prompts = [Generate(p, 24) for p in PROMPTS]
+    backend = load_openai(
+        served_model({"--interrupt_requests": None}), {"concurrency": 3}, Path(".")
+    )
+    assert isinstance(backend, OpenAIBackend)
+    try:
+        loaded = backend.generate(prompts)
+        backend.concurrency = 1
+        alone = backend.generate(prompts)
+    finally:
+        backend.close()
+    assert [r.n_out for r in alone] == [24, 24, 24]
+    assert min(r.n_out or 0 for r in loaded) < 24  # at least one answer was cut short
 
 
 def _cli_error(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: Any, **server: Any) -> str:
