@@ -201,6 +201,7 @@ def _cli_error(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: Any, **s
     data["models"][0]["variants"] = {"axes": {"concurrency": [1]}}
     data["models"][0]["server"].update(server)
     data["tasks"] = [{"name": "pang_lee_generate", "n": 1}]
+    tmp_path.mkdir(parents=True, exist_ok=True)
     suite = tmp_path / "s.yaml"
     suite.write_text(yaml.safe_dump(data), encoding="utf-8")
     code = run_cli(monkeypatch, "run", str(suite), "--out", str(tmp_path / "r"), "--no-report")
