@@ -112,8 +112,10 @@ def _levels(out: Path, task: str) -> dict[int, Any]:
 def test_concurrency_sweep_rises_to_saturation(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    data = suite_data()
+    data["timing"] = {"min_repeats": 3}  # medians of 3 windows: this machine is shared
     suite = tmp_path / "serving.yaml"
-    suite.write_text(yaml.safe_dump(suite_data()), encoding="utf-8")
+    suite.write_text(yaml.safe_dump(data), encoding="utf-8")
     out = tmp_path / "run"
     assert run_cli(monkeypatch, "run", str(suite), "--out", str(out), "--no-report") == 0
     levels = _levels(out, "bible_en_fr")
@@ -213,6 +215,7 @@ def _cli_error(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: Any, **s
 def test_wrong_model_name_url_and_missing_key_each_get_one_message(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    before = set(psutil_servers())  # the module's shared server may be running
     err = _cli_error(monkeypatch, tmp_path / "a", capsys, model="smolm2-135m")
     assert "does not serve 'smolm2-135m' (did you mean 'smollm2-135m'?)" in err
     url = f"http://127.0.0.1:{free_port()}/v1"
@@ -221,7 +224,7 @@ def test_wrong_model_name_url_and_missing_key_each_get_one_message(
     monkeypatch.delenv("LB_SERVING_KEY", raising=False)
     err = _cli_error(monkeypatch, tmp_path / "c", capsys, api_key_env="LB_SERVING_KEY")
     assert "'LB_SERVING_KEY', which is not set" in err
-    assert not list(psutil_servers())  # every launched server was stopped
+    assert set(psutil_servers()) <= before  # every server these runs launched was stopped
 
 
 def psutil_servers() -> Iterator[int]:
