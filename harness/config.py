@@ -45,6 +45,25 @@ class VariantsConfig(StrictModel):
     exclude: list[dict[str, Scalar]] = Field(default_factory=list)
 
 
+class ServerConfig(StrictModel):
+    """An OpenAI-compatible server (backend `openai`). `command`, when given, launches it: its
+    `{port}`, `{source}` and `{python}` placeholders become a free port on 127.0.0.1, the
+    resolved model source and this interpreter; `url` then defaults to that server."""
+
+    url: str | None = None  # e.g. http://127.0.0.1:8080/v1
+    model: str  # the served model name sent in every request
+    api_key_env: str | None = None  # NAME of the variable holding the key, never the key
+    chat: bool = False  # generation through /v1/chat/completions
+    command: list[str] | None = None
+    startup_timeout_s: float = Field(default=120.0, gt=0)
+    timeout_s: float = Field(default=120.0, gt=0)  # per request
+    max_retries: int = Field(default=3, ge=0)  # on 429 and 5xx, with exponential backoff
+    arrival_seed: int = 0  # seed of the Poisson arrivals under `request_rate`
+    # Extra fields for every request body, e.g. {repeat_penalty: 1.0}: llama-cpp-python's
+    # server otherwise applies its default 1.1 even at temperature 0, which is not greedy.
+    params: dict[str, Scalar] = Field(default_factory=dict)
+
+
 class ModelConfig(StrictModel):
     name: str = Field(pattern=r"^[A-Za-z0-9_.\-]+$")
     source: str | PartsSource
@@ -54,6 +73,7 @@ class ModelConfig(StrictModel):
     allow_pickle: bool = False  # only safetensors weights unless the user opts in
     variants: VariantsConfig | None = None
     tasks: list[str] | None = None  # run only these of the suite's tasks on this model
+    server: ServerConfig | None = None  # backend `openai` only
 
 
 class TaskRef(StrictModel):
@@ -68,6 +88,16 @@ class TimingConfig(StrictModel):
     min_time_s: float = Field(default=0.0, ge=0)
 
 
+class SLOConfig(StrictModel):
+    """Per-request service-level objective; a request meets it when every bound given holds,
+    and a load level meets it when at least `attainment` of its requests do."""
+
+    ttft_ms: float | None = Field(default=None, gt=0)
+    tpot_ms: float | None = Field(default=None, gt=0)
+    e2e_ms: float | None = Field(default=None, gt=0)
+    attainment: float = Field(default=0.9, gt=0, le=1)
+
+
 class SuiteConfig(StrictModel):
     name: str = Field(pattern=r"^[A-Za-z0-9_.\-]+$")
     description: str = ""
@@ -78,6 +108,7 @@ class SuiteConfig(StrictModel):
     profilers: list[str] = Field(default_factory=lambda: ["timing", "memory"])
     timing: TimingConfig = Field(default_factory=TimingConfig)
     task_dirs: list[str] = Field(default_factory=list)
+    slo: SLOConfig | None = None
 
 
 class FewShotConfig(StrictModel):

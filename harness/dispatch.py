@@ -36,6 +36,7 @@ def dispatch(
 
 
 def _count(work: Work, responses: Sequence[Response]) -> None:
+    work.responses.extend(responses)
     for response in responses:
         work.n_requests += 1
         inputs = response.n_in or response.n_tokens or 0

@@ -50,3 +50,6 @@ class Response:
     decode_steps: int | None = None  # generation steps its batch ran (the longest member's)
     n_computed: int | None = None  # tokens actually run through the model (context sharing)
     n_logits: int | None = None  # positions the output head actually ran on
+    itl_s: tuple[float, ...] | None = None  # streamed: gaps between tokens, timed on arrival
+    retries: int | None = None  # streamed: attempts beyond the first (429, 5xx, lost link)
+    error: str | None = None  # the request failed after its retries; text is empty

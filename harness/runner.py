@@ -25,6 +25,7 @@ from harness.profilers.environment import fingerprint
 from harness.records import Record, RunStore, Value
 from harness.requests import Response
 from harness.runfiles import Manifest, SampleRow, TaskEntry
+from harness.slo import slo_values
 from harness.tasks import PreparedTask, prepare_task
 from harness.variants import Variant, expand_variants
 
@@ -85,7 +86,9 @@ def _check_model(model: ModelConfig, index: int, suite_path: Path) -> None:
     except UserError as err:
         raise UserError(f"{where}.backend': {err}") from None
     local = isinstance(model.source, str) and not model.source.startswith(PIP_PREFIX)
-    if model.backend != "mock" and local:
+    # A server the suite does not start from the file only names its model with `source`.
+    from_file = model.server is None or "{source}" in " ".join(model.server.command or [])
+    if model.backend != "mock" and local and from_file:
         try:
             resolve(str(model.source), suite_path.parent)
         except UserError as err:
@@ -142,10 +145,13 @@ def execute(p: Plan, store: RunStore, done: set[tuple[str, str]], sink: Progress
         if not pending:
             continue
         loaded = load_variant(variant, p.suite_path.parent)
-        for task in pending:
-            record, samples = run_unit(p, run_id, variant, loaded, task, sink)
-            store.append_unit(record, samples)
-            ran += 1
+        try:
+            for task in pending:
+                record, samples = run_unit(p, run_id, variant, loaded, task, sink)
+                store.append_unit(record, samples)
+                ran += 1
+        finally:
+            getattr(loaded.backend, "close", lambda: None)()  # e.g. stop a launched server
         del loaded
         gc.collect()  # free one model's weights before the next one loads
     return ran
@@ -173,6 +179,10 @@ def run_unit(
     ]
     _check_finite(scores, task, variant)
     quality = {m.name: summarize(m, scores, p.suite.seed) for m in task.adapter.metrics}
+    wall = measured.perf["wall_time"].value if "wall_time" in measured.perf else None
+    slo = slo_values(
+        p.suite.slo, measured.responses, scores, task.adapter.metrics, wall, p.suite.seed
+    )
     record = Record(
         run_id=run_id,
         suite=p.suite.name,
@@ -183,9 +193,14 @@ def run_unit(
         model=variant.model.name,
         n_params=loaded.n_params,
         knobs=variant.knob_dict,
-        quality=quality,
-        perf={**measured.perf, **loaded.perf_values(), **_per_correct(measured.perf, scores)},
-        unavailable=measured.unavailable,
+        quality={**quality, **slo.quality},
+        perf={
+            **measured.perf,
+            **loaded.perf_values(),
+            **_per_correct(measured.perf, scores),
+            **slo.perf,
+        },
+        unavailable={**measured.unavailable, **slo.unavailable},
         conventions={**task.adapter.conventions, **loaded.conventions()},
         started_at=started,
         wall_s=time.perf_counter() - clock,

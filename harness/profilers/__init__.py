@@ -7,5 +7,6 @@ from harness.profilers import timing as _timing  # noqa: F401  isort: skip
 from harness.profilers import memory as _memory  # noqa: F401  isort: skip
 from harness.profilers import energy as _energy  # noqa: F401  isort: skip
 from harness.profilers import roofline as _roofline  # noqa: F401  isort: skip
+from harness.profilers import serving as _serving  # noqa: F401  isort: skip
 
 __all__ = ["PROFILERS", "Profiler", "Work"]

@@ -22,6 +22,7 @@ class Work:
     latencies_s: list[float] = field(default_factory=list)
     ttfts_s: list[float] = field(default_factory=list)
     decode_steps: list[int] = field(default_factory=list)
+    responses: list[Any] = field(default_factory=list)  # every Response, for per-request stats
     n_correct: float | None = None
     backend: Any = None
 

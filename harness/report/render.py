@@ -15,6 +15,7 @@ from harness.report.fit import Fit
 from harness.report.markdown import fmt_bytes, fmt_number, fmt_value, perf_table, table, task_tables
 from harness.report.plots import frontier_plot, scaling_plot
 from harness.runfiles import Manifest
+from harness.report.serving import serving_section
 
 
 def _slug(text: str) -> str:
@@ -231,6 +232,7 @@ def render(
         scaling_section(records, fig_dir, rel),
         fits_section(records, fig_dir, rel, seed),
         frontier_section(records, fig_dir, rel),
+        serving_section(records, fig_dir, rel),
         footer(manifests, command),
     ]
     return "\n\n".join(s for s in sections if s) + "\n"

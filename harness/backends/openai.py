@@ -1,0 +1,252 @@
+"""The `openai` backend: any OpenAI-compatible server (vLLM, TGI, SGLang, llama.cpp, Ollama).
+
+Generation is streamed so each request's first token and inter-token gaps are timed on
+arrival; log-likelihoods use `echo` + `logprobs` (lm-evaluation-harness's convention: one
+new token is requested and ignored, because several servers read max_tokens=0 as
+"unlimited"). Requests run concurrently under the variant's load knobs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Callable, Coroutine, Mapping, Sequence
+from typing import Any, TypeVar
+
+from harness.backends import openai_http as net
+from harness.backends.base import BackendInfo, Progress
+from harness.backends.server_launch import LaunchedServer
+from harness.config import ServerConfig
+from harness.errors import UserError
+from harness.requests import Generate, LogLikelihood, Response, RollingLogLikelihood
+
+T = TypeVar("T")
+EXTRA_HINT = "pip install 'limitbench[serving]'"
+
+
+def import_httpx() -> Any:
+    try:
+        import httpx
+    except ImportError:
+        raise UserError(f"the openai backend needs httpx: {EXTRA_HINT}") from None
+    return httpx
+
+
+def api_headers(server: ServerConfig, where: str) -> dict[str, str]:
+    """The Authorization header from the variable the suite names; the key is never echoed."""
+    if server.api_key_env is None:
+        return {}
+    key = os.environ.get(server.api_key_env)
+    if not key:
+        raise UserError(
+            f"{where}: key 'server.api_key_env' names the environment variable "
+            f"'{server.api_key_env}', which is not set; export it with the server's API key"
+        )
+    return {"Authorization": f"Bearer {key}"}
+
+
+class OpenAIBackend:
+    """Answers the three request kinds over HTTP; `close` stops a server it launched."""
+
+    def __init__(
+        self,
+        server: ServerConfig,
+        url: str,
+        headers: dict[str, str],
+        knobs: Mapping[str, Any],
+        info: BackendInfo,
+        launched: LaunchedServer | None = None,
+    ) -> None:
+        self.server = server
+        self.url = url.rstrip("/")
+        self.headers = headers
+        self.concurrency = int(knobs["concurrency"]) if "concurrency" in knobs else None
+        self.rate = float(knobs["request_rate"]) if "request_rate" in knobs else None
+        if self.concurrency is None and self.rate is None:
+            self.concurrency = 1  # unloaded: one request at a time
+        self.info = info
+        self.launched = launched
+        self.httpx = import_httpx()
+
+    # -- the Backend protocol -------------------------------------------------------------
+
+    def generate(
+        self, reqs: Sequence[Generate], progress: Progress | None = None
+    ) -> list[Response]:
+        jobs = [self._generate_job(r) for r in reqs]
+        return self._run("generate", jobs, progress)
+
+    def loglikelihood(
+        self, reqs: Sequence[LogLikelihood], progress: Progress | None = None
+    ) -> list[Response]:
+        jobs = [self._echo_job(r.context + r.continuation, len(r.context)) for r in reqs]
+        return self._run("loglikelihood", jobs, progress)
+
+    def loglikelihood_rolling(
+        self, reqs: Sequence[RollingLogLikelihood], progress: Progress | None = None
+    ) -> list[Response]:
+        jobs = [self._echo_job(r.text, 0) for r in reqs]
+        return self._run("loglikelihood_rolling", jobs, progress)
+
+    def count_tokens(self, text: str) -> int:
+        """Through llama.cpp's /extras/tokenize/count or vLLM's /tokenize, where offered."""
+        root = self.url.removesuffix("/v1")
+        for path, key in (("/extras/tokenize/count", "count"), ("/tokenize", "count")):
+            payload = {"model": self.server.model, "input": text, "prompt": text}
+            try:
+                reply = self.httpx.post(root + path, json=payload, headers=self.headers)
+            except self.httpx.HTTPError:
+                continue
+            if reply.status_code == 200 and key in reply.json():
+                return int(reply.json()[key])
+        raise UserError(f"the server at {self.url} offers no tokenize endpoint to count tokens")
+
+    def synchronize(self) -> None:
+        return None
+
+    def close(self) -> None:
+        if self.launched is not None:
+            self.launched.stop()
+
+    # -- requests ---------------------------------------------------------------------------
+
+    def _generate_job(self, req: Generate) -> Callable[[Any, float], Coroutine[Any, Any, Response]]:
+        chat = self.server.chat or req.chat
+        payload: dict[str, Any] = {
+            "model": self.server.model,
+            "max_tokens": req.max_new_tokens,
+            "temperature": 0.0,
+            "stream": True,
+            "stream_options": {"include_usage": True},
+            **self.server.params,
+        }
+        if req.stop:
+            payload["stop"] = list(req.stop)
+        if chat:
+            payload["messages"] = [{"role": "user", "content": req.prompt}]
+        else:
+            payload["prompt"] = req.prompt
+        path = "/chat/completions" if chat else "/completions"
+
+        async def job(client: Any, started: float) -> Response:
+            got = await net.stream_completion(
+                client, self.httpx, self.url + path, payload, self.server.max_retries, started
+            )
+            n_out = got.completion_tokens if got.completion_tokens is not None else got.n_chunks
+            return Response(
+                text=got.text,
+                n_in=got.prompt_tokens,
+                n_out=n_out,
+                ttft_s=got.ttft_s,
+                latency_s=got.latency_s,
+                itl_s=tuple(got.itl_s),
+                decode_steps=n_out,
+                retries=got.retries,
+                error=got.error,
+            )
+
+        return job
+
+    def _echo_job(
+        self, text: str, scored_from: int
+    ) -> Callable[[Any, float], Coroutine[Any, Any, Response]]:
+        payload = {
+            "model": self.server.model,
+            "prompt": text,
+            "max_tokens": 1,
+            "temperature": 0.0,
+            "echo": True,
+            "logprobs": 1,
+            **self.server.params,
+        }
+
+        async def job(client: Any, started: float) -> Response:
+            body, retries = await net.post_json(
+                client, self.httpx, self.url + "/completions", payload, self.server.max_retries
+            )
+            return _score_echo(body, text, scored_from, retries, self.url)
+
+        return job
+
+    def _run(
+        self,
+        kind: str,
+        jobs: Sequence[Callable[[Any, float], Coroutine[Any, Any, T]]],
+        progress: Progress | None,
+    ) -> list[T]:
+        def tick() -> None:
+            if progress is not None:
+                progress(1)
+
+        async def main() -> list[T]:
+            timeout = self.httpx.Timeout(self.server.timeout_s, connect=10.0)
+            limits = self.httpx.Limits(max_connections=None, max_keepalive_connections=None)
+            async with self.httpx.AsyncClient(
+                headers=self.headers, timeout=timeout, limits=limits
+            ) as client:
+                bound = [_bind(job, client) for job in jobs]
+                return await net.run_load(
+                    bound, self.concurrency, self.rate, self.server.arrival_seed, tick
+                )
+
+        try:
+            return asyncio.run(main())
+        except net.ServerGone as err:
+            raise UserError(self._gone_message(kind, str(err))) from None
+        except net.ServerRefused as err:
+            raise UserError(
+                f"the server at {self.url} (model '{self.server.model}') refused a {kind} "
+                f"request: {err}{_support_hint(kind)}"
+            ) from None
+
+    def _gone_message(self, kind: str, why: str) -> str:
+        exit_note = ""
+        if self.launched is not None and self.launched.process.poll() is not None:
+            exit_note = f" The server process exited with code {self.launched.process.poll()}."
+        return (
+            f"the server at {self.url} (model '{self.server.model}') stopped answering during "
+            f"{kind} requests after {self.server.max_retries} retries ({why}).{exit_note} "
+            f"This unit failed; finished units are kept (rerun with --resume)."
+        )
+
+
+def _bind(
+    job: Callable[[Any, float], Coroutine[Any, Any, T]], client: Any
+) -> Callable[[float], Coroutine[Any, Any, T]]:
+    return lambda started: job(client, started)
+
+
+def _support_hint(kind: str) -> str:
+    if kind == "generate":
+        return ""
+    return (
+        f". {kind} requests need prompt log-probabilities (`echo` with `logprobs` on "
+        "/v1/completions); vLLM and llama-cpp-python's server give them, Ollama and TGI's "
+        "OpenAI route do not"
+    )
+
+
+def _score_echo(
+    body: Mapping[str, Any], text: str, scored_from: int, retries: int, url: str
+) -> Response:
+    """Sum the log-probabilities of the echoed prompt tokens that start at or after
+    `scored_from` (the continuation), skipping the one generated token and the first
+    token, which the OpenAI echo convention leaves unscored."""
+    choice = (body.get("choices") or [{}])[0]
+    logprobs = choice.get("logprobs") or {}
+    offsets, values = logprobs.get("text_offset"), logprobs.get("token_logprobs")
+    if not offsets or values is None:
+        raise net.ServerRefused(200, "the reply carries no prompt log-probabilities")
+    tokens, tops = logprobs.get("tokens") or [], logprobs.get("top_logprobs") or []
+    total, count, greedy = 0.0, 0, True
+    for i, (offset, value) in enumerate(zip(offsets, values, strict=False)):
+        if offset >= len(text) or offset < scored_from or value is None:
+            continue
+        total += float(value)
+        count += 1
+        top = tops[i] if i < len(tops) else None
+        if top:
+            greedy = greedy and float(value) >= max(top.values()) - 1e-6
+        elif i >= len(tokens):
+            greedy = False
+    return Response(logprob=total, is_greedy=greedy, n_tokens=count, retries=retries)

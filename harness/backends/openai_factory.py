@@ -1,0 +1,125 @@
+"""Registers the `openai` backend and the load knobs; httpx loads only when it is used."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from harness.backends.base import BACKENDS, Backend, BackendInfo
+from harness.config import ModelConfig, Scalar, ServerConfig
+from harness.errors import UserError, did_you_mean
+from harness.variants.base import KNOBS, Knob
+
+
+def _positive_int(value: Scalar) -> str | None:
+    ok = isinstance(value, int) and not isinstance(value, bool) and value > 0
+    return None if ok else "expected a positive integer"
+
+
+def _positive_number(value: Scalar) -> str | None:
+    ok = isinstance(value, int | float) and not isinstance(value, bool) and value > 0
+    return None if ok else "expected a positive number of requests per second"
+
+
+KNOBS.register("concurrency")(
+    Knob("served models: requests in flight (closed loop)", "runtime", _positive_int)
+)
+KNOBS.register("request_rate")(
+    Knob(
+        "served models: seeded Poisson arrivals per second (open loop)", "runtime", _positive_number
+    )
+)
+
+
+@BACKENDS.register("openai")
+def load_openai(cfg: ModelConfig, knobs: Mapping[str, Any], base_dir: Path) -> Backend:
+    from harness.backends.openai import OpenAIBackend, api_headers, import_httpx
+    from harness.backends.server_launch import LaunchedServer
+
+    where = f"model '{cfg.name}'"
+    server = _server_of(cfg, where)
+    headers = api_headers(server, where)
+    import_httpx()
+    local = _local_file(cfg, base_dir, server)
+    launched = None
+    if server.command is not None:
+        launched = LaunchedServer(server.command, str(local or cfg.source), where)
+        try:
+            launched.wait_ready(server.startup_timeout_s, headers)
+        except BaseException:
+            launched.stop()
+            raise
+    url = launched.url if launched is not None else str(server.url)
+    try:
+        check_served_model(url, server, headers, where)
+    except BaseException:
+        if launched is not None:
+            launched.stop()
+        raise
+    info = _info(cfg, url, local)
+    return OpenAIBackend(server, url, headers, knobs, info, launched)
+
+
+def _server_of(cfg: ModelConfig, where: str) -> ServerConfig:
+    if cfg.server is None:
+        raise UserError(f"{where}: backend 'openai' needs a 'server:' block with at least 'model'")
+    if cfg.server.url is None and cfg.server.command is None:
+        raise UserError(f"{where}: key 'server' needs 'url' (a running server) or 'command'")
+    return cfg.server
+
+
+def _local_file(cfg: ModelConfig, base_dir: Path, server: ServerConfig) -> Path | None:
+    """The model file, when the suite launches the server from it or it lies on disk."""
+    from harness.assets import PIP_PREFIX, resolve
+
+    source = cfg.source
+    launching = server.command is not None and any("{source}" in a for a in server.command)
+    if isinstance(source, str) and not source.startswith(PIP_PREFIX) and not launching:
+        candidate = base_dir / source
+        return candidate if candidate.exists() else None
+    found = resolve(source, base_dir)
+    return found if isinstance(found, Path) else None
+
+
+def check_served_model(url: str, server: ServerConfig, headers: dict[str, str], where: str) -> None:
+    """GET /v1/models: the server answers, accepts the key and serves the named model."""
+    import httpx
+
+    try:
+        reply = httpx.get(url.rstrip("/") + "/models", headers=headers, timeout=10.0)
+    except httpx.HTTPError as err:
+        raise UserError(
+            f"{where}: no OpenAI-compatible server answers at {url} (key 'server.url'): "
+            f"{type(err).__name__}. Start the server, fix the URL (it usually ends in /v1), "
+            "or give 'server.command' to let limitbench start one"
+        ) from None
+    if reply.status_code in (401, 403):
+        key = server.api_key_env or "(none: set key 'server.api_key_env')"
+        raise UserError(
+            f"{where}: the server at {url} refused the API key (HTTP {reply.status_code}); "
+            f"the key is read from the environment variable {key}"
+        )
+    if reply.status_code != 200:
+        raise UserError(f"{where}: GET {url}/models answered HTTP {reply.status_code}")
+    try:
+        served = [str(m["id"]) for m in reply.json().get("data", [])]
+    except (json.JSONDecodeError, AttributeError, KeyError, TypeError):
+        raise UserError(f"{where}: {url}/models did not return an OpenAI model list") from None
+    if served and server.model not in served:
+        raise UserError(
+            f"{where}: key 'server.model': the server at {url} does not serve "
+            f"'{server.model}'{did_you_mean(server.model, served)}"
+        )
+
+
+def _info(cfg: ModelConfig, url: str, local: Path | None) -> BackendInfo:
+    """Parameters and weight bytes from the GGUF file when there is one, else 0 (unknown)."""
+    n_params, size = 0, 0
+    if local is not None and local.is_file() and local.suffix == ".gguf":
+        from gguf import GGUFReader
+
+        n_params = sum(int(t.n_elements) for t in GGUFReader(local).tensors)
+        size = local.stat().st_size
+    return BackendInfo(cfg.name, url, n_params, "server", f"server {url}", size, 0)

@@ -1,0 +1,107 @@
+"""Per-request serving statistics: percentiles of TTFT, time per output token, inter-token
+latency and end-to-end latency, tokens per request, achieved rates, errors and retries.
+
+Only streamed responses (those carrying inter-token gaps, i.e. from the `openai` backend)
+count; for other backends the profiler says why it cannot measure.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from harness.profilers.base import PROFILERS, Profiler, Work
+from harness.profilers.timing import percentiles
+from harness.records import Value
+from harness.requests import Response
+
+
+def tpot_s(response: Response) -> float | None:
+    """Time per output token after the first: (e2e - TTFT) / (output tokens - 1)."""
+    if response.ttft_s is None or response.latency_s is None or (response.n_out or 0) < 2:
+        return None
+    return (response.latency_s - response.ttft_s) / ((response.n_out or 0) - 1)
+
+
+def served(responses: Sequence[Any]) -> list[Response]:
+    return [r for r in responses if isinstance(r, Response) and r.itl_s is not None]
+
+
+def request_stats(responses: Sequence[Response], wall_s: float) -> dict[str, Value]:
+    ok = [r for r in responses if r.error is None]
+    out: dict[str, Value] = {}
+    out.update(percentiles("ttft", [r.ttft_s for r in ok if r.ttft_s is not None]))
+    out.update(percentiles("tpot", [t for r in ok if (t := tpot_s(r)) is not None], "s/tok"))
+    out.update(percentiles("itl", [gap for r in ok for gap in r.itl_s or ()]))
+    out.update(percentiles("e2e", [r.latency_s for r in ok if r.latency_s is not None]))
+    out.update(percentiles("output_tokens", [float(r.n_out or 0) for r in ok], "tok"))
+    out.update(percentiles("input_tokens", [float(r.n_in) for r in ok if r.n_in], "tok"))
+    n_out = sum(r.n_out or 0 for r in ok)
+    out["achieved_requests_per_s"] = Value(
+        value=len(ok) / wall_s,
+        unit="req/s",
+        higher_is_better=True,
+        n=len(ok),
+        note="requests completed without error per second of the measured window",
+    )
+    out["achieved_output_tokens_per_s"] = Value(
+        value=n_out / wall_s,
+        unit="tok/s",
+        higher_is_better=True,
+        n=n_out,
+        note="output tokens (server usage, else streamed chunks) per second of the window",
+    )
+    out["request_errors"] = Value(
+        value=float(len(responses) - len(ok)),
+        unit="requests",
+        higher_is_better=False,
+        n=len(responses),
+        note="requests still failing (429/5xx) after their retries",
+    )
+    out["request_retries"] = Value(
+        value=float(sum(r.retries or 0 for r in responses)),
+        unit="retries",
+        higher_is_better=False,
+        n=len(responses),
+        note="extra attempts after 429/5xx/lost link",
+    )
+    return out
+
+
+class ServingProfiler:
+    def __init__(self) -> None:
+        self.started = 0.0
+
+    def available(self) -> str | None:
+        return None
+
+    def start(self) -> None:
+        self.started = time.perf_counter()
+
+    def stop(self, work: Work) -> Mapping[str, Value]:
+        wall = time.perf_counter() - self.started
+        streamed = served(work.responses)
+        return request_stats(streamed, wall) if streamed else {}
+
+
+class _NotServed:
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+
+    def available(self) -> str | None:
+        return self.reason
+
+    def start(self) -> None: ...
+
+    def stop(self, work: Work) -> Mapping[str, Value]:
+        return {}
+
+
+@PROFILERS.register("serving")
+def make_serving(backend: Any = None) -> Profiler:
+    from harness.backends.openai import OpenAIBackend
+
+    if not isinstance(backend, OpenAIBackend):
+        return _NotServed("per-request streaming timings come only from the openai backend")
+    return ServingProfiler()

@@ -1,0 +1,141 @@
+"""The serving section: for each served model and task, one row and one curve point per load
+level (latency against achieved throughput), the highest load meeting the SLO, goodput, and
+quality under load against quality at the lightest load."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from harness.records import Record
+from harness.report.aggregate import primary_metric
+from harness.report.markdown import fmt_number, fmt_value, table
+from harness.report.plots import _pyplot
+
+LOAD_KNOBS = ("concurrency", "request_rate")
+
+
+def is_served(record: Record) -> bool:
+    return "achieved_requests_per_s" in record.perf
+
+
+def load_of(record: Record) -> tuple[str, float]:
+    """(knob, level): request_rate when given (open loop), else concurrency (default 1)."""
+    for knob in reversed(LOAD_KNOBS):
+        if knob in record.knobs:
+            return knob, float(record.knobs[knob])
+    return "concurrency", 1.0
+
+
+def _ms(record: Record, name: str) -> str:
+    value = record.perf.get(name)
+    return f"{value.value * 1000:.1f}" if value is not None else "–"
+
+
+def _perf(record: Record, name: str) -> str:
+    value = record.perf.get(name)
+    return fmt_number(value.value) if value is not None else "–"
+
+
+def _groups(records: Sequence[Record]) -> dict[tuple[str, str], list[Record]]:
+    groups: dict[tuple[str, str], list[Record]] = {}
+    for record in records:
+        if is_served(record):
+            groups.setdefault((record.model, record.task), []).append(record)
+    return {k: sorted(v, key=lambda r: load_of(r)[1]) for k, v in groups.items()}
+
+
+def _quality(record: Record, base: Record) -> tuple[str, str, str]:
+    metric = primary_metric(record)
+    value = record.quality[metric]
+    change = value.value - base.quality[metric].value
+    under = record.quality.get(f"{metric}_under_slo")
+    return fmt_value(value), f"{change:+.3f}", fmt_value(under) if under else "–"
+
+
+def _rows(levels: Sequence[Record]) -> list[list[str]]:
+    rows = []
+    for record in levels:
+        knob, level = load_of(record)
+        quality, change, under = _quality(record, levels[0])
+        met = record.perf.get("slo_met")
+        rows.append(
+            [
+                f"{knob}={level:g}",
+                _perf(record, "achieved_requests_per_s"),
+                _perf(record, "achieved_output_tokens_per_s"),
+                _ms(record, "ttft_p50"),
+                _ms(record, "ttft_p99"),
+                _ms(record, "tpot_p50"),
+                _ms(record, "tpot_p99"),
+                _perf(record, "slo_attainment"),
+                "yes" if met and met.value else ("no" if met else "–"),
+                _perf(record, "goodput"),
+                quality,
+                change,
+                under,
+                _perf(record, "request_errors"),
+            ]
+        )
+    return rows
+
+
+HEADERS = (
+    "load", "req/s", "out tok/s", "TTFT p50 ms", "TTFT p99 ms", "TPOT p50 ms", "TPOT p99 ms",
+    "SLO attained", "meets SLO", "goodput req/s", "quality", "Δ vs lightest", "quality under SLO",
+    "errors",
+)  # fmt: skip
+
+
+def highest_meeting(levels: Sequence[Record]) -> str:
+    meeting = [r for r in levels if (m := r.perf.get("slo_met")) is not None and m.value]
+    if not any("slo_met" in r.perf for r in levels):
+        return "no SLO in the suite"
+    if not meeting:
+        return "none of the levels meets the SLO"
+    knob, level = load_of(meeting[-1])
+    return f"{knob}={level:g} (goodput {_perf(meeting[-1], 'goodput')} req/s)"
+
+
+def curve_plot(path: Path, title: str, levels: Sequence[Record]) -> Path:
+    """p50 and p99 TTFT and TPOT (ms) against achieved output tokens/s, labelled by load."""
+    plt = _pyplot()
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3.6), dpi=110)
+    x = [r.perf["achieved_output_tokens_per_s"].value for r in levels]
+    for ax, stat in zip(axes, ("ttft", "tpot"), strict=True):
+        for pct, style in (("p50", "o-"), ("p99", "s--")):
+            key = f"{stat}_{pct}"
+            y = [r.perf[key].value * 1000 if key in r.perf else float("nan") for r in levels]
+            ax.plot(x, y, style, label=pct)
+            if pct == "p99":
+                for xi, yi, record in zip(x, y, levels, strict=True):
+                    knob, level = load_of(record)
+                    ax.annotate(f"{knob}={level:g}", (xi, yi), fontsize=6)
+        ax.set(xlabel="achieved output tokens/s", ylabel=f"{stat.upper()} (ms)")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
+    fig.suptitle(title, fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+
+
+def serving_section(records: Sequence[Record], fig_dir: Path, rel: str) -> str:
+    groups = _groups(records)
+    if not groups:
+        return ""
+    parts = ["## Serving: latency against throughput"]
+    for (model, task), levels in sorted(groups.items()):
+        name = f"serving_{_slug(model)}_{_slug(task)}.png"
+        curve_plot(fig_dir / name, f"{model} · {task}", levels)
+        parts.append(
+            f"**{model} · {task}**: highest load meeting the SLO: {highest_meeting(levels)}.\n\n"
+            + table(HEADERS, _rows(levels))
+            + f"\n\n![latency vs throughput {model} {task}]({rel}/{name})"
+        )
+    return "\n\n".join(parts)
+
+
+def _slug(text: str) -> str:
+    return "".join(c if c.isalnum() else "_" for c in text)

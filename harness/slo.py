@@ -1,0 +1,109 @@
+"""Goodput and quality under a service-level objective, for served (streamed) responses.
+
+A request meets the SLO when it did not fail and every bound the suite gives holds:
+TTFT <= ttft_ms, time per output token (e2e - TTFT) / (output tokens - 1) <= tpot_ms (a
+request with fewer than two output tokens has no TPOT, so that bound holds vacuously), and
+end-to-end latency <= e2e_ms. A sample meets it when all its streamed requests do.
+
+  slo_attainment    fraction of requests meeting the SLO (Wilson 95% CI)
+  slo_met           1 when slo_attainment >= the suite's `attainment` (default 0.9), else 0
+  goodput           requests meeting the SLO per second of the measured window
+  <metric>_under_slo  the task's per-sample metric with every sample that missed the SLO
+                    scored 0 ("accuracy under SLO"), with the metric's own CI
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from harness.config import SLOConfig
+from harness.metrics import Metric, mean_metric, summarize
+from harness.metrics.base import wilson_interval
+from harness.profilers.serving import served, tpot_s
+from harness.records import Value
+from harness.requests import Response
+
+
+@dataclass(frozen=True)
+class SLOValues:
+    quality: dict[str, Value] = field(default_factory=dict)
+    perf: dict[str, Value] = field(default_factory=dict)
+    unavailable: dict[str, str] = field(default_factory=dict)
+
+
+def meets(slo: SLOConfig, response: Response) -> bool:
+    if response.error is not None or response.latency_s is None:
+        return False
+    tpot = tpot_s(response)
+    if slo.ttft_ms is not None and (
+        response.ttft_s is None or response.ttft_s * 1000.0 > slo.ttft_ms
+    ):
+        return False  # no first token at all, or too late
+    if slo.tpot_ms is not None and tpot is not None and tpot * 1000.0 > slo.tpot_ms:
+        return False  # (no second token: no TPOT to bound)
+    return slo.e2e_ms is None or response.latency_s * 1000.0 <= slo.e2e_ms
+
+
+def slo_values(
+    slo: SLOConfig | None,
+    responses: Sequence[Sequence[Response]],
+    scores: Sequence[Mapping[str, float]],
+    metrics: Sequence[Metric],
+    wall_s: float | None,
+    seed: int,
+) -> SLOValues:
+    every = served([r for row in responses for r in row])
+    if not every:
+        return SLOValues()
+    if slo is None:
+        return SLOValues(unavailable={"slo": "the suite gives no 'slo:' to measure goodput"})
+    met = [meets(slo, r) for r in every]
+    rate = sum(met) / len(met)
+    low, high = wilson_interval(rate, len(met))
+    perf = {
+        "slo_attainment": Value(
+            value=rate,
+            unit="fraction",
+            higher_is_better=True,
+            n=len(met),
+            ci_low=low,
+            ci_high=high,
+            note=f"requests meeting {_describe(slo)}; 95% Wilson interval",
+        ),
+        "slo_met": Value(
+            value=float(rate >= slo.attainment),
+            unit="bool",
+            higher_is_better=True,
+            note=f"slo_attainment >= {slo.attainment:g}",
+        ),
+    }
+    if wall_s:
+        perf["goodput"] = Value(
+            value=sum(met) / wall_s,
+            unit="req/s",
+            higher_is_better=True,
+            n=sum(met),
+            note=f"requests meeting {_describe(slo)} per second of the measured window",
+        )
+    sample_met = [all(meets(slo, r) for r in served(row)) for row in responses]
+    gated = [
+        {k: (v if ok else 0.0) for k, v in s.items()}
+        for s, ok in zip(scores, sample_met, strict=True)
+    ]
+    quality = {}
+    for metric in metrics:
+        if metric.mean_of is None or not metric.higher_is_better:
+            continue  # corpus metrics (BLEU, perplexity) have no per-sample failure score
+        under = mean_metric(f"{metric.name}_under_slo", metric.unit, True, metric.mean_of)
+        quality[under.name] = summarize(under, gated, seed)
+    return SLOValues(quality, perf)
+
+
+def _describe(slo: SLOConfig) -> str:
+    parts = [
+        f"{name} <= {bound:g} ms"
+        for name, bound in (("TTFT", slo.ttft_ms), ("TPOT", slo.tpot_ms), ("e2e", slo.e2e_ms))
+        if bound is not None
+    ]
+    return "the SLO (" + ", ".join(parts) + ")" if parts else "the SLO (no bounds)"
