@@ -14,8 +14,8 @@ from harness.report.aggregate import primary_metric
 from harness.report.fit import Fit
 from harness.report.markdown import fmt_bytes, fmt_number, fmt_value, perf_table, table, task_tables
 from harness.report.plots import frontier_plot, scaling_plot
-from harness.runfiles import Manifest
 from harness.report.serving import serving_section
+from harness.runfiles import Manifest
 
 
 def _slug(text: str) -> str:
