@@ -15,6 +15,7 @@ from typing import Any, Protocol
 
 from harness.assets import PIP_PREFIX, resolve
 from harness.backends import BACKENDS
+from harness.backends.traits import check_variants
 from harness.config import ModelConfig, SuiteConfig, file_sha256, load_suite
 from harness.errors import UserError, did_you_mean
 from harness.loading import LoadedVariant, load_variant
@@ -63,6 +64,7 @@ def plan(suite_path: Path, limit: int | None) -> Plan:
         except UserError as err:
             raise UserError(f"{suite_path}: key 'profilers': {err}") from None
     variants = expand_variants(suite, str(suite_path))
+    check_variants(variants, str(suite_path))
     names = {t.name for t in tasks}
     for index, model in enumerate(suite.models):
         _check_model(model, index, suite_path)
