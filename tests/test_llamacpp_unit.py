@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from harness.errors import UserError
+from harness.records import Record, Value
 from harness.runner import plan
 from tests.conftest import WriteYaml
 
@@ -39,9 +40,14 @@ def extra_present(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_missing_extra_is_one_clear_error(
     tmp_path: Path, write_yaml: WriteYaml, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import harness.backends.llamacpp_factory as factory
+    import importlib.util
 
-    monkeypatch.setattr(factory.importlib.util, "find_spec", lambda name: None)
+    real = importlib.util.find_spec
+
+    def find_spec(name: str, *args: Any) -> Any:
+        return None if name == "llama_cpp" else real(name, *args)
+
+    monkeypatch.setattr(importlib.util, "find_spec", find_spec)
     with pytest.raises(UserError, match=r"pip install 'limitbench\[llamacpp\]'"):
         plan(_suite(tmp_path, write_yaml, "llamacpp", {"quant": "q4_k_m"}), limit=1)
 
@@ -103,3 +109,43 @@ def test_log_softmax_at_matches_a_direct_computation() -> None:
     assert greedy == all(int(row.argmax()) == t for row, t in zip(logits, targets, strict=True))
     best = [int(row.argmax()) for row in logits]
     assert log_softmax_at(logits, best)[1] is True
+
+
+def _bits_record(
+    model: str, knobs: dict[str, Any], conventions: dict[str, str], bits: float
+) -> Record:
+    return Record(
+        run_id="r",
+        suite="s",
+        task="wiki_ppl",
+        task_version=1,
+        adapter="perplexity",
+        variant_id=model + "@" + ",".join(f"{k}={v}" for k, v in knobs.items()),
+        model=model,
+        n_params=100,
+        knobs=knobs,
+        quality={"token_perplexity": Value(value=20.0 + 32 / bits, unit="ppl")},
+        perf={"bits_per_weight": Value(value=bits, unit="bits")},
+        conventions=conventions,
+        started_at="now",
+        wall_s=1.0,
+    )
+
+
+def test_report_draws_real_and_simulated_ladders_apart() -> None:
+    from harness.report.analysis import series_for
+
+    engine = {"engine": "llama.cpp (llama-cpp-python)", "quant_kernels": "real llama.cpp kernels"}
+    records = [
+        _bits_record("hf", {}, {}, 32.0),
+        _bits_record("hf", {"quant": "q4_0"}, {"quant_kernels": "simulated"}, 4.5),
+        _bits_record("hf", {"quant": "int8_dynamic"}, {"quant_kernels": "real"}, 8.0),
+        _bits_record("gguf", {"quant": "f16"}, engine, 16.0),
+        _bits_record("gguf", {"quant": "q4_k_m"}, engine, 5.5),
+    ]
+    labels = {s.label: s.names for s in series_for(records, "wiki_ppl", "bits_per_weight")}
+    assert labels == {
+        "gguf (real llama.cpp kernels)": ["gguf@quant=f16", "gguf@quant=q4_k_m"],
+        "hf": ["hf@", "hf@quant=int8_dynamic"],
+        "hf (simulated: gguf-py round-trip, quality only)": ["hf@", "hf@quant=q4_0"],
+    }
