@@ -54,6 +54,7 @@ class ModelConfig(StrictModel):
     allow_pickle: bool = False  # only safetensors weights unless the user opts in
     variants: VariantsConfig | None = None
     tasks: list[str] | None = None  # run only these of the suite's tasks on this model
+    timing: TimingConfig | None = None  # this model's repeats, instead of the suite's
 
 
 class TaskRef(StrictModel):

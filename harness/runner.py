@@ -164,7 +164,7 @@ def run_unit(
     clock = time.perf_counter()
     per_sample = [task.adapter.requests(s) for s in task.samples]
     sink.begin(f"{variant.id} · {task.name}", len(per_sample))
-    timing = p.suite.timing
+    timing = variant.model.timing or p.suite.timing
     measured = measure(
         loaded.backend, per_sample, p.profilers, sink.advance, timing.min_repeats, timing.min_time_s
     )
