@@ -64,7 +64,6 @@ def plan(suite_path: Path, limit: int | None) -> Plan:
         except UserError as err:
             raise UserError(f"{suite_path}: key 'profilers': {err}") from None
     variants = expand_variants(suite, str(suite_path))
-    check_variants(variants, str(suite_path))
     names = {t.name for t in tasks}
     for index, model in enumerate(suite.models):
         _check_model(model, index, suite_path)
@@ -74,6 +73,7 @@ def plan(suite_path: Path, limit: int | None) -> Plan:
                     f"{suite_path}: key 'models.{index}.tasks': '{name}' is not among "
                     f"the suite's tasks{did_you_mean(name, names)}"
                 )
+    check_variants(variants, str(suite_path))  # knobs each backend honours; extras
     return Plan(suite, suite_path, tasks, variants, list(suite.profilers))
 
 

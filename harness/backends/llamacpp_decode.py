@@ -73,11 +73,21 @@ class Decoder:
         return flagged
 
 
-def log_softmax_at(logits: np.ndarray, targets: Sequence[int]) -> tuple[float, bool]:
-    """(summed log-probability of the targets, whether each was the argmax), in float64."""
-    rows = logits.astype(np.float64)
-    top = rows.max(axis=1, keepdims=True)
-    norm = np.log(np.exp(rows - top).sum(axis=1)) + top[:, 0]
-    picked = rows[np.arange(len(targets)), list(targets)]
-    greedy = bool((rows.argmax(axis=1) == np.asarray(targets)).all())
-    return float((picked - norm).sum()), greedy
+def log_softmax_at(
+    logits: np.ndarray, targets: Sequence[int], rows_per_step: int = 64
+) -> tuple[float, bool]:
+    """(summed log-probability of the targets, whether each was the argmax).
+
+    Rows go in small groups so a 512-position window never needs a second vocab-wide copy of
+    its logits; sums are accumulated in float64.
+    """
+    wanted = np.asarray(targets)
+    total, greedy = 0.0, True
+    for start in range(0, len(wanted), rows_per_step):
+        rows = logits[start : start + rows_per_step]
+        goal = wanted[start : start + rows_per_step]
+        top = rows.max(axis=1)
+        norm = np.log(np.exp(rows - top[:, None]).sum(axis=1, dtype=np.float64)) + top
+        total += float((rows[np.arange(len(goal)), goal] - norm).sum())
+        greedy = greedy and bool((rows.argmax(axis=1) == goal).all())
+    return total, greedy
