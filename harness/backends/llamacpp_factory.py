@@ -107,7 +107,7 @@ def _open(cfg: ModelConfig, path: Path, knobs: Mapping[str, Any], threads: int) 
     n_ctx = int(knobs.get("n_ctx", DEFAULT_N_CTX))
     before = psutil.Process().memory_info().rss
     try:
-        llama = llama_cpp.Llama(
+        llama: Any = llama_cpp.Llama(
             model_path=str(path),
             n_ctx=n_ctx,
             n_batch=int(knobs.get("n_batch", 512)),
