@@ -74,6 +74,7 @@ class ModelConfig(StrictModel):
     variants: VariantsConfig | None = None
     tasks: list[str] | None = None  # run only these of the suite's tasks on this model
     server: ServerConfig | None = None  # backend `openai` only
+    timing: TimingConfig | None = None  # this model's repeats, instead of the suite's
 
 
 class TaskRef(StrictModel):

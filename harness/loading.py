@@ -19,6 +19,8 @@ DETAIL_UNITS = {
     "sparsity": "fraction",
     "layers_kept": "layers",
     "layers_original": "layers",
+    "file_bytes": "B",
+    "resident_bytes": "B",
 }
 
 
@@ -46,7 +48,8 @@ class LoadedVariant:
 def load_variant(variant: Variant, base_dir: Path) -> LoadedVariant:
     factory = BACKENDS.get(variant.model.backend)
     backend = factory(variant.model, variant.knob_dict, base_dir)
-    details: dict[str, Any] = {}
+    # Facts fixed at load (e.g. the llama.cpp file's real bytes), then the transforms' own.
+    details: dict[str, Any] = dict(getattr(backend, "load_details", {}))
     transforms = [(KNOBS.get(name), value) for name, value in variant.knobs]
     for knob, value in sorted(transforms, key=lambda kv: kv[0].order):
         if knob.stage == "transform" and knob.apply is not None:

@@ -15,6 +15,7 @@ from typing import Protocol
 
 from harness.assets import PIP_PREFIX, resolve
 from harness.backends import BACKENDS
+from harness.backends.traits import check_variants
 from harness.config import ModelConfig, SuiteConfig, file_sha256, load_suite
 from harness.errors import UserError, did_you_mean
 from harness.loading import LoadedVariant, load_variant
@@ -75,6 +76,7 @@ def plan(suite_path: Path, limit: int | None) -> Plan:
                     f"{suite_path}: key 'models.{index}.tasks': '{name}' is not among "
                     f"the suite's tasks{did_you_mean(name, names)}"
                 )
+    check_variants(variants, str(suite_path))  # knobs each backend honours; extras
     return Plan(suite, suite_path, tasks, variants, list(suite.profilers))
 
 
@@ -169,7 +171,7 @@ def run_unit(
     clock = time.perf_counter()
     per_sample = [task.adapter.requests(s) for s in task.samples]
     sink.begin(f"{variant.id} · {task.name}", len(per_sample))
-    timing = p.suite.timing
+    timing = variant.model.timing or p.suite.timing
     measured = measure(
         loaded.backend, per_sample, p.profilers, sink.advance, timing.min_repeats, timing.min_time_s
     )

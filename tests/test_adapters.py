@@ -144,7 +144,7 @@ def test_chat_without_template_is_a_clear_error(tiny_model_dir: Path) -> None:
 
 
 def test_stop_sequences_skip_leading_blank(tiny_model_dir: Path) -> None:
-    from harness.backends.hf_generate import cut_at_stop
+    from harness.backends.stops import cut_at_stop
 
     assert cut_at_stop("\n\nAnswer here\nmore", ("\n",)) == "\n\nAnswer here"
     assert cut_at_stop("abc STOP def", ("STOP", "c")) == "ab"

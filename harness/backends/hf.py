@@ -10,6 +10,7 @@ import torch
 
 from harness.backends.base import BackendInfo, Progress
 from harness.backends.hf_generate import GenerationMixin
+from harness.backends.items import context_item
 from harness.backends.windows import rolling_windows
 from harness.requests import LogLikelihood, Response, RollingLogLikelihood
 
@@ -184,15 +185,7 @@ class HFBackend(GenerationMixin):
         return [results[i] for i in range(len(items))], computed
 
     def _context_item(self, context: str, continuation: str) -> Item:
-        # Trailing context spaces belong to the continuation (lm-evaluation-harness).
-        spaces = len(context) - len(context.rstrip(" "))
-        if spaces:
-            context, continuation = context[:-spaces], context[-spaces:] + continuation
-        whole = self.encode(context + continuation)
-        n_context = len(self.encode(context))
-        cont = whole[n_context:] or whole[-1:]
-        tokens = [self.prefix_id, *whole[: len(whole) - len(cont)], *cont]
-        return tokens[-(self.max_length + 1) :], min(len(cont), self.max_length)
+        return context_item(self.encode, self.prefix_id, self.max_length, context, continuation)
 
     def loglikelihood_rolling(
         self, reqs: Sequence[RollingLogLikelihood], progress: Progress | None = None

@@ -12,6 +12,7 @@ import torch
 from transformers import StoppingCriteria
 
 from harness.backends.base import BackendInfo, Progress
+from harness.backends.stops import cut_at_stop
 from harness.errors import UserError
 from harness.requests import Generate, Response
 
@@ -30,18 +31,6 @@ class FirstTokenClock(StoppingCriteria):
             self.synchronize()
             self.first_token_s = time.perf_counter() - self.started
         return torch.zeros(input_ids.shape[0], dtype=torch.bool, device=input_ids.device)
-
-
-def cut_at_stop(text: str, stops: tuple[str, ...]) -> str:
-    """The text before the earliest stop sequence after the first non-blank character, so a
-    model that opens with a newline is not cut to nothing by a newline stop."""
-    cut = len(text)
-    start = len(text) - len(text.lstrip())
-    for stop in stops:
-        found = text.find(stop, start)
-        if found != -1:
-            cut = min(cut, found)
-    return text[:cut]
 
 
 class StopOnStrings(StoppingCriteria):

@@ -34,8 +34,19 @@ def ladder(record: Record, axis: str) -> str | None:
         return ""
     moved = [k for k in record.knobs if k in (*TRANSFORMS, "dtype")]
     if axis == "bits_per_weight" and moved in (["quant"], ["dtype"]):
-        return "quant"  # dtypes and quantization share one bits ladder
+        return bits_ladder(record)
     return moved[0] if len(moved) == 1 and moved[0] in AXES[axis][0] else None
+
+
+def bits_ladder(record: Record) -> str:
+    """Real kernels and simulated bit widths are separate ladders: a gguf-py round-trip runs
+    float kernels, so only its quality belongs beside llama.cpp's real levels."""
+    if record.conventions.get("engine", "").startswith("llama.cpp"):
+        return "real llama.cpp kernels"
+    simulated = record.conventions.get("quant_kernels") == "simulated"
+    if simulated or record.conventions.get("quant_note", "").startswith("GGUF round-trip"):
+        return "simulated: gguf-py round-trip, quality only"
+    return "quant"  # dtypes and real torch/bitsandbytes kernels share one bits ladder
 
 
 def quality_point(record: Record) -> tuple[str, Value]:
@@ -57,7 +68,7 @@ def series_for(records: Sequence[Record], task: str, axis: str) -> list[Series]:
     for (model, knob), steps in sorted(ladders.items()):
         recs = bases[model] + steps
         values = [quality_point(r)[1] for r in recs]
-        label = f"{model} ({knob})" if axis == "n_params" else model
+        label = f"{model} ({knob})" if axis == "n_params" or knob != "quant" else model
         out.append(
             Series(
                 label=label,

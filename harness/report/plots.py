@@ -58,7 +58,8 @@ def scaling_plot(
         order = np.argsort(s.x)
         x, y = np.asarray(s.x)[order], np.asarray(s.y)[order]
         err = np.abs(np.vstack([y - np.asarray(s.low)[order], np.asarray(s.high)[order] - y]))
-        ax.errorbar(x, y, yerr=err, marker="o", capsize=3, label=s.label)
+        style = "--" if "simulated" in s.label else "-"  # simulated ladders drawn apart
+        ax.errorbar(x, y, yerr=err, marker="o", capsize=3, label=s.label, linestyle=style)
     if fit is not None:
         xs = np.geomspace(min(min(s.x) for s in series), max(max(s.x) for s in series) * 4, 100)
         e, a, alpha = fit.params.get("E", 0), fit.params["A"], fit.params["alpha"]

@@ -4,12 +4,19 @@ from __future__ import annotations
 
 from harness.config import Scalar
 from harness.variants.base import KNOBS, Knob
+from harness.variants.llamacpp_levels import LLAMACPP_LEVELS
 from harness.variants.prune import drop_middle, magnitude_prune, truncate
 from harness.variants.quantize import ALL_TYPES, apply_quant
 
 
 def _quant_check(value: Scalar) -> str | None:
-    return None if value in ALL_TYPES else f"expected one of {', '.join(ALL_TYPES)}"
+    """Any level of either engine; each backend's traits narrow it to the ones it has."""
+    if value in ALL_TYPES or value in LLAMACPP_LEVELS:
+        return None
+    return (
+        f"expected one of {', '.join(ALL_TYPES)} (hf backend) or "
+        f"{', '.join(LLAMACPP_LEVELS)} (llamacpp backend)"
+    )
 
 
 def _fraction(value: Scalar) -> str | None:
@@ -40,7 +47,7 @@ KNOBS.register("sparsity")(
 )
 KNOBS.register("quant")(
     Knob(
-        "weight quantization: GGUF round-trip, torch int8, bitsandbytes",
+        "weight quantization: GGUF round-trip, torch int8, bitsandbytes; llama.cpp levels",
         "transform",
         _quant_check,
         lambda backend, value: apply_quant(backend, str(value)),

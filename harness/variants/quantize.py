@@ -56,7 +56,10 @@ def gguf_round_trip(model: Any, kind: str) -> tuple[int, float, str]:
         restored = quants.dequantize(quants.quantize(array, qtype), qtype)
         module.weight.data = torch.from_numpy(restored.copy()).to(weight.dtype).to(weight.device)
         quantized += weight.numel()
-    note = "GGUF round-trip: weights dequantized back to floats; speed is the float model's"
+    note = (
+        "simulated: gguf-py round-trip, weights dequantized back to floats; measures the "
+        "quality of this bit width, not its speed or memory (those are the float model's)"
+    )
     return quantized, type_size * 8 / block, note
 
 
@@ -85,10 +88,23 @@ def _bits_summary(
         "mean_bits_per_parameter": 8 * stored / max(total, 1),
         "weight_bytes_quantized": stored,
         "quant_note": note,
+        "quant_kernels": "simulated" if note.startswith("simulated") else "real",
     }
 
 
+def hf_quant_check(value: object) -> str | None:
+    """The hf backend's levels; a llama.cpp-only level points at the llamacpp backend."""
+    if value in ALL_TYPES:
+        return None
+    return (
+        f"not a level of the hf backend (expected one of {', '.join(ALL_TYPES)}); "
+        "llama.cpp's own levels need the model's backend: llamacpp"
+    )
+
+
 def apply_quant(backend: Any, kind: str) -> Mapping[str, Any]:
+    if getattr(backend, "quantized_at_load", False):
+        return {}  # the backend loaded the level's own file (llama.cpp)
     model = backend.model
     total = sum(p.numel() for p in model.parameters())
     dtype_bits = next(model.parameters()).element_size() * 8

@@ -1,0 +1,169 @@
+"""The llama.cpp backend: GGUF models on llama.cpp's own kernels, in process.
+
+Scoring follows the transformers backend's conventions exactly (the shared `context_item` and
+`rolling_windows`; the same prefix token; every token scored once), so a task's numbers
+compare across the two engines. Requests run one at a time (llama.cpp's strength is batch 1 on
+a CPU); generation decodes token by token, so each request has its own time to first token
+and its own decode steps.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from harness.backends.base import BackendInfo, Progress
+from harness.backends.items import Item, context_item
+from harness.backends.llamacpp_decode import Decoder, log_softmax_at
+from harness.backends.stops import cut_at_stop
+from harness.backends.windows import rolling_windows
+from harness.errors import UserError
+from harness.requests import Generate, LogLikelihood, Response, RollingLogLikelihood
+
+
+class LlamaCppBackend:
+    # The `quant` knob chose the file this backend loaded; there is nothing left to transform.
+    quantized_at_load = True
+
+    def __init__(self, llama: Any, info: BackendInfo, load_details: Mapping[str, Any]) -> None:
+        self.llama = llama
+        self.info = info
+        self.load_details = dict(load_details)
+        self.decoder = Decoder(llama)
+        self.max_length = info.max_length
+        bos, eos = int(llama.token_bos()), int(llama.token_eos())
+        self.prefix_id = bos if bos >= 0 else eos
+
+    # ---- helpers -------------------------------------------------------------------------
+    def encode(self, text: str) -> list[int]:
+        """Like the HF backend's: no BOS added, special tokens in the text recognised."""
+        ids: list[int] = self.llama.tokenize(text.encode("utf-8"), add_bos=False, special=True)
+        return ids
+
+    def count_tokens(self, text: str) -> int:
+        return len(self.encode(text))
+
+    def synchronize(self) -> None:
+        return None  # llama_decode returns when the computation (CPU or GPU) is done
+
+    def _is_end(self, token: int) -> bool:
+        import llama_cpp
+
+        return bool(llama_cpp.llama_vocab_is_eog(self.llama._model.vocab, token))
+
+    def _score(self, item: Item) -> tuple[float, bool, int]:
+        """(log-probability of the item's targets, all greedy, tokens run)."""
+        tokens, n_scored = item
+        inputs = tokens[:-1]
+        logits, ran = self.decoder.logits(inputs, len(inputs) - n_scored)
+        logprob, greedy = log_softmax_at(logits, tokens[-n_scored:])
+        return logprob, greedy, ran
+
+    # ---- the three request kinds ---------------------------------------------------------
+    def loglikelihood(
+        self, reqs: Sequence[LogLikelihood], progress: Progress | None = None
+    ) -> list[Response]:
+        out = []
+        for req in reqs:
+            item = context_item(
+                self.encode, self.prefix_id, self.max_length, req.context, req.continuation
+            )
+            logprob, greedy, ran = self._score(item)
+            out.append(
+                Response(
+                    logprob=logprob,
+                    is_greedy=greedy,
+                    n_tokens=item[1],
+                    n_in=len(item[0]) - 1,
+                    n_computed=ran,
+                    n_logits=item[1],
+                )
+            )
+            if progress:
+                progress(1)
+        return out
+
+    def loglikelihood_rolling(
+        self, reqs: Sequence[RollingLogLikelihood], progress: Progress | None = None
+    ) -> list[Response]:
+        out = []
+        for req in reqs:
+            seq = [self.prefix_id, *self.encode(req.text)]
+            length = min(req.max_length or self.max_length, self.max_length)
+            total, ran = 0.0, 0
+            for w in rolling_windows(len(seq) - 1, length, req.stride):
+                logprob, _, n = self._score((seq[w.start : w.end + 1], w.n_scored))
+                total, ran = total + logprob, ran + n
+            out.append(Response(logprob=total, n_tokens=len(seq) - 1, n_computed=ran))
+            if progress:
+                progress(1)
+        return out
+
+    def generate(
+        self, reqs: Sequence[Generate], progress: Progress | None = None
+    ) -> list[Response]:
+        out = []
+        for req in reqs:
+            out.append(self._generate_one(req))
+            if progress:
+                progress(1)
+        return out
+
+    def _prompt_ids(self, req: Generate) -> list[int]:
+        if not req.chat:
+            ids: list[int] = self.llama.tokenize(req.prompt.encode("utf-8"), add_bos=True)
+            return ids
+        template = self.llama.metadata.get("tokenizer.chat_template")
+        if not template:
+            raise UserError(
+                f"model '{self.info.model}' has no chat template; "
+                "set the task's options.chat to false"
+            )
+        from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+        vocab = self.llama
+        formatter = Jinja2ChatFormatter(
+            template=template,
+            eos_token=vocab.detokenize([vocab.token_eos()], special=True).decode(),
+            bos_token=vocab.detokenize([vocab.token_bos()], special=True).decode(),
+            add_generation_prompt=True,
+        )
+        prompt = formatter(messages=[{"role": "user", "content": req.prompt}]).prompt
+        return self.encode(prompt)
+
+    def _generate_one(self, req: Generate) -> Response:
+        """Greedy decoding one token at a time, stopping at an end-of-generation token, a stop
+        sequence (after the first non-blank character), max_new_tokens or a full context."""
+        prompt = self._prompt_ids(req)
+        room = self.llama.n_ctx() - len(prompt)
+        if room < 1:
+            raise UserError(
+                f"a prompt of {len(prompt)} tokens does not fit llama.cpp's context of "
+                f"{self.llama.n_ctx()} tokens; raise the n_ctx knob"
+            )
+        started = time.perf_counter()
+        tokens, new = list(prompt), []
+        first_token_s: float | None = None
+        steps, text = 0, ""
+        while steps < min(req.max_new_tokens, room):
+            logits, _ = self.decoder.logits(tokens, len(tokens) - 1)
+            token = int(logits[-1].argmax())
+            steps += 1
+            if first_token_s is None:
+                first_token_s = time.perf_counter() - started
+            if self._is_end(token):
+                break
+            new.append(token)
+            tokens.append(token)
+            text = self.llama.detokenize(new).decode("utf-8", errors="ignore")
+            if req.stop and cut_at_stop(text, req.stop) != text:
+                break
+        return Response(
+            text=cut_at_stop(text, req.stop),
+            n_in=len(prompt),
+            n_out=len(new),
+            ttft_s=first_token_s,
+            latency_s=time.perf_counter() - started,
+            decode_steps=steps,
+        )

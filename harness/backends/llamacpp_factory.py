@@ -1,0 +1,144 @@
+"""Registers the llama.cpp backend and its knobs; llama-cpp-python is imported only to load.
+
+The `quant` knob picks the file: absent, the source GGUF as it is; a level, that level of the
+real ladder (see llamacpp_ladder). Knobs it does not honour (dtype, batch_size, pruning, ...)
+stop the suite at planning time instead of being silently ignored.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+from harness.assets import resolve_local
+from harness.backends.base import BACKENDS, Backend, BackendInfo
+from harness.backends.traits import BackendTraits, with_traits
+from harness.config import ModelConfig, Scalar
+from harness.errors import UserError
+from harness.variants.base import KNOBS, Knob
+from harness.variants.llamacpp_levels import llamacpp_level_check
+
+EXTRA = "pip install 'limitbench[llamacpp]'"
+DEFAULT_N_CTX = 2048
+
+
+def _count(value: Scalar) -> str | None:
+    ok = isinstance(value, int) and not isinstance(value, bool) and value >= -1
+    return None if ok else "expected an integer (-1 = all layers)"
+
+
+def _positive(value: Scalar) -> str | None:
+    ok = isinstance(value, int) and not isinstance(value, bool) and value > 0
+    return None if ok else "expected a positive integer"
+
+
+KNOBS.register("n_ctx")(Knob("llama.cpp context size in tokens (KV cache)", "load", _positive))
+KNOBS.register("n_batch")(
+    Knob("llama.cpp tokens per decode call (prompt batch)", "load", _positive)
+)
+KNOBS.register("n_gpu_layers")(
+    Knob("llama.cpp layers offloaded to the GPU (-1 = all; needs a GPU build)", "load", _count)
+)
+
+
+def missing_extra() -> str | None:
+    if importlib.util.find_spec("llama_cpp") is None:
+        return (
+            "the llamacpp backend needs llama-cpp-python, which is not installed: run "
+            f"{EXTRA} (it compiles llama.cpp: about 5 minutes on 2 cores)"
+        )
+    return None
+
+
+TRAITS = BackendTraits(
+    knobs=frozenset({"quant", "threads", "n_ctx", "n_batch", "n_gpu_layers", "max_length"}),
+    knob_checks={"quant": llamacpp_level_check},
+    requires=lambda: missing_extra(),  # looked up late, so tests can stand in for it
+)
+
+
+@BACKENDS.register("llamacpp")
+@with_traits(TRAITS)
+def load_llamacpp(cfg: ModelConfig, knobs: Mapping[str, Any], base_dir: Path) -> Backend:
+    reason = missing_extra()
+    if reason is not None:
+        raise UserError(f"model '{cfg.name}': {reason}")
+    from harness.backends.llamacpp import LlamaCppBackend
+
+    source = resolve_local(cfg.source, base_dir)
+    if source.suffix != ".gguf":
+        raise UserError(f"model '{cfg.name}': backend llamacpp needs a .gguf file, got {source}")
+    threads = int(knobs.get("threads", len(os.sched_getaffinity(0))))
+    details: dict[str, Any] = {"engine": "llama.cpp (llama-cpp-python)"}
+    path = source
+    if "quant" in knobs:
+        from harness.backends.llamacpp_ladder import ladder_file
+
+        level = ladder_file(source, str(knobs["quant"]), threads)
+        path = level.path
+        details.update(quant_kernels="real llama.cpp kernels", quant_source=level.provenance)
+    llama, resident = _open(cfg, path, knobs, threads)
+    info = _info(cfg.name, path, llama, knobs)
+    details.update(
+        bits_per_weight=8 * info.weight_bytes / max(info.n_params, 1),
+        file_bytes=path.stat().st_size,
+        resident_bytes=resident,
+        llamacpp_file=str(path),
+    )
+    return LlamaCppBackend(llama, info, details)
+
+
+def _open(cfg: ModelConfig, path: Path, knobs: Mapping[str, Any], threads: int) -> tuple[Any, int]:
+    """The loaded model, and the RSS it added once every weight was touched by a decode."""
+    import llama_cpp
+
+    layers = int(knobs.get("n_gpu_layers", 0))
+    if layers and not llama_cpp.llama_supports_gpu_offload():
+        raise UserError(
+            f"model '{cfg.name}': knob 'n_gpu_layers' = {layers}, but this llama-cpp-python "
+            'build has no GPU offload; reinstall it with CMAKE_ARGS="-DGGML_CUDA=on" '
+            "(or -DGGML_METAL=on) or drop the knob"
+        )
+    n_ctx = int(knobs.get("n_ctx", DEFAULT_N_CTX))
+    before = psutil.Process().memory_info().rss
+    try:
+        llama: Any = llama_cpp.Llama(
+            model_path=str(path),
+            n_ctx=n_ctx,
+            n_batch=int(knobs.get("n_batch", 512)),
+            n_threads=threads,
+            n_threads_batch=threads,
+            n_gpu_layers=layers,
+            verbose=False,
+        )
+    except (ValueError, RuntimeError) as err:
+        raise UserError(f"model '{cfg.name}': llama.cpp could not load {path}: {err}") from None
+    llama.eval([max(int(llama.token_bos()), 0)])  # touch every weight page once
+    llama.reset()
+    return llama, psutil.Process().memory_info().rss - before
+
+
+def _info(name: str, path: Path, llama: Any, knobs: Mapping[str, Any]) -> BackendInfo:
+    model = llama._model
+    n_ctx = int(llama.n_ctx())
+    layers = int(knobs.get("n_gpu_layers", 0))
+    return BackendInfo(
+        model=name,
+        source=str(path),
+        n_params=int(model.n_params()),
+        dtype=f"gguf {_ftype(model)}",
+        device="cpu" if not layers else f"cpu+gpu ({layers} layers offloaded)",
+        weight_bytes=int(model.size()),
+        max_length=min(int(knobs.get("max_length", n_ctx)), n_ctx),
+        details={"description": model.desc(), "n_ctx": n_ctx, "vocab_size": llama.n_vocab()},
+    )
+
+
+def _ftype(model: Any) -> str:
+    """llama.cpp's own description names the type (e.g. 'llama 135M Q4_K - Medium')."""
+    return str(model.desc()).split(" ", 2)[-1]
