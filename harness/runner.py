@@ -20,6 +20,7 @@ from harness.errors import UserError, did_you_mean
 from harness.loading import LoadedVariant, load_variant
 from harness.measure import measure
 from harness.metrics import summarize
+from harness.metrics.primary import PRIMARY_KEY, encode
 from harness.profilers import PROFILERS
 from harness.profilers.environment import fingerprint
 from harness.records import Record, RunStore, Value
@@ -185,7 +186,11 @@ def run_unit(
         quality=quality,
         perf={**measured.perf, **loaded.perf_values(), **_per_correct(measured.perf, scores)},
         unavailable=measured.unavailable,
-        conventions={**task.adapter.conventions, **loaded.conventions()},
+        conventions={
+            **task.adapter.conventions,
+            **loaded.conventions(),
+            PRIMARY_KEY: encode(task.primary),
+        },
         started_at=started,
         wall_s=time.perf_counter() - clock,
     )

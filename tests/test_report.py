@@ -40,7 +40,39 @@ def test_plain_fit_and_refusals() -> None:
     fit = fit_power_law(n, 50 * n**-0.2, saturating=False)
     assert isinstance(fit, Fit) and fit.params["alpha"] == pytest.approx(0.2, rel=1e-3)
     refused = fit_power_law([1e6, 1e7, 1e8], [3.0, 2.5, 2.2], saturating=True)
-    assert isinstance(refused, Refusal) and "needs at least 4" in refused.reason
+    assert isinstance(refused, Refusal) and "needs at least 5" in refused.reason
+
+
+def test_four_sizes_are_refused_for_the_saturating_law() -> None:
+    """With 4 sizes, resamples of 3 interpolate exactly (A in [3, 8e207] was printed)."""
+    refused = fit_power_law([1e6, 1e7, 1e8, 1e9], [3.0, 2.5, 2.2, 2.1], saturating=True)
+    assert isinstance(refused, Refusal) and "4 distinct sizes" in refused.reason
+
+
+def test_rising_losses_are_refused_not_fit_with_negative_alpha() -> None:
+    n = np.geomspace(1e6, 1e9, 6)
+    for y in (2.0 * n**0.05, np.full(n.size, 2.0)):
+        refused = fit_power_law(n, y, saturating=True)
+        assert isinstance(refused, Refusal) and "alpha" in refused.reason
+        plain = fit_power_law(n, y, saturating=False)
+        assert isinstance(plain, Refusal)
+
+
+def test_size_within_never_divides_by_zero() -> None:
+    fit = Fit("saturating", {"E": 1.0, "A": 2.0, "alpha": 0.0}, {}, 5, None)
+    assert fit.size_within(0.1) is None
+
+
+def test_fit_intervals_are_bounded_and_from_resamples_with_four_sizes() -> None:
+    rng = np.random.default_rng(3)
+    n = np.geomspace(1e6, 1e9, 5)
+    y = (2.0 + 300 * n**-0.3) * np.exp(rng.normal(0, 0.02, n.size))
+    fit = fit_power_law(n, y, saturating=True, seed=0)
+    assert isinstance(fit, Fit)
+    assert 0 < fit.params["alpha"] <= 5
+    for low, high in fit.ci.values():
+        assert np.isfinite(low) and np.isfinite(high) and high < 1e30
+    assert fit.ci["alpha"][0] > 0
 
 
 def test_pareto_front() -> None:

@@ -10,6 +10,7 @@ import torch
 
 from harness.backends.base import BackendInfo, Progress
 from harness.backends.hf_generate import GenerationMixin
+from harness.backends.hf_params import count_params
 from harness.backends.windows import rolling_windows
 from harness.requests import LogLikelihood, Response, RollingLogLikelihood
 
@@ -50,7 +51,7 @@ class HFBackend(GenerationMixin):
         self.info = BackendInfo(
             model=name,
             source=source,
-            n_params=sum(p.numel() for p in params),
+            n_params=count_params(params),
             dtype=str(next(iter(params)).dtype).removeprefix("torch."),
             device=str(self.device),
             weight_bytes=weight_bytes(model),
@@ -184,14 +185,23 @@ class HFBackend(GenerationMixin):
         return [results[i] for i in range(len(items))], computed
 
     def _context_item(self, context: str, continuation: str) -> Item:
-        # Trailing context spaces belong to the continuation (lm-evaluation-harness).
-        spaces = len(context) - len(context.rstrip(" "))
-        if spaces:
-            context, continuation = context[:-spaces], context[-spaces:] + continuation
-        whole = self.encode(context + continuation)
-        n_context = len(self.encode(context))
-        cont = whole[n_context:] or whole[-1:]
-        tokens = [self.prefix_id, *whole[: len(whole) - len(cont)], *cont]
+        """Tokens and scored count, as lm-evaluation-harness builds them: all trailing
+        whitespace of the context moves to the continuation (so "Answer:\n" + "42" scores
+        "\n42"), and the prefix (BOS) token is prepended only when the context is empty,
+        so the first continuation token has something to be conditioned on."""
+        stripped = context.rstrip()
+        if len(stripped) < len(context):
+            context, continuation = stripped, context[len(stripped) :] + continuation
+        if not context:
+            cont = self.encode(continuation)
+            tokens = [self.prefix_id, *cont]
+        else:
+            whole = self.encode(context + continuation)
+            n_context = len(self.encode(context))
+            cont = whole[n_context:] or whole[-1:]
+            tokens = [*whole[: len(whole) - len(cont)], *cont]
+            if len(tokens) == len(cont):  # the context encoded to nothing of its own
+                tokens = [self.prefix_id, *tokens]
         return tokens[-(self.max_length + 1) :], min(len(cont), self.max_length)
 
     def loglikelihood_rolling(
