@@ -77,12 +77,13 @@ class ClassificationOptions(AdapterOptions):
 class ClassificationAdapter:
     Options: ClassVar[type[AdapterOptions]] = ClassificationOptions
     metrics = _choice_metrics(with_f1=True)
-    conventions: Mapping[str, str] = CHOICE_CONVENTIONS
+    conventions: Mapping[str, str]
 
     def __init__(self, options: ClassificationOptions, context: Mapping[str, Any]) -> None:
         self.options = options
         self.shots: ShotPicker = shot_picker(context)
         self.labels = list(options.labels)
+        self.conventions = {**CHOICE_CONVENTIONS, "chance_accuracy": f"{1 / len(self.labels):.6g}"}
 
     def _gold(self, sample: Sample) -> int:
         label = str(sample.fields.get(self.options.label_field, sample.label))
@@ -128,11 +129,13 @@ class MultipleChoiceOptions(AdapterOptions):
 class MultipleChoiceAdapter:
     Options: ClassVar[type[AdapterOptions]] = MultipleChoiceOptions
     metrics = _choice_metrics(with_f1=False)
-    conventions: Mapping[str, str] = CHOICE_CONVENTIONS
+    conventions: Mapping[str, str]
 
     def __init__(self, options: MultipleChoiceOptions, context: Mapping[str, Any]) -> None:
         self.options = options
         self.seed = int(context.get("seed", 0))
+        chance = 1 / len(options.choices)
+        self.conventions = {**CHOICE_CONVENTIONS, "chance_accuracy": f"{chance:.6g}"}
 
     def _order(self, sample: Sample) -> list[int]:
         order = list(range(len(self.options.choices)))

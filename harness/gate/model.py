@@ -11,6 +11,7 @@ from harness.gate.rules import Tolerance
 Status = Literal["pass", "fail", "inconclusive", "warn", "skipped", "missing", "new"]
 Role = Literal["primary", "secondary"]
 
+
 @dataclass
 class Comparison:
     kind: Literal["quality", "perf"]

@@ -72,8 +72,10 @@ def _perf_change(
     if rules.perf.relative:
         # speed ratio candidate/baseline; for times the inverse
         change = [(cm / bm if higher_is_better else bm / cm) for bm, cm in pairs]
-        point = float(np.median(c) / np.median(b)) if higher_is_better else float(
-            np.median(b) / np.median(c)
+        point = (
+            float(np.median(c) / np.median(b))
+            if higher_is_better
+            else float(np.median(b) / np.median(c))
         )
         drops = [1 - r for r in change]
         what = f"candidate/baseline speed ratio {point:.3f}"

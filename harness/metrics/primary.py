@@ -35,9 +35,12 @@ def encode(primary: Iterable[str]) -> str:
     return ",".join(primary)
 
 
-def primary_of(conventions: Mapping[str, str], adapter: str, metrics: Iterable[str]) -> set[str]:
-    """The primaries a record declares, falling back to the adapter default for old runs."""
+def primary_of(
+    conventions: Mapping[str, str], adapter: str, metrics: Iterable[str]
+) -> tuple[str, ...]:
+    """The primaries a record declares, in order, falling back to the adapter default for
+    runs made before primaries were recorded."""
     stored = conventions.get(PRIMARY_KEY)
     if stored:
-        return {m for m in stored.split(",") if m}
-    return set(default_primary(adapter, metrics))
+        return tuple(m for m in stored.split(",") if m)
+    return default_primary(adapter, metrics)

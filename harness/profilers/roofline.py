@@ -63,7 +63,9 @@ def layer_windows(config: Any, context: int) -> list[int]:
     out = []
     for index in range(layers):
         sliding = window > 0 and (
-            types[index] == "sliding_attention" if types else getattr(config, "use_sliding_window", True)
+            types[index] == "sliding_attention"
+            if types
+            else getattr(config, "use_sliding_window", True)
         )
         out.append(min(window, context) if sliding else context)
     return out

@@ -10,7 +10,8 @@ distinct sizes, two more than its parameters, because with 4 a resample of 3 siz
 interpolates exactly and its "interval" spans hundreds of decades; alpha is bounded to
 (0, ALPHA_MAX], since a loss that rises with N is not a power-law decay and alpha = 0 makes
 the size-within-margin formula divide by zero; intervals come only from resamples that keep
-at least 4 distinct sizes, and are withheld when fewer than MIN_QUALIFYING of the N_BOOT resamples qualify.
+at least 4 distinct sizes, and are withheld when fewer than MIN_QUALIFYING of the N_BOOT
+resamples qualify.
 """
 
 from __future__ import annotations
@@ -34,6 +35,16 @@ class Fit:
     ci: dict[str, tuple[float, float]]
     n_points: int
     heldout_rel_error: float | None  # |pred - actual| / actual at the largest N
+    draws: tuple[dict[str, float], ...] = ()  # qualifying bootstrap fits, for the band
+
+    def band(self, n: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+        """Pointwise 95% band of the curve over the bootstrap fits, or None without them."""
+        if len(self.draws) < MIN_QUALIFYING:
+            return None
+        curves = np.asarray(
+            [d.get("E", 0.0) + d["A"] * np.power(n, -d["alpha"]) for d in self.draws]
+        )
+        return np.percentile(curves, 2.5, axis=0), np.percentile(curves, 97.5, axis=0)
 
     def predict(self, n: float | np.ndarray) -> np.ndarray:
         e = self.params.get("E", 0.0)
@@ -105,30 +116,30 @@ def fit_power_law(
             f"{len(np.unique(xa))} distinct sizes; a {form} law needs at least {needed} "
             "(with fewer, resamples interpolate exactly and the intervals mean nothing)",
         )
+    slope = float(np.polyfit(np.log(xa), np.log(ya), 1)[0])
+    if slope >= 0:
+        return Refusal(form, "the values do not fall with size (a power law needs alpha > 0)")
     params = _params(_solve(xa, ya, saturating), saturating)
     if params["alpha"] <= ALPHA_MIN * 1.01:
         return Refusal(form, "the values do not fall with size (alpha would be <= 0)")
-    return Fit(form, params, _bootstrap_ci(xa, ya, saturating, seed), len(xa),
-               _heldout(xa, ya, saturating))
+    draws = _bootstrap(xa, ya, saturating, seed)
+    ci: dict[str, tuple[float, float]] = {}
+    if len(draws) >= MIN_QUALIFYING:
+        for k in params:
+            values = [d[k] for d in draws]
+            ci[k] = (float(np.percentile(values, 2.5)), float(np.percentile(values, 97.5)))
+    return Fit(form, params, ci, len(xa), _heldout(xa, ya, saturating), tuple(draws))
 
 
-def _bootstrap_ci(
-    x: np.ndarray, y: np.ndarray, saturating: bool, seed: int
-) -> dict[str, tuple[float, float]]:
-    """Percentile intervals over point resamples that keep >= MIN_RESAMPLE_SIZES sizes."""
+def _bootstrap(x: np.ndarray, y: np.ndarray, saturating: bool, seed: int) -> list[dict[str, float]]:
+    """Fits to point resamples that keep >= MIN_RESAMPLE_SIZES distinct sizes."""
     rng = np.random.default_rng(seed)
-    draws: dict[str, list[float]] = {}
+    draws = []
     for _ in range(N_BOOT):
         idx = rng.integers(0, len(x), len(x))
-        if len(np.unique(x[idx])) < MIN_RESAMPLE_SIZES:
-            continue
-        for k, v in _params(_solve(x[idx], y[idx], saturating), saturating).items():
-            draws.setdefault(k, []).append(v)
-    return {
-        k: (float(np.percentile(v, 2.5)), float(np.percentile(v, 97.5)))
-        for k, v in draws.items()
-        if len(v) >= MIN_QUALIFYING
-    }
+        if len(np.unique(x[idx])) >= MIN_RESAMPLE_SIZES:
+            draws.append(_params(_solve(x[idx], y[idx], saturating), saturating))
+    return draws
 
 
 def _heldout(x: np.ndarray, y: np.ndarray, saturating: bool) -> float | None:

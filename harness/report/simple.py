@@ -15,6 +15,18 @@ def default_target(manifests: list[dict[str, object]]) -> Path:
     return Path("reports") / str(first["suite"]) / f"{first['run_id']}.md"
 
 
+def load_samples(dirs: list[Path]) -> dict[tuple[str, str], dict[str, dict[str, float]]]:
+    """Per-sample scores by (variant, task) and sample id, for the paired vs-base CIs."""
+    from harness.records import RunStore
+
+    out: dict[tuple[str, str], dict[str, dict[str, float]]] = {}
+    for folder in dirs:
+        for row in RunStore(folder).samples():
+            key = (str(row["variant_id"]), str(row["task"]))
+            out.setdefault(key, {})[str(row["sample_id"])] = row["scores"]
+    return out
+
+
 def write_report(
     run_dirs: list[Path] | Path,
     out: Path | None,
@@ -27,7 +39,7 @@ def write_report(
     target.parent.mkdir(parents=True, exist_ok=True)
     fig_dir = target.with_suffix("")
     command = "limitbench " + " ".join(sys.argv[1:]) if sys.argv else "limitbench report"
-    text = render(manifests, records, fig_dir, fig_dir.name, command)
+    text = render(manifests, records, fig_dir, fig_dir.name, command, samples=load_samples(dirs))
     target.write_text(text, encoding="utf-8")
     if csv is not None or parquet is not None:
         frame = to_frame(records)
