@@ -3,7 +3,6 @@ figures render headless."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
