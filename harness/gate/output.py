@@ -83,7 +83,10 @@ def to_markdown(verdict: Verdict) -> str:
     rest = [c for c in verdict.comparisons if c.status not in FAILING]
     parts = [head]
     if bad:
-        parts.append("### Regressions and gaps\n\n" + table(HEADERS, [_row(c) for c in bad]))
+        parts.append(
+            "### Regressions, gaps and inconclusive comparisons\n\n"
+            + table(HEADERS, [_row(c) for c in bad])
+        )
     if rest:
         parts.append(
             "<details><summary>All other comparisons</summary>\n\n"

@@ -36,7 +36,10 @@ def write_report(
     dirs = [run_dirs] if isinstance(run_dirs, Path) else run_dirs
     manifests, records = load_runs(dirs)
     target = out or default_target(manifests)
-    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise UserError(f"--out {target}: cannot create its folder ({err.strerror})") from None
     fig_dir = target.with_suffix("")
     command = "limitbench " + " ".join(sys.argv[1:]) if sys.argv else "limitbench report"
     text = render(manifests, records, fig_dir, fig_dir.name, command, samples=load_samples(dirs))
