@@ -232,3 +232,51 @@ def test_report_cli_exports_csv(
     frame = pd.read_csv(csv)
     assert {"task", "variant_id", "metric", "value", "ci_low", "unit"} <= set(frame.columns)
     assert len(frame[frame.metric == "token_perplexity"]) == 4  # 2 variants x 2 runs
+
+
+def test_vs_base_uses_paired_samples_and_flags_below_chance() -> None:
+    from harness.report.deployer import vs_base_section
+    from harness.report.flags import flags
+    from harness.report.versus import versus_base
+
+    def acc_record(variant: str, knobs: dict[str, str | int | float | bool], acc: float) -> Record:
+        rec = _record(variant, knobs, 1.0, 100.0, 1000)
+        value = Value(
+            value=acc,
+            unit="fraction",
+            higher_is_better=True,
+            ci_low=acc - 0.1,
+            ci_high=acc + 0.1,
+            n=40,
+        )
+        return rec.model_copy(
+            update={
+                "adapter": "classification",
+                "quality": {"accuracy": value},
+                "conventions": {"chance_accuracy": "0.5", "primary_metrics": "accuracy"},
+            }
+        )
+
+    base_correct = [1.0] * 30 + [0.0] * 10
+    cand_correct = [1.0] * 12 + [0.0] * 28  # 18 of the base's correct answers lost
+    same = list(base_correct)
+    samples = {
+        ("m", "ppl"): {f"s{i}": {"correct": c} for i, c in enumerate(base_correct)},
+        ("m@quant=q4_0", "ppl"): {f"s{i}": {"correct": c} for i, c in enumerate(cand_correct)},
+        ("m@quant=q8_0", "ppl"): {f"s{i}": {"correct": c} for i, c in enumerate(same)},
+    }
+    records = [
+        acc_record("m", {}, 0.75),
+        acc_record("m@quant=q4_0", {"quant": "q4_0"}, 0.3),
+        acc_record("m@quant=q8_0", {"quant": "q8_0"}, 0.75),
+    ]
+    found = {v.record.variant_id: v.quality for v in versus_base(records, samples, 0)}
+    assert found["m@quant=q4_0"].verdict == "worse"
+    assert found["m@quant=q4_0"].change == pytest.approx(-0.45)
+    assert found["m@quant=q4_0"].method.startswith("paired bootstrap over 40")
+    assert found["m@quant=q8_0"].verdict == "no detectable change at n = 40"
+    assert found["m@quant=q8_0"].low == found["m@quant=q8_0"].high == 0.0
+    assert "below chance (0.5)" in flags(records[1])[0]
+    assert "no detectable quality change vs base for `m@quant=q8_0`" in vs_base_section(
+        records, samples, 0
+    )
