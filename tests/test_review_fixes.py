@@ -216,3 +216,41 @@ def test_ttft_says_whether_it_is_per_batch() -> None:
     out = prof.stop(work)
     assert out["ttft_p50"].note is not None and out["ttft_p50"].note.startswith("per batch")
     assert "input_tokens_per_s" in out and "output_tokens_per_s" in out
+
+
+def test_timing_repeats_by_default_and_fake_quant_says_same_kernels(tiny_model_dir: Path) -> None:
+    from harness.config import TimingConfig
+    from tests.test_variants import _load
+
+    assert TimingConfig().min_repeats >= 3
+    quant = _load(tiny_model_dir, quant="q8_0")
+    assert quant.conventions()["kernels"].startswith("same as")
+    assert quant.conventions()["vocab_size"] == str(quant.backend.info.details["vocab_size"])
+
+
+def test_bnb_4bit_quantized_bytes_count_every_weight() -> None:
+    """apply_quant on a model whose Linear holds a packed 4-bit weight (as bitsandbytes'
+    Linear4bit does): n_params and weight_bytes_quantized must not be halved."""
+    from harness.variants.quantize import apply_quant
+
+    class Packed(torch.nn.Parameter):
+        quant_state: Any
+
+    class Tiny(torch.nn.Module):
+        is_loaded_in_4bit = True
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.proj = torch.nn.Linear(64, 32, bias=False)
+            self.lm_head = torch.nn.Linear(32, 10, bias=False)
+
+        def get_output_embeddings(self) -> torch.nn.Module:
+            return self.lm_head
+
+    model = Tiny()
+    packed = Packed(torch.zeros(32 * 64 // 2, 1, dtype=torch.uint8), requires_grad=False)
+    packed.quant_state = SimpleNamespace(shape=torch.Size([32, 64]))
+    model.proj.weight = packed
+    details = apply_quant(SimpleNamespace(model=model), "bnb_nf4")
+    # 2048 weights at 4 bits + the 320-weight head at 16 bits
+    assert details["weight_bytes_quantized"] == pytest.approx((2048 * 4 + 320 * 16) / 8)
