@@ -34,7 +34,8 @@ def decide(comparisons: Sequence[Comparison], baseline: str, candidate: str) -> 
 def _row(c: Comparison) -> list[str]:
     r, tol = c.result, c.tolerance
     tol_text = "—" if tol is None else f"{tol.max_drop:g}{' rel' if tol.relative else ''}"
-    head = [c.status.upper(), c.kind, c.task, c.variant_id, f"{c.metric} ({c.role})"]
+    metric = f"{c.metric} ({c.role})" if c.kind == "quality" else c.metric
+    head = [c.status.upper(), c.kind, c.task, c.variant_id, metric]
     if r is None:
         return [*head, "—", "—", "—", tol_text, "—", "—", c.detail]
     drop = f"{fmt_number(r.drop)} [{fmt_number(r.drop_ci[0])}, {fmt_number(r.drop_ci[1])}]"
@@ -104,7 +105,7 @@ def to_json(verdict: Verdict) -> str:
             "variant_id": c.variant_id,
             "metric": c.metric,
             "status": c.status,
-            "role": c.role,
+            "role": c.role if c.kind == "quality" else None,
             "detail": c.detail,
             **c.extra,
         }
