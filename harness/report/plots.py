@@ -53,8 +53,10 @@ def _log_if_spanning(ax: Any, values: Sequence[float], axis: str) -> None:
 
 
 def _label_points(ax: Any, xs: Sequence[float], ys: Sequence[float], names: Sequence[str]) -> None:
-    for x, y, name in zip(xs, ys, names, strict=True):
-        ax.annotate(name, (x, y), fontsize=6, xytext=(3, 3), textcoords="offset points")
+    # staggered offsets, so neighbours' labels do not print over each other
+    for i, (x, y, name) in enumerate(zip(xs, ys, names, strict=True)):
+        offset = (3, 3 + 8 * (i % 3))
+        ax.annotate(name, (x, y), fontsize=6, xytext=offset, textcoords="offset points")
 
 
 def _draw_fit(ax: Any, fit: Fit, series: Sequence[Series]) -> None:
