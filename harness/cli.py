@@ -17,6 +17,7 @@ app = typer.Typer(
 )
 
 EXIT_BAD_INPUT = 2
+EXIT_INTERNAL = 3
 
 
 class RichProgress:
@@ -80,6 +81,7 @@ def run(
     if out is None:
         latest = _latest_run(the_plan.suite.name) if resume else None
         out = latest or Path("results") / the_plan.suite.name / new_run_id()
+    _check_writable(out)
     store, done = open_store(the_plan, out, resume)
     total = sum(len(the_plan.tasks_for(v)) for v in the_plan.variants)
     console.print(
@@ -95,6 +97,20 @@ def run(
 
         console.print(f"report: {write_report(out, None)}")
     typer.echo(str(out))
+
+
+def _check_writable(out: Path) -> None:
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise UserError(f"--out {out}: cannot create the run folder ({err.strerror})") from None
+
+
+def _write(path: Path, text: str, flag: str) -> None:
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as err:
+        raise UserError(f"{flag} {path}: cannot write ({err.strerror})") from None
 
 
 @app.command()
@@ -132,9 +148,9 @@ def gate(
     text = g.to_markdown(verdict)
     typer.echo(text)
     if markdown is not None:
-        markdown.write_text(text, encoding="utf-8")
+        _write(markdown, text, "--markdown")
     if json_out is not None:
-        json_out.write_text(g.to_json(verdict), encoding="utf-8")
+        _write(json_out, g.to_json(verdict), "--json")
     raise typer.Exit(0 if verdict.passed else 1)
 
 
@@ -164,7 +180,7 @@ def export_benchmark(
     from harness.gate.benchmark_json import to_pytest_benchmark
     from harness.gate.runs import load
 
-    out.write_text(json.dumps(to_pytest_benchmark(load(run_dir)), indent=2), encoding="utf-8")
+    _write(out, json.dumps(to_pytest_benchmark(load(run_dir)), indent=2), "--out")
     typer.echo(str(out))
 
 
@@ -212,7 +228,14 @@ def list_plugins() -> None:
         console.print(f"[bold]{title}[/]: {', '.join(registry.names())}")
 
 
+def _is_click(err: BaseException, name: str) -> bool:
+    """Whether `err` is click's exception `name`, from click itself or typer's vendored
+    copy (typer >= 0.20 bundles its own click, whose classes are not click's)."""
+    return any(cls.__name__ == name for cls in type(err).__mro__)
+
+
 def main() -> None:
+    """Exit codes: 0 pass/done, 1 gate regression, 2 bad input, 3 internal error, 130 ^C."""
     try:
         # Without standalone mode click returns a typer.Exit's code instead of exiting.
         code = app(standalone_mode=False)
@@ -225,14 +248,31 @@ def main() -> None:
         typer.echo("limitbench: interrupted; finished units are kept (use --resume)", err=True)
         sys.exit(130)
     except Exception as err:
-        import click
-
-        if isinstance(err, click.exceptions.Exit):
-            sys.exit(err.exit_code)
-        if isinstance(err, click.ClickException):
-            err.show()
+        if _is_click(err, "Exit"):
+            sys.exit(int(getattr(err, "exit_code", 0)))
+        if _is_click(err, "Abort"):
+            typer.echo("limitbench: interrupted; finished units are kept (use --resume)", err=True)
+            sys.exit(130)
+        if _is_click(err, "ClickException"):
+            getattr(err, "show")()  # noqa: B009 - the vendored class is not typed as click's
             sys.exit(EXIT_BAD_INPUT)
-        raise
+        _internal_error(err)
+
+
+def _internal_error(err: Exception) -> None:
+    """A bug of ours, not bad input and not a regression: a short message and exit 3 (1 is
+    the gate's "regression"), with the traceback only when asked for."""
+    import os
+    import traceback
+
+    if os.environ.get("LIMITBENCH_DEBUG"):
+        traceback.print_exc()
+    typer.echo(
+        f"limitbench: internal error ({type(err).__name__}: {err}). Finished units are kept. "
+        "Set LIMITBENCH_DEBUG=1 to see the traceback, and please report it.",
+        err=True,
+    )
+    sys.exit(EXIT_INTERNAL)
 
 
 if __name__ == "__main__":

@@ -85,7 +85,7 @@ class TaskRef(StrictModel):
 class TimingConfig(StrictModel):
     """Repeat each measured window until both minimums are met (the first is scored)."""
 
-    min_repeats: int = Field(default=1, ge=1)
+    min_repeats: int = Field(default=3, ge=1)  # a median with an interval needs >= 3
     min_time_s: float = Field(default=0.0, ge=0)
 
 
@@ -129,6 +129,7 @@ class TaskConfig(StrictModel):
     n: int | None = Field(default=None, ge=1)
     fewshot: FewShotConfig = Field(default_factory=FewShotConfig)
     options: dict[str, Any] = Field(default_factory=dict)
+    primary: list[str] | None = None  # metrics the gate judges; default: the adapter's
 
 
 def read_yaml(path: Path) -> dict[str, Any]:

@@ -42,6 +42,7 @@ def _count(work: Work, responses: Sequence[Response]) -> None:
         inputs = response.n_in or response.n_tokens or 0
         computed = response.n_computed or inputs
         work.input_tokens += inputs
+        work.input_lengths.append(inputs)
         work.computed_tokens += computed
         work.logit_tokens += response.n_logits if response.n_logits is not None else computed
         work.output_tokens += response.n_out or 0

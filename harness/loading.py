@@ -42,7 +42,11 @@ class LoadedVariant:
         }
 
     def conventions(self) -> dict[str, str]:
-        return {k: str(v) for k, v in self.details.items() if k not in DETAIL_UNITS}
+        out = {k: str(v) for k, v in self.details.items() if k not in DETAIL_UNITS}
+        vocab = self.backend.info.details.get("vocab_size")
+        if vocab is not None:  # the report flags perplexities above it
+            out["vocab_size"] = str(vocab)
+        return out
 
 
 def load_variant(variant: Variant, base_dir: Path) -> LoadedVariant:

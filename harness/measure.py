@@ -80,7 +80,8 @@ def merge_repeats(runs: Sequence[dict[str, Value]]) -> dict[str, Value]:
                 "ci_high": max(samples),
                 "stderr": statistics.stdev(samples) / len(samples) ** 0.5,
                 "repeats": samples,
-                "note": f"median of {len(samples)} repeats, interval = min..max"
+                "note": f"median of {len(samples)} repeats, interval = min..max (holds the "
+                f"true median with probability {1 - 0.5 ** (len(samples) - 1):.0%})"
                 + (f"; {value.note}" if value.note else ""),
             }
         )

@@ -27,6 +27,10 @@ class GpuDevice(_Frozen):
 
     name: str = Field(description="device name as CUDA reports it")
     memory_bytes: int = Field(description="total device memory in bytes")
+    uuid: str | None = Field(default=None, description="the device's UUID (as NVML names it)")
+    capability: str | None = Field(default=None, description="CUDA compute capability")
+    driver: str | None = Field(default=None, description="NVIDIA driver version (from NVML)")
+    cuda: str | None = Field(default=None, description="CUDA version torch was built with")
 
 
 class Fingerprint(_Frozen):
@@ -48,15 +52,19 @@ class Fingerprint(_Frozen):
     gpu: list[GpuDevice] | str = Field(
         description="visible CUDA devices, or the reason none is visible"
     )
+    cuda_visible_devices: str | None = Field(
+        default=None, description="CUDA_VISIBLE_DEVICES at run time"
+    )
     libraries: dict[str, str] = Field(description="versions of the libraries that shape results")
     git_sha: str | None = Field(description="commit of the working directory, if a git checkout")
     hf_hub_offline: str | None = Field(description="HF_HUB_OFFLINE at run time")
 
     def hardware_key(self) -> str:
-        """What must match for two measurements of speed to be comparable."""
+        """What must match for two measurements of speed to be comparable: CPU, cores,
+        threads and GPU model names (not UUIDs: two cards of one model time alike)."""
         gpu = self.gpu if isinstance(self.gpu, str) else ",".join(d.name for d in self.gpu)
         return "|".join(
-            str(part) for part in (self.cpu, self.logical_cores, gpu, self.torch_threads)
+            str(part) for part in (self.cpu, self.logical_cores, self.torch_threads, gpu)
         )
 
 

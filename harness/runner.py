@@ -21,6 +21,7 @@ from harness.errors import UserError, did_you_mean
 from harness.loading import LoadedVariant, load_variant
 from harness.measure import measure
 from harness.metrics import summarize
+from harness.metrics.primary import PRIMARY_KEY, encode
 from harness.profilers import PROFILERS
 from harness.profilers.environment import fingerprint
 from harness.records import Record, RunStore, Value
@@ -203,7 +204,11 @@ def run_unit(
             **slo.perf,
         },
         unavailable={**measured.unavailable, **slo.unavailable},
-        conventions={**task.adapter.conventions, **loaded.conventions()},
+        conventions={
+            **task.adapter.conventions,
+            **loaded.conventions(),
+            PRIMARY_KEY: encode(task.primary),
+        },
         started_at=started,
         wall_s=time.perf_counter() - clock,
     )

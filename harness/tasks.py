@@ -10,6 +10,7 @@ from harness.adapters.base import NO_SHOTS, Adapter, AdapterContext, AdapterFact
 from harness.config import SuiteConfig, TaskConfig, TaskRef, load_task_file, validate
 from harness.data import Sample, load_source, select
 from harness.errors import UserError, did_you_mean
+from harness.metrics.primary import default_primary
 from harness.paths import builtin_dir
 
 
@@ -24,6 +25,13 @@ class PreparedTask:
     @property
     def name(self) -> str:
         return self.config.name
+
+    @property
+    def primary(self) -> tuple[str, ...]:
+        """The metrics the gate judges this task on (see harness.metrics.primary)."""
+        if self.config.primary:
+            return tuple(self.config.primary)
+        return default_primary(self.config.adapter, [m.name for m in self.adapter.metrics])
 
 
 def task_dirs(suite: SuiteConfig, suite_path: Path) -> list[Path]:
@@ -87,7 +95,18 @@ def prepare_task(
     shots = _shot_picker(config, path, rows, samples, suite.seed)
     adapter = build_adapter(config, str(path), suite.seed, shots)
     _check_samples(adapter, samples, path)
+    _check_primary(config, adapter, path)
     return PreparedTask(config, path, adapter, samples, len(rows))
+
+
+def _check_primary(config: TaskConfig, adapter: Adapter, path: Path) -> None:
+    names = [m.name for m in adapter.metrics]
+    for name in config.primary or []:
+        if name not in names:
+            raise UserError(
+                f"{path}: key 'primary': '{name}' is not a metric of adapter "
+                f"'{config.adapter}'{did_you_mean(name, names)}"
+            )
 
 
 def _shot_picker(

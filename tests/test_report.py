@@ -3,7 +3,6 @@ figures render headless."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
@@ -12,9 +11,7 @@ import pytest
 from harness.records import Record, Value
 from harness.report.fit import Fit, Refusal, fit_power_law, pareto_front
 from harness.report.render import render
-from harness.runfiles import Fingerprint, Manifest
-
-SNAPSHOT = Path(__file__).parent / "snapshots" / "report.md"
+from tests.conftest import make_manifest
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
@@ -41,7 +38,39 @@ def test_plain_fit_and_refusals() -> None:
     fit = fit_power_law(n, 50 * n**-0.2, saturating=False)
     assert isinstance(fit, Fit) and fit.params["alpha"] == pytest.approx(0.2, rel=1e-3)
     refused = fit_power_law([1e6, 1e7, 1e8], [3.0, 2.5, 2.2], saturating=True)
-    assert isinstance(refused, Refusal) and "needs at least 4" in refused.reason
+    assert isinstance(refused, Refusal) and "needs at least 5" in refused.reason
+
+
+def test_four_sizes_are_refused_for_the_saturating_law() -> None:
+    """With 4 sizes, resamples of 3 interpolate exactly (A in [3, 8e207] was printed)."""
+    refused = fit_power_law([1e6, 1e7, 1e8, 1e9], [3.0, 2.5, 2.2, 2.1], saturating=True)
+    assert isinstance(refused, Refusal) and "4 distinct sizes" in refused.reason
+
+
+def test_rising_losses_are_refused_not_fit_with_negative_alpha() -> None:
+    n = np.geomspace(1e6, 1e9, 6)
+    for y in (2.0 * n**0.05, np.full(n.size, 2.0)):
+        refused = fit_power_law(n, y, saturating=True)
+        assert isinstance(refused, Refusal) and "alpha" in refused.reason
+        plain = fit_power_law(n, y, saturating=False)
+        assert isinstance(plain, Refusal)
+
+
+def test_size_within_never_divides_by_zero() -> None:
+    fit = Fit("saturating", {"E": 1.0, "A": 2.0, "alpha": 0.0}, {}, 5, None)
+    assert fit.size_within(0.1) is None
+
+
+def test_fit_intervals_are_bounded_and_from_resamples_with_four_sizes() -> None:
+    rng = np.random.default_rng(3)
+    n = np.geomspace(1e6, 1e9, 5)
+    y = (2.0 + 300 * n**-0.3) * np.exp(rng.normal(0, 0.02, n.size))
+    fit = fit_power_law(n, y, saturating=True, seed=0)
+    assert isinstance(fit, Fit)
+    assert 0 < fit.params["alpha"] <= 5
+    for low, high in fit.ci.values():
+        assert np.isfinite(low) and np.isfinite(high) and high < 1e30
+    assert fit.ci["alpha"][0] > 0
 
 
 def test_pareto_front() -> None:
@@ -111,39 +140,69 @@ def _records() -> list[Record]:
     ]
 
 
-def test_markdown_snapshot_and_headless_figures(tmp_path: Path) -> None:
-    env = Fingerprint(
-        python="3.11",
-        platform="test",
-        cpu="test-cpu",
-        physical_cores=2,
-        logical_cores=2,
-        torch_threads=2,
-        memory_bytes=1,
-        gpu="no CUDA device visible",
-        libraries={},
-        git_sha=None,
-        hf_hub_offline=None,
+def _speed(value: float, spread: float) -> Value:
+    reps = [value - spread, value, value + spread]
+    return Value(
+        value=value,
+        unit="tok/s",
+        higher_is_better=True,
+        ci_low=min(reps),
+        ci_high=max(reps),
+        repeats=reps,
     )
-    manifest = Manifest(
-        run_id="run1",
-        suite="snap",
-        suite_path="snap.yaml",
-        suite_sha256="0" * 64,
-        suite_config={},
-        tasks={},
-        created_at="now",
-        command="limitbench run snap.yaml",
-        env=env,
-    )
-    text = render([manifest], _records(), tmp_path / "figs", "figs", "limitbench report run1")
+
+
+def _deployer_records() -> list[Record]:
+    """The synthetic run above plus what the review found missing: repeat intervals, a
+    fake-quant variant on the base's kernels, a perplexity above the vocabulary size."""
+    out = []
+    for r in _records():
+        conventions = {"vocab_size": "1000"}
+        if r.knobs.get("quant") == "q8_0":
+            conventions["kernels"] = "same as the unquantized model (fake quantization)"
+        tps = r.perf["input_tokens_per_s"].value
+        # q8_0 measured 50% faster than its base by noise: same kernels, must not rank
+        perf = {
+            **r.perf,
+            "input_tokens_per_s": _speed(tps * (1.5 if conventions.get("kernels") else 1), 5),
+        }
+        out.append(r.model_copy(update={"conventions": conventions, "perf": perf}))
+    broken = _record("m@quant=q2", {"quant": "q2"}, 2.4e6, 100.0, 180_000_000)
+    out.append(broken.model_copy(update={"conventions": {"vocab_size": "1000"}}))
+    return out
+
+
+def test_report_answers_what_do_i_lose_and_gain(tmp_path: Path) -> None:
+    manifest = make_manifest()
+    records = _deployer_records()
+    text = render([manifest], records, tmp_path / "figs", "figs", "limitbench report run1")
     figures = sorted(p.name for p in (tmp_path / "figs").iterdir())
     assert "fit_ppl_m__layers_.png" in figures and "frontier_ppl.png" in figures
     for name in figures:
         assert (tmp_path / "figs" / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    if os.environ.get("UPDATE_SNAPSHOTS"):
-        SNAPSHOT.write_text(text)
-    assert text == SNAPSHOT.read_text()
+    vs = text.split("## Each variant against its base", 1)[1].split("\n## ", 1)[0]
+    rows = {line.split(" | ")[1]: line for line in vs.splitlines() if line.startswith("| ppl")}
+    assert "**worse**" in rows["m@layers=6"] and "**worse**" in rows["m@quant=q2"]
+    assert "no detectable change" in rows["m@quant=q8_0 ‡"]
+    assert "×1e+05" in rows["m@quant=q2"]  # a 1e5-fold perplexity is a ratio, not +1e7 %
+    assert "no detectable quality change vs base for" in vs and "`m@layers=24`" in vs
+    # depth ladder of one model: a degradation curve with an interval-bearing fit, no "limit"
+    assert "## Degradation curves" in text and "## Limits" not in text
+    summary = text.split("## Summary", 1)[1].split("\n## ", 1)[0]
+    assert "fastest by input tok/s" in summary or "variants tied" in summary
+    assert "m@quant=q8_0" not in summary.split("fastest", 1)[-1].split("(same kernels")[0] or (
+        "(same kernels as base)" in summary
+    )
+    assert "above the vocabulary size 1000" in summary
+    assert "input tok/s" in text and "output tok/s" in text
+
+
+def test_fastest_ignores_a_same_kernel_variant_ahead_by_noise() -> None:
+    from harness.report.deployer import fastest_lines
+
+    records = [r for r in _deployer_records() if r.variant_id in ("m", "m@quant=q8_0")]
+    (line,) = fastest_lines(records)
+    assert "all 2 variants tied" in line
 
 
 def test_report_cli_exports_csv(
@@ -168,3 +227,51 @@ def test_report_cli_exports_csv(
     frame = pd.read_csv(csv)
     assert {"task", "variant_id", "metric", "value", "ci_low", "unit"} <= set(frame.columns)
     assert len(frame[frame.metric == "token_perplexity"]) == 4  # 2 variants x 2 runs
+
+
+def test_vs_base_uses_paired_samples_and_flags_below_chance() -> None:
+    from harness.report.deployer import vs_base_section
+    from harness.report.flags import flags
+    from harness.report.versus import versus_base
+
+    def acc_record(variant: str, knobs: dict[str, str | int | float | bool], acc: float) -> Record:
+        rec = _record(variant, knobs, 1.0, 100.0, 1000)
+        value = Value(
+            value=acc,
+            unit="fraction",
+            higher_is_better=True,
+            ci_low=acc - 0.1,
+            ci_high=acc + 0.1,
+            n=40,
+        )
+        return rec.model_copy(
+            update={
+                "adapter": "classification",
+                "quality": {"accuracy": value},
+                "conventions": {"chance_accuracy": "0.5", "primary_metrics": "accuracy"},
+            }
+        )
+
+    base_correct = [1.0] * 30 + [0.0] * 10
+    cand_correct = [1.0] * 12 + [0.0] * 28  # 18 of the base's correct answers lost
+    same = list(base_correct)
+    samples = {
+        ("m", "ppl"): {f"s{i}": {"correct": c} for i, c in enumerate(base_correct)},
+        ("m@quant=q4_0", "ppl"): {f"s{i}": {"correct": c} for i, c in enumerate(cand_correct)},
+        ("m@quant=q8_0", "ppl"): {f"s{i}": {"correct": c} for i, c in enumerate(same)},
+    }
+    records = [
+        acc_record("m", {}, 0.75),
+        acc_record("m@quant=q4_0", {"quant": "q4_0"}, 0.3),
+        acc_record("m@quant=q8_0", {"quant": "q8_0"}, 0.75),
+    ]
+    found = {v.record.variant_id: v.quality for v in versus_base(records, samples, 0)}
+    assert found["m@quant=q4_0"].verdict == "worse"
+    assert found["m@quant=q4_0"].change == pytest.approx(-0.45)
+    assert found["m@quant=q4_0"].method.startswith("paired bootstrap over 40")
+    assert found["m@quant=q8_0"].verdict == "no detectable change at n = 40"
+    assert found["m@quant=q8_0"].low == found["m@quant=q8_0"].high == 0.0
+    assert "below chance (0.5)" in flags(records[1])[0]
+    assert "no detectable quality change vs base for `m@quant=q8_0`" in vs_base_section(
+        records, samples, 0
+    )

@@ -1,9 +1,11 @@
 """Classification by label verbalizers and multiple choice, both scored by log-likelihood.
 
 Each choice is a continuation of the same prompt; the prediction is the choice with the
-highest summed log-likelihood (`accuracy`) or the highest per-byte log-likelihood
-(`accuracy_norm`, lm-evaluation-harness's acc_norm). Label probabilities are the softmax of
-the choices' log-likelihoods, which gives calibration (ECE, Brier) for free.
+highest summed log-likelihood (`accuracy`) or the highest per-character log-likelihood
+(`accuracy_norm`, lm-evaluation-harness's acc_norm: characters of the choice without its
+joining whitespace); `accuracy_norm_bytes` keeps this project's earlier per-UTF-8-byte
+normalization under its own name. Label probabilities are the softmax of the choices'
+log-likelihoods, which gives calibration (ECE, Brier) for free.
 """
 
 from __future__ import annotations
@@ -19,11 +21,22 @@ from harness.adapters.prompting import render
 from harness.data.base import Sample
 from harness.errors import UserError
 from harness.metrics import Metric, corpus_metric, mean_metric
-from harness.metrics.choice import choice_scores, expected_calibration_error, macro_f1
+from harness.metrics.choice import (
+    choice_lengths,
+    choice_scores,
+    expected_calibration_error,
+    macro_f1,
+)
 from harness.requests import LogLikelihood, Request, Response
 
 CHOICE_CONVENTIONS = {
-    "choices": "summed continuation log-likelihood; accuracy_norm divides by UTF-8 bytes",
+    "choices": "summed continuation log-likelihood",
+    "accuracy_norm": "log-likelihood / characters of the choice without leading whitespace "
+    "(lm-evaluation-harness acc_norm)",
+    "accuracy_norm_bytes": "log-likelihood / UTF-8 bytes of the continuation, leading space "
+    "included (this project's earlier accuracy_norm)",
+    "loglikelihood_context": "all trailing whitespace of the prompt moves to the "
+    "continuation; a BOS/prefix token only when the prompt is empty (lm-evaluation-harness)",
     "probabilities": "softmax over the choices' log-likelihoods",
     "ece": "10 equal-width confidence bins",
 }
@@ -33,12 +46,24 @@ def _choice_metrics(with_f1: bool) -> tuple[Metric, ...]:
     metrics = [
         mean_metric("accuracy", "fraction", True, "correct"),
         mean_metric("accuracy_norm", "fraction", True, "correct_norm"),
+        mean_metric("accuracy_norm_bytes", "fraction", True, "correct_norm_bytes"),
         mean_metric("brier", "score", False, "brier"),
         corpus_metric("ece", "fraction", False, expected_calibration_error),
     ]
     if with_f1:
         metrics.insert(2, corpus_metric("macro_f1", "fraction", True, macro_f1))
     return tuple(metrics)
+
+
+def _logprobs(responses: Sequence[Response]) -> list[float]:
+    """Each choice's log-likelihood. A missing one is a backend bug, not a score; a value of
+    exactly 0.0 (probability 1) is a real score and must not be mistaken for missing."""
+    out = []
+    for r in responses:
+        if r.logprob is None:
+            raise RuntimeError("backend returned no log-likelihood for a choice")
+        out.append(float(r.logprob))
+    return out
 
 
 class ClassificationOptions(AdapterOptions):
@@ -53,12 +78,13 @@ class ClassificationAdapter:
     Options: ClassVar[type[AdapterOptions]] = ClassificationOptions
     uses_fewshot: ClassVar[bool] = True
     metrics = _choice_metrics(with_f1=True)
-    conventions: Mapping[str, str] = CHOICE_CONVENTIONS
+    conventions: Mapping[str, str]
 
     def __init__(self, options: ClassificationOptions, context: AdapterContext) -> None:
         self.options = options
         self.shots: ShotPicker = context.shots
         self.labels = list(options.labels)
+        self.conventions = {**CHOICE_CONVENTIONS, "chance_accuracy": f"{1 / len(self.labels):.6g}"}
 
     def _gold(self, sample: Sample) -> int:
         label = str(sample.fields.get(self.options.label_field, sample.label))
@@ -80,11 +106,12 @@ class ClassificationAdapter:
         return [LogLikelihood(prompt, self.options.labels[label]) for label in self.labels]
 
     def score(self, sample: Sample, responses: Sequence[Response]) -> Mapping[str, float]:
-        lengths = [len(self.options.labels[label].encode()) for label in self.labels]
-        return choice_scores([r.logprob or 0.0 for r in responses], lengths, self._gold(sample))
+        chars, nbytes = choice_lengths([self.options.labels[label] for label in self.labels])
+        return choice_scores(_logprobs(responses), chars, self._gold(sample), nbytes)
 
     def output(self, sample: Sample, responses: Sequence[Response]) -> Mapping[str, Any]:
-        best = max(range(len(responses)), key=lambda i: responses[i].logprob or -1e30)
+        logprobs = _logprobs(responses)
+        best = max(range(len(responses)), key=lambda i: logprobs[i])
         return {
             "prediction": self.labels[best],
             "logprobs": {lab: r.logprob for lab, r in zip(self.labels, responses, strict=True)},
@@ -104,11 +131,13 @@ class MultipleChoiceAdapter:
     Options: ClassVar[type[AdapterOptions]] = MultipleChoiceOptions
     uses_fewshot: ClassVar[bool] = False  # choices are scored zero-shot
     metrics = _choice_metrics(with_f1=False)
-    conventions: Mapping[str, str] = CHOICE_CONVENTIONS
+    conventions: Mapping[str, str]
 
     def __init__(self, options: MultipleChoiceOptions, context: AdapterContext) -> None:
         self.options = options
         self.seed = context.seed
+        chance = 1 / len(options.choices)
+        self.conventions = {**CHOICE_CONVENTIONS, "chance_accuracy": f"{chance:.6g}"}
 
     def _order(self, sample: Sample) -> list[int]:
         order = list(range(len(self.options.choices)))
@@ -127,9 +156,9 @@ class MultipleChoiceAdapter:
         return [LogLikelihood(prompt, text) for text in self._texts(sample)]
 
     def score(self, sample: Sample, responses: Sequence[Response]) -> Mapping[str, float]:
-        lengths = [len(t.encode()) for t in self._texts(sample)]
+        chars, nbytes = choice_lengths(self._texts(sample))
         gold = self._order(sample).index(self.options.gold)
-        return choice_scores([r.logprob or 0.0 for r in responses], lengths, gold)
+        return choice_scores(_logprobs(responses), chars, gold, nbytes)
 
     def output(self, sample: Sample, responses: Sequence[Response]) -> Mapping[str, Any]:
         return {"order": self._order(sample), "logprobs": [r.logprob for r in responses]}

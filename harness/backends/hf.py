@@ -10,6 +10,7 @@ import torch
 
 from harness.backends.base import BackendInfo, Progress
 from harness.backends.hf_generate import GenerationMixin
+from harness.backends.hf_params import count_params
 from harness.backends.items import context_item
 from harness.backends.windows import rolling_windows
 from harness.requests import LogLikelihood, Response, RollingLogLikelihood
@@ -51,7 +52,7 @@ class HFBackend(GenerationMixin):
         self.info = BackendInfo(
             model=name,
             source=source,
-            n_params=sum(p.numel() for p in params),
+            n_params=count_params(params),
             dtype=str(next(iter(params)).dtype).removeprefix("torch."),
             device=str(self.device),
             weight_bytes=weight_bytes(model),

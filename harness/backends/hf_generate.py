@@ -60,6 +60,10 @@ class StopOnStrings(StoppingCriteria):
 class GenerationMixin:
     """The `generate` request kind; HFBackend provides these attributes."""
 
+    # A batch decodes in lock-step: its first token and its end come at one moment for all
+    # rows, so every row carries its batch's TTFT and latency (the record says so).
+    latency_scope = "per batch"
+
     model: Any
     tokenizer: Any
     device: torch.device

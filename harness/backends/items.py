@@ -18,17 +18,24 @@ def context_item(
     context: str,
     continuation: str,
 ) -> Item:
-    """The tokens of a log-likelihood request, cut to the last max_length + 1.
-
-    Trailing context spaces belong to the continuation (lm-evaluation-harness), and the
-    continuation's tokens are those the whole text has beyond the context's own encoding, so
-    a merge across the boundary is scored as the continuation.
+    """The tokens of a log-likelihood request, cut to the last max_length + 1, built as
+    lm-evaluation-harness builds them: all trailing whitespace of the context moves to the
+    continuation (so "Answer:\n" + "42" scores "\n42"), the continuation's tokens are those
+    the whole text has beyond the context's own encoding (a merge across the boundary is
+    scored as the continuation), and the prefix (BOS) token is prepended only when the
+    context is empty, so the first continuation token has something to be conditioned on.
     """
-    spaces = len(context) - len(context.rstrip(" "))
-    if spaces:
-        context, continuation = context[:-spaces], context[-spaces:] + continuation
-    whole = encode(context + continuation)
-    n_context = len(encode(context))
-    cont = whole[n_context:] or whole[-1:]
-    tokens = [prefix_id, *whole[: len(whole) - len(cont)], *cont]
+    stripped = context.rstrip()
+    if len(stripped) < len(context):
+        context, continuation = stripped, context[len(stripped) :] + continuation
+    if not context:
+        cont = encode(continuation)
+        tokens = [prefix_id, *cont]
+    else:
+        whole = encode(context + continuation)
+        n_context = len(encode(context))
+        cont = whole[n_context:] or whole[-1:]
+        tokens = [*whole[: len(whole) - len(cont)], *cont]
+        if len(tokens) == len(cont):  # the context encoded to nothing of its own
+            tokens = [prefix_id, *tokens]
     return tokens[-(max_length + 1) :], min(len(cont), max_length)

@@ -1,34 +1,33 @@
 """Baseline vs candidate, per (task, variant, metric): paired quality tests with Holm
-control, perf ratios where the hardware matches, and fail-closed handling of gaps."""
+control over each task's primary metrics, a power check that turns comparisons unable to see
+a drop into "inconclusive", perf changes where the hardware matches, and fail-closed handling
+of gaps (missing units, partial sample overlap)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Literal
+import math
 
-import numpy as np
-
-from harness.gate.paired import PairedResult, holm, mcnemar, paired_bootstrap
-from harness.gate.rules import GateRules, Tolerance
+from harness.gate.model import Comparison, Role
+from harness.gate.paired import holm, mcnemar, paired_bootstrap
+from harness.gate.perf import compare_perf
+from harness.gate.rules import GateRules
 from harness.gate.runs import RunData
 from harness.metrics.catalog import all_metrics
-from harness.profilers.environment import hardware_key
+from harness.metrics.primary import primary_of
 
-Status = Literal["pass", "fail", "skipped", "missing", "new"]
-MIN_REPEATS = 3
+__all__ = ["Comparison", "compare_perf", "compare_quality"]
 
 
-@dataclass
-class Comparison:
-    kind: Literal["quality", "perf"]
-    task: str
-    variant_id: str
-    metric: str
-    status: Status
-    detail: str = ""
-    result: PairedResult | None = None
-    tolerance: Tolerance | None = None
-    extra: dict[str, float] = field(default_factory=dict)
+def _overlap_problem(base_ids: set[str], cand_ids: set[str], common: list[str]) -> str | None:
+    if not common:
+        return "no sample ids in common: the runs are not comparable"
+    if len(common) == len(base_ids) == len(cand_ids):
+        return None
+    return (
+        f"partial overlap: {len(common)} of the baseline's {len(base_ids)} sample ids are in "
+        f"the candidate ({len(cand_ids)} ids); the runs sampled different rows. Rerun with the "
+        "same suite, seed and n, or allow it with a rule `partial_overlap: allow`"
+    )
 
 
 def _paired(
@@ -38,27 +37,13 @@ def _paired(
     tol = rules.tolerance(task, metric)
     found = all_metrics().get(metric)
     if found is None:
-        return Comparison(
-            "quality",
-            task,
-            variant,
-            metric,
-            "skipped",
-            "no per-sample reducer known for this metric",
-            tolerance=tol,
-        )
+        detail = "no per-sample reducer known for this metric"
+        return Comparison("quality", task, variant, metric, "skipped", detail, tolerance=tol)
     b_rows, c_rows = base.samples.get(key, {}), cand.samples.get(key, {})
     common = sorted(set(b_rows) & set(c_rows))
-    if not common:
-        return Comparison(
-            "quality",
-            task,
-            variant,
-            metric,
-            "fail",
-            "no sample ids in common: the runs are not comparable",
-            tolerance=tol,
-        )
+    problem = _overlap_problem(set(b_rows), set(c_rows), common)
+    if problem and (not common or tol.partial_overlap == "fail"):
+        return Comparison("quality", task, variant, metric, "fail", problem, tolerance=tol)
     b = [b_rows[i] for i in common]
     c = [c_rows[i] for i in common]
     field_ = found.mean_of
@@ -77,8 +62,53 @@ def _paired(
             rules.n_bootstrap,
             rules.seed,
         )
-    note = f"{len(common)} paired samples"
+    note = f"{len(common)} paired samples" + (f"; {problem}" if problem else "")
     return Comparison("quality", task, variant, metric, "pass", note, result, tol)
+
+
+def underpowered(c: Comparison) -> str | None:
+    """Why this comparison could not have seen a drop of the size that matters, or None."""
+    r, tol = c.result, c.tolerance
+    if r is None or tol is None or not math.isfinite(r.mde):
+        return None
+    target = tol.detect_target(r.baseline)
+    if target <= 0 or r.mde <= target:
+        return None
+    n = _n_of(c.detail)
+    needed = math.ceil(n * (r.mde / target) ** 2) if n else None
+    advice = f"; use n >= {needed}" if needed else ""
+    return (
+        f"underpowered: n = {n} detects only drops >= {r.mde:.3g} "
+        f"(must detect {target:.3g}){advice}"
+    )
+
+
+def _n_of(detail: str) -> int:
+    head = detail.split(" paired samples", 1)[0]
+    return int(head) if head.isdigit() else 0
+
+
+def _judge(tested: list[Comparison], rules: GateRules) -> None:
+    """Holm over primary comparisons; secondaries are reported at their own level."""
+    alpha = 1 - rules.confidence
+    primary = [c for c in tested if c.role == "primary"]
+    rejected = holm([c.result.p_value for c in primary if c.result], alpha)
+    for comparison, reject in zip(primary, rejected, strict=True):
+        why = underpowered(comparison)
+        if reject:
+            comparison.status = "fail"
+        elif why and comparison.tolerance is not None:
+            action = comparison.tolerance.underpowered
+            comparison.status = "inconclusive" if action == "fail" else "warn"
+            comparison.detail = f"{why}; {comparison.detail}"
+    for comparison in (c for c in tested if c.role == "secondary"):
+        r = comparison.result
+        if r is not None and r.p_value <= alpha:
+            comparison.status = "warn"
+            comparison.detail = (
+                f"secondary metric: drop significant before correction (p = {r.p_value:.3g}), "
+                f"not gating; {comparison.detail}"
+            )
 
 
 def compare_quality(base: RunData, cand: RunData, rules: GateRules) -> list[Comparison]:
@@ -86,26 +116,17 @@ def compare_quality(base: RunData, cand: RunData, rules: GateRules) -> list[Comp
     for key, record in sorted(base.records.items()):
         variant, task = key
         other = cand.records.get(key)
+        primary = primary_of(record.conventions, record.adapter, record.quality)
         for metric in record.quality:
+            role: Role = "primary" if metric in primary else "secondary"
             if other is None or metric not in other.quality:
                 what = "variant/task" if other is None else "metric"
-                out.append(
-                    Comparison(
-                        "quality",
-                        task,
-                        variant,
-                        metric,
-                        "missing",
-                        f"{what} absent from the candidate (fails closed)",
-                    )
-                )
+                detail = f"{what} absent from the candidate (fails closed)"
+                out.append(Comparison("quality", task, variant, metric, "missing", detail))
             else:
                 out.append(_paired(base, cand, key, metric, rules))
-    tested = [c for c in out if c.result is not None]
-    rejected = holm([c.result.p_value for c in tested if c.result], 1 - rules.confidence)
-    for comparison, reject in zip(tested, rejected, strict=True):
-        if reject:
-            comparison.status = "fail"
+            out[-1].role = role
+    _judge([c for c in out if c.result is not None and c.status == "pass"], rules)
     out += [
         Comparison("quality", t, v, m, "new", "only in the candidate")
         for (v, t), rec in sorted(cand.records.items())
@@ -113,73 +134,3 @@ def compare_quality(base: RunData, cand: RunData, rules: GateRules) -> list[Comp
         if (v, t) not in base.records
     ]
     return out
-
-
-def compare_perf(base: RunData, cand: RunData, rules: GateRules) -> list[Comparison]:
-    hw_base, hw_cand = (
-        hardware_key(base.manifest.env),
-        hardware_key(cand.manifest.env),
-    )
-    out = []
-    for key, record in sorted(base.records.items()):
-        variant, task = key
-        other = cand.records.get(key)
-        for metric in rules.perf_metrics:
-            if metric not in record.perf:
-                continue
-            if other is None or metric not in other.perf or hw_base != hw_cand:
-                status: Status = "skipped" if other and metric in other.perf else "missing"
-                detail = (
-                    "absent from the candidate (fails closed)"
-                    if status == "missing"
-                    else f"hardware differs: {hw_base} vs {hw_cand}"
-                )
-                out.append(Comparison("perf", task, variant, metric, status, detail))
-            else:
-                old, new = record.perf[metric].repeats, other.perf[metric].repeats
-                if record.perf[metric].higher_is_better is False:  # times: compare speeds
-                    old, new = new, old
-                out.append(_perf_ratio(task, variant, metric, old, new, rules))
-    return out
-
-
-def _perf_ratio(
-    task: str,
-    variant: str,
-    metric: str,
-    base: list[float] | None,
-    cand: list[float] | None,
-    rules: GateRules,
-) -> Comparison:
-    if not base or not cand or min(len(base), len(cand)) < MIN_REPEATS:
-        return Comparison(
-            "perf",
-            task,
-            variant,
-            metric,
-            "skipped",
-            f"needs at least {MIN_REPEATS} repeated measurements on each side "
-            "(set the suite's timing.min_repeats)",
-        )
-    rng = np.random.default_rng(rules.seed)
-    b, c = np.asarray(base), np.asarray(cand)
-    ratios = [
-        np.median(rng.choice(c, c.size)) / np.median(rng.choice(b, b.size))
-        for _ in range(rules.n_bootstrap)
-    ]
-    tail = (1 - rules.confidence) * 100
-    high = float(np.percentile(ratios, 100 - tail))  # optimistic end of the slowdown
-    ratio = float(np.median(c) / np.median(b))
-    slow = 1 - high  # the smallest slowdown consistent with the data
-    status: Status = "fail" if slow > rules.perf.max_drop else "pass"
-    return Comparison(
-        "perf",
-        task,
-        variant,
-        metric,
-        status,
-        f"candidate/baseline median ratio {ratio:.3f} "
-        f"[{float(np.percentile(ratios, tail)):.3f}, {high:.3f}]",
-        tolerance=rules.perf,
-        extra={"ratio": ratio},
-    )

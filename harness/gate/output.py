@@ -8,10 +8,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from harness.gate.compare import Comparison
+from harness.gate.model import Comparison
 from harness.report.markdown import fmt_number, table
 
-FAILING = ("fail", "missing")
+FAILING = ("fail", "missing", "inconclusive")
 
 
 @dataclass(frozen=True)
@@ -34,7 +34,8 @@ def decide(comparisons: Sequence[Comparison], baseline: str, candidate: str) -> 
 def _row(c: Comparison) -> list[str]:
     r, tol = c.result, c.tolerance
     tol_text = "—" if tol is None else f"{tol.max_drop:g}{' rel' if tol.relative else ''}"
-    head = [c.status.upper(), c.kind, c.task, c.variant_id, c.metric]
+    metric = f"{c.metric} ({c.role})" if c.kind == "quality" else c.metric
+    head = [c.status.upper(), c.kind, c.task, c.variant_id, metric]
     if r is None:
         return [*head, "—", "—", "—", tol_text, "—", "—", c.detail]
     drop = f"{fmt_number(r.drop)} [{fmt_number(r.drop_ci[0])}, {fmt_number(r.drop_ci[1])}]"
@@ -73,14 +74,20 @@ def to_markdown(verdict: Verdict) -> str:
         f"baseline `{verdict.baseline}` vs candidate `{verdict.candidate}` — {counts}.\n\n"
         "Quality: paired tests on per-sample scores (exact McNemar for correct/incorrect at "
         "zero tolerance, paired bootstrap otherwise), one-sided, Holm-controlled across "
-        "all quality comparisons. A drop fails only when it exceeds its tolerance with "
-        "the stated confidence. MDE: the drop this sample size detects with 80% power."
+        "each task's primary metrics (the others are secondary: reported, not gating). A "
+        "drop fails when it exceeds its tolerance with the stated confidence. MDE: the drop "
+        "this sample size detects with 80% power; a primary comparison whose MDE exceeds the "
+        "drop it must detect is INCONCLUSIVE and fails unless a rule sets "
+        "`underpowered: warn`."
     )
     bad = [c for c in verdict.comparisons if c.status in FAILING]
     rest = [c for c in verdict.comparisons if c.status not in FAILING]
     parts = [head]
     if bad:
-        parts.append("### Regressions and gaps\n\n" + table(HEADERS, [_row(c) for c in bad]))
+        parts.append(
+            "### Regressions, gaps and inconclusive comparisons\n\n"
+            + table(HEADERS, [_row(c) for c in bad])
+        )
     if rest:
         parts.append(
             "<details><summary>All other comparisons</summary>\n\n"
@@ -98,6 +105,7 @@ def to_json(verdict: Verdict) -> str:
             "variant_id": c.variant_id,
             "metric": c.metric,
             "status": c.status,
+            "role": c.role if c.kind == "quality" else None,
             "detail": c.detail,
             **c.extra,
         }

@@ -62,13 +62,21 @@ def paired_bootstrap(
     n_boot: int,
     seed: int,
 ) -> PairedResult:
-    """Resample samples jointly; the drop's distribution gives the p-value and the CI."""
+    """Resample samples jointly; the drop's distribution gives the p-value and the CI.
+
+    Relative drops divide by the full-sample baseline value, one fixed denominator, so every
+    resample is in the same units. A baseline of 0 has no relative scale: the drops stay
+    absolute and the method says so (the tolerance then reads as an absolute drop).
+    """
     sign = 1.0 if higher_is_better else -1.0
     b0, c0 = reduce(base), reduce(cand)
+    scale = abs(b0) if relative and b0 else 1.0
+    method = "paired bootstrap"
+    if relative and not b0:
+        method += " (baseline 0: relative drop undefined, absolute drop used)"
 
     def drop(b: float, c: float) -> float:
-        d = sign * (b - c)
-        return d / abs(b) if relative and b else d
+        return sign * (b - c) / scale
 
     rng = np.random.default_rng(seed)
     n = len(base)
@@ -83,7 +91,7 @@ def paired_bootstrap(
     sd = float(np.std(arr, ddof=1)) if arr.size > 1 else float("nan")
     mde = (float(norm.ppf(confidence)) + Z_POWER) * sd
     return PairedResult(
-        "paired bootstrap",
+        method,
         b0,
         c0,
         drop(b0, c0),

@@ -1,28 +1,55 @@
-"""Gate rules: tolerances per metric, the confidence, and which perf metrics count."""
+"""Gate rules: tolerances per metric, power requirements, the confidence, and which perf
+metrics count."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 
 from harness.config import StrictModel, read_yaml, validate
 
+Action = Literal["fail", "warn"]
+DEFAULT_DETECT_REL = 0.10  # with max_drop 0, a comparison must detect a 10% drop of baseline
+
 
 class Tolerance(StrictModel):
-    """A drop the gate accepts. `relative` drops are fractions of the baseline value."""
+    """A drop the gate accepts, and how it treats comparisons that could not see a drop.
+
+    `relative` drops are fractions of the baseline value. `must_detect` is the smallest drop
+    (same units) a comparison must be able to detect with 80% power; unset, it is `max_drop`
+    when that is positive, else 10% of the baseline value. A comparison that cannot is
+    inconclusive; `underpowered` says whether that fails the gate or only warns.
+    `partial_overlap` says whether runs sharing only some sample ids may be compared.
+    """
 
     max_drop: float = Field(default=0.0, ge=0)
     relative: bool = False
+    must_detect: float | None = Field(default=None, gt=0)
+    underpowered: Action = "fail"
+    partial_overlap: Literal["fail", "allow"] = "fail"
+
+    def detect_target(self, baseline: float) -> float:
+        """The drop (in this tolerance's units) the comparison must be able to detect."""
+        if self.must_detect is not None:
+            return self.must_detect
+        if self.max_drop > 0:
+            return self.max_drop
+        return DEFAULT_DETECT_REL if self.relative else DEFAULT_DETECT_REL * abs(baseline)
 
 
 class Rule(StrictModel):
-    """Overrides the default tolerance where task and metric match (None matches any)."""
+    """Overrides the default tolerance where task and metric match (None matches any);
+    fields left unset keep the default's value."""
 
     task: str | None = None
     metric: str | None = None
-    max_drop: float = Field(ge=0)
-    relative: bool = False
+    max_drop: float | None = Field(default=None, ge=0)
+    relative: bool | None = None
+    must_detect: float | None = Field(default=None, gt=0)
+    underpowered: Action | None = None
+    partial_overlap: Literal["fail", "allow"] | None = None
 
 
 class GateRules(StrictModel):
@@ -39,7 +66,8 @@ class GateRules(StrictModel):
     def tolerance(self, task: str, metric: str) -> Tolerance:
         for rule in self.rules:
             if rule.task in (None, task) and rule.metric in (None, metric):
-                return Tolerance(max_drop=rule.max_drop, relative=rule.relative)
+                given = rule.model_dump(exclude={"task", "metric"}, exclude_none=True)
+                return self.quality.model_copy(update=given)
         return self.quality
 
 

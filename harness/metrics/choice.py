@@ -12,20 +12,38 @@ from harness.metrics.base import Scores
 ECE_BINS = 10
 
 
-def choice_scores(logprobs: Sequence[float], lengths: Sequence[int], gold: int) -> dict[str, float]:
+def choice_lengths(continuations: Sequence[str]) -> tuple[list[int], list[int]]:
+    """(characters, bytes) per choice for the two length normalizations.
+
+    Characters follow lm-evaluation-harness's acc_norm: the choice's own text, without the
+    whitespace that joins it to the prompt (lm-eval divides by len(choice), the delimiter
+    being added separately). Bytes are the UTF-8 bytes of the whole continuation, leading
+    space included: this project's earlier convention, kept as `accuracy_norm_bytes`.
+    """
+    chars = [len(c.lstrip()) for c in continuations]
+    return chars, [len(c.encode("utf-8")) for c in continuations]
+
+
+def choice_scores(
+    logprobs: Sequence[float],
+    lengths: Sequence[int],
+    gold: int,
+    byte_lengths: Sequence[int] | None = None,
+) -> dict[str, float]:
     """Per-sample scores: raw and length-normalized predictions and the label probabilities.
 
-    Probabilities are the softmax of the choices' summed log-likelihoods, i.e. the model's
-    distribution restricted to the choices.
+    `lengths` normalize `correct_norm` (characters, as lm-evaluation-harness's acc_norm);
+    `byte_lengths`, when given, normalize `correct_norm_bytes`. Probabilities are the
+    softmax of the choices' summed log-likelihoods, i.e. the model's distribution
+    restricted to the choices.
     """
     lp = np.asarray(logprobs, dtype=float)
     probs = np.exp(lp - lp.max())
     probs /= probs.sum()
-    normalized = lp / np.maximum(np.asarray(lengths, dtype=float), 1.0)
-    pred, pred_norm = int(lp.argmax()), int(normalized.argmax())
+    pred, pred_norm = int(lp.argmax()), _argmax_normalized(lp, lengths)
     onehot = np.zeros_like(probs)
     onehot[gold] = 1.0
-    return {
+    out = {
         "gold": float(gold),
         "pred": float(pred),
         "pred_norm": float(pred_norm),
@@ -35,6 +53,13 @@ def choice_scores(logprobs: Sequence[float], lengths: Sequence[int], gold: int) 
         "p_gold": float(probs[gold]),
         "brier": float(((probs - onehot) ** 2).sum()),
     }
+    if byte_lengths is not None:
+        out["correct_norm_bytes"] = float(_argmax_normalized(lp, byte_lengths) == gold)
+    return out
+
+
+def _argmax_normalized(lp: np.ndarray, lengths: Sequence[int]) -> int:
+    return int((lp / np.maximum(np.asarray(lengths, dtype=float), 1.0)).argmax())
 
 
 def macro_f1(scores: Scores) -> float:

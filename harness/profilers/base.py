@@ -19,6 +19,7 @@ class Work:
     computed_tokens: int = 0  # input tokens actually run through the model (shared contexts once)
     logit_tokens: int = 0  # positions the output head ran on (scoring keeps only the scored)
     output_tokens: int = 0
+    input_lengths: list[int] = field(default_factory=list)  # per request, for attention FLOPs
     latencies_s: list[float] = field(default_factory=list)
     ttfts_s: list[float] = field(default_factory=list)
     decode_steps: list[int] = field(default_factory=list)

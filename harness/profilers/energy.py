@@ -42,16 +42,23 @@ def read_rapl_j(files: list[tuple[Path, int]]) -> list[float]:
     return [int(path.read_text()) / 1e6 for path, _ in files]
 
 
-def nvml_reader() -> Callable[[], list[float]] | str:
-    """A function reading each visible GPU's energy counter in joules, or why there is none."""
+def nvml_reader(backend: Any = None) -> Callable[[], list[float]] | str:
+    """A function reading the energy counters of the GPU(s) holding the backend's model, in
+    joules, or why there is none. Only the model's devices are summed: other GPUs on the
+    machine run other work."""
     torch = sys.modules.get("torch")
     if torch is None or not torch.cuda.is_available():
         return "no CUDA device in use"
+    from harness.profilers.nvml_devices import model_cuda_indices, nvml_handle
+
+    indices = model_cuda_indices(backend, torch)
+    if not indices:
+        return "the model is not on a CUDA device"
     try:
         import pynvml
 
         pynvml.nvmlInit()
-        handles = [pynvml.nvmlDeviceGetHandleByIndex(i) for i in range(torch.cuda.device_count())]
+        handles = [nvml_handle(pynvml, torch, i)[0] for i in indices]
         for handle in handles:
             pynvml.nvmlDeviceGetTotalEnergyConsumption(handle)
     except Exception as err:  # NVML raises its own error types, or is missing
@@ -60,18 +67,20 @@ def nvml_reader() -> Callable[[], list[float]] | str:
     def read() -> list[float]:
         return [pynvml.nvmlDeviceGetTotalEnergyConsumption(h) / 1e3 for h in handles]
 
+    read.devices = indices  # type: ignore[attr-defined]
     return read
 
 
 class EnergyProfiler:
-    def __init__(self) -> None:
-        nvml = nvml_reader()
+    def __init__(self, backend: Any = None) -> None:
+        nvml = nvml_reader(backend)
         self.rapl = rapl_files()
         self.source = ""
         self.read: Callable[[], list[float]] | None = None
         self.wraps: list[float] = []
         if callable(nvml):
-            self.source, self.read = "nvml", nvml
+            devices = ",".join(str(i) for i in getattr(nvml, "devices", []))
+            self.source, self.read = f"nvml (cuda:{devices})", nvml
         elif self.rapl:
             self.source, self.read = "rapl", lambda: read_rapl_j(self.rapl)
             self.wraps = [limit / 1e6 for _, limit in self.rapl]
@@ -141,4 +150,4 @@ class EnergyProfiler:
 
 @PROFILERS.register("energy")
 def make_energy(backend: Any = None) -> Profiler:
-    return EnergyProfiler()
+    return EnergyProfiler(backend)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import os
 import platform
 import subprocess
-import sys
 from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 import psutil
 
@@ -51,21 +51,56 @@ def library_versions() -> dict[str, str]:
     return versions
 
 
-def gpu_info() -> list[GpuDevice] | str:
-    torch = sys.modules.get("torch")
-    if torch is None or not torch.cuda.is_available():
+def _torch() -> Any:
+    """torch, imported here on purpose: a fingerprint taken before the model loads (the
+    manifest is written first) must still see the GPU and torch's thread count."""
+    try:
+        import torch
+    except ImportError:
+        return None
+    return torch
+
+
+def nvidia_driver() -> str | None:
+    """The NVIDIA driver version from NVML, or None where NVML is absent."""
+    try:
+        import pynvml
+
+        pynvml.nvmlInit()
+        try:
+            version = pynvml.nvmlSystemGetDriverVersion()
+        finally:
+            pynvml.nvmlShutdown()
+    except Exception:  # no NVML library, no driver, no device: not an error here
+        return None
+    return version.decode() if isinstance(version, bytes) else str(version)
+
+
+def gpu_info(torch: Any = None) -> list[GpuDevice] | str:
+    torch = torch if torch is not None else _torch()
+    if torch is None:
+        return "torch not installed"
+    if not torch.cuda.is_available():
         return "no CUDA device visible"
-    return [
-        GpuDevice(
-            name=torch.cuda.get_device_name(i),
-            memory_bytes=torch.cuda.get_device_properties(i).total_memory,
+    driver = nvidia_driver()
+    out = []
+    for i in range(torch.cuda.device_count()):
+        props = torch.cuda.get_device_properties(i)
+        out.append(
+            GpuDevice(
+                name=torch.cuda.get_device_name(i),
+                memory_bytes=props.total_memory,
+                uuid=str(getattr(props, "uuid", "")) or None,
+                capability=f"{props.major}.{props.minor}",
+                driver=driver,
+                cuda=torch.version.cuda,
+            )
         )
-        for i in range(torch.cuda.device_count())
-    ]
+    return out
 
 
 def fingerprint() -> Fingerprint:
-    torch = sys.modules.get("torch")
+    torch = _torch()
     return Fingerprint(
         python=platform.python_version(),
         platform=platform.platform(),
@@ -74,7 +109,8 @@ def fingerprint() -> Fingerprint:
         logical_cores=psutil.cpu_count(logical=True),
         torch_threads=torch.get_num_threads() if torch is not None else None,
         memory_bytes=psutil.virtual_memory().total,
-        gpu=gpu_info(),
+        gpu=gpu_info(torch),
+        cuda_visible_devices=os.environ.get("CUDA_VISIBLE_DEVICES"),
         libraries=library_versions(),
         git_sha=git_sha(Path.cwd()),
         hf_hub_offline=os.environ.get("HF_HUB_OFFLINE"),

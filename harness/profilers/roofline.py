@@ -5,16 +5,19 @@ achieved FLOP/s over the measured matmul peak. Decode is memory-bound: every ste
 weights once for the whole batch, so model bandwidth utilization (MBU) is weight bytes per
 time-per-output-token over the measured copy bandwidth.
 
-FLOPs = tokens run x (2 x weights of every Linear but the output head + 4 x layers x context
-x hidden for attention scores and values, context = mean input length / 2) + positions the
-output head ran on x 2 x head weights. Shared contexts count once; scoring runs the head only
-on the scored positions.
+FLOPs = tokens run x 2 x weights of every Linear but the output head
+      + attention: 4 x (heads x head_dim) x sum over layers and requests of the causal
+        query-key pairs, sum_{i=1..n} min(i, window) (about n^2 / 2 per request of n tokens,
+        capped by a layer's sliding window and the backend's context length)
+      + positions the output head ran on x 2 x head weights.
+Shared contexts count once: the attention term is scaled by computed / input tokens. Scoring
+runs the head only on the scored positions.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from harness.profilers.base import PROFILERS, Profiler, Work
@@ -25,10 +28,12 @@ from harness.records import Value
 def linear_weights(model: Any) -> int:
     import torch
 
+    from harness.backends.hf_params import logical_numel
+
     total = 0
     for module in model.modules():
         if isinstance(module, torch.nn.Linear):
-            total += module.weight.numel()
+            total += logical_numel(module.weight)
         elif hasattr(module, "_packed_params") and callable(getattr(module, "weight", None)):
             total += module.weight().numel()  # torch dynamic int8 Linear
     return total
@@ -36,17 +41,54 @@ def linear_weights(model: Any) -> int:
 
 def head_weights(model: Any) -> int:
     head = model.get_output_embeddings() if hasattr(model, "get_output_embeddings") else None
-    return int(head.weight.numel()) if head is not None else 0
+    from harness.backends.hf_params import logical_numel
+
+    return logical_numel(head.weight) if head is not None else 0
 
 
-def flops_per_token(model: Any, mean_context: float, with_head: bool = True) -> float:
-    """Forward FLOPs for one token; `with_head=False` leaves out the output head, which
-    scoring runs only on the positions it needs."""
-    config = getattr(model, "config", None)
-    layers = int(getattr(config, "num_hidden_layers", 0) or 0)
+def attention_width(config: Any) -> int:
+    """heads x head_dim: the width of Q.K^T and A.V, which is not hidden_size for models
+    with an explicit head_dim (Gemma-3-270M: 4 x 256 = 1024 against a hidden size of 640)."""
+    heads = int(getattr(config, "num_attention_heads", 0) or 0)
     hidden = int(getattr(config, "hidden_size", 0) or 0)
-    weights = linear_weights(model) - (0 if with_head else head_weights(model))
-    return 2.0 * weights + 4.0 * layers * mean_context * hidden
+    head_dim = int(getattr(config, "head_dim", 0) or (hidden // heads if heads else 0))
+    return heads * head_dim
+
+
+def layer_windows(config: Any, context: int) -> list[int]:
+    """Keys each layer's queries may see at most: the sliding window on sliding layers."""
+    layers = int(getattr(config, "num_hidden_layers", 0) or 0)
+    window = int(getattr(config, "sliding_window", 0) or 0)
+    types = getattr(config, "layer_types", None)
+    out = []
+    for index in range(layers):
+        sliding = window > 0 and (
+            types[index] == "sliding_attention"
+            if types
+            else getattr(config, "use_sliding_window", True)
+        )
+        out.append(min(window, context) if sliding else context)
+    return out
+
+
+def causal_pairs(n: int, window: int) -> int:
+    """Query-key pairs of causal attention over n tokens when each query sees <= window keys."""
+    w = min(n, window)
+    return w * (w + 1) // 2 + (n - w) * w
+
+
+def attention_flops(model: Any, lengths: Sequence[int], context: int) -> float:
+    """4 x (heads x head_dim) x pairs: 2 FLOPs per multiply-add, for scores and for values."""
+    config = getattr(model, "config", None)
+    windows = layer_windows(config, context)
+    pairs = sum(causal_pairs(n, w) for w in windows for n in lengths)
+    return 4.0 * attention_width(config) * pairs
+
+
+def body_flops_per_token(model: Any) -> float:
+    """Linear FLOPs for one token without the output head, which scoring runs only on the
+    positions it needs."""
+    return 2.0 * (linear_weights(model) - head_weights(model))
 
 
 class RooflineProfiler:
@@ -86,9 +128,11 @@ class RooflineProfiler:
                 value=peak["peak_bandwidth"], unit="B/s", note="measured tensor copy (read + write)"
             ),
         }
-        mean_input = work.input_tokens / work.n_requests
         if not work.output_tokens:
-            body = work.computed_tokens * flops_per_token(model, mean_input / 2, with_head=False)
+            shared = work.computed_tokens / work.input_tokens if work.input_tokens else 1.0
+            context = int(backend.info.max_length)
+            attention = attention_flops(model, work.input_lengths, context) * shared
+            body = work.computed_tokens * body_flops_per_token(model) + attention
             head = work.logit_tokens * 2.0 * head_weights(model)
             achieved = (body + head) / wall
             out["achieved_flops"] = Value(value=achieved, unit="FLOP/s", higher_is_better=True)

@@ -16,15 +16,27 @@ def _rate(count: int, seconds: float, unit: str, note: str) -> Value:
     return Value(value=count / seconds, unit=unit, higher_is_better=True, n=count, note=note)
 
 
-def percentiles(name: str, samples: list[float], unit: str = "s") -> dict[str, Value]:
+def latency_scope(backend: Any) -> str:
+    """ "per request" where each request's own times were measured (a serving backend);
+    "per batch" where every row of a batch carries its batch's (the transformers backend)."""
+    return str(getattr(backend, "latency_scope", "per request"))
+
+
+def percentiles(
+    name: str, samples: list[float], unit: str = "s", scope: str = "per request"
+) -> dict[str, Value]:
     if not samples:
         return {}
     p50, p90, p99 = np.percentile(samples, [50, 90, 99])
     n = len(samples)
+    note = f"{scope}: " + (
+        "each request's own time"
+        if scope == "per request"
+        else "every request of a batch carries the batch's time"
+    )
     return {
-        f"{name}_p50": Value(value=float(p50), unit=unit, higher_is_better=False, n=n),
-        f"{name}_p90": Value(value=float(p90), unit=unit, higher_is_better=False, n=n),
-        f"{name}_p99": Value(value=float(p99), unit=unit, higher_is_better=False, n=n),
+        f"{name}_{q}": Value(value=float(v), unit=unit, higher_is_better=False, n=n, note=note)
+        for q, v in (("p50", p50), ("p90", p90), ("p99", p99))
     }
 
 
@@ -57,8 +69,9 @@ class TimingProfiler:
             out["total_tokens_per_s"] = _rate(
                 work.input_tokens + work.output_tokens, wall, "tok/s", "input + output tokens"
             )
-        out.update(percentiles("latency", work.latencies_s))
-        out.update(percentiles("ttft", work.ttfts_s))
+        scope = latency_scope(work.backend)
+        out.update(percentiles("latency", work.latencies_s, scope=scope))
+        out.update(percentiles("ttft", work.ttfts_s, scope=scope))
         out.update(time_per_output_token(work))
         return out
 

@@ -8,8 +8,9 @@ from dataclasses import dataclass
 
 from harness.records import Record, Value
 from harness.report.aggregate import axis_values, primary_metric
-from harness.report.fit import Fit, Refusal, fit_power_law, pareto_front
+from harness.report.fit import Fit, Refusal, fit_power_law
 from harness.report.plots import Series
+from harness.report.speed import Speed, interval_pareto, speed_of
 
 TRANSFORMS = ("layers", "drop_middle", "sparsity", "quant")
 # axis -> (the knobs that move along it, label, log scale); each knob is its own ladder
@@ -100,69 +101,75 @@ class FitRow:
     target: str
     result: Fit | Refusal
     series: Series
+    kind: str  # "scaling law" (different models) or "degradation curve" (one model's ladder)
+
+
+def family_series(records: Sequence[Record], task: str) -> Series | None:
+    """The unmodified base of each distinct model on the task: a real size ladder."""
+    bases = {}
+    for r in records:
+        if r.task == task and is_base(r) and r.model not in bases:
+            bases[r.model] = r
+    if len(bases) < 2:
+        return None
+    recs = sorted(bases.values(), key=lambda r: r.n_params)
+    values = [quality_point(r)[1] for r in recs]
+    return Series(
+        label="models",
+        x=[float(r.n_params) for r in recs],
+        y=[v.value for v in values],
+        low=[v.ci_low if v.ci_low is not None else v.value for v in values],
+        high=[v.ci_high if v.ci_high is not None else v.value for v in values],
+        names=[r.model for r in recs],
+    )
+
+
+def _fit_row(
+    records: Sequence[Record], task: str, s: Series, kind: str, seed: int
+) -> FitRow | None:
+    names = set(s.names)
+    sample = next(r for r in records if r.task == task and names & {r.variant_id, r.model})
+    target = fit_target(sample)
+    if target is None:
+        return None
+    ys = [1 - y for y in s.y] if target[1] else s.y
+    result = fit_power_law(s.x, ys, saturating=True, seed=seed)
+    return FitRow(task, s.label, target[0], result, s, kind)
 
 
 def size_fits(records: Sequence[Record], seed: int) -> list[FitRow]:
     rows = []
     for task in sorted({r.task for r in records}):
-        for s in series_for(records, task, "n_params"):
-            sample = next(r for r in records if r.task == task and r.variant_id == s.names[0])
-            target = fit_target(sample)
-            if target is None:
-                continue
-            ys = [1 - y for y in s.y] if target[1] else s.y
-            rows.append(
-                FitRow(
-                    task, s.label, target[0], fit_power_law(s.x, ys, saturating=True, seed=seed), s
-                )
-            )
+        family = family_series(records, task)
+        candidates = [(family, "scaling law")] if family is not None else []
+        candidates += [(s, "degradation curve") for s in series_for(records, task, "n_params")]
+        for s, kind in candidates:
+            row = _fit_row(records, task, s, kind, seed)
+            if row is not None:
+                rows.append(row)
     return rows
 
 
-def throughput(record: Record) -> float | None:
-    for key in ("output_tokens_per_s", "input_tokens_per_s"):
-        if key in record.perf:
-            return record.perf[key].value
-    return None
-
-
-def frontier(records: Sequence[Record], task: str) -> tuple[list[Record], list[int]] | None:
-    recs = [r for r in records if r.task == task and throughput(r) is not None]
+def frontier(records: Sequence[Record], task: str) -> tuple[list[Speed], list[int], str] | None:
+    """Quality vs the speed the task's variants all report (output tokens/s for generation
+    tasks, input tokens/s for scoring), with the interval-aware frontier."""
+    recs = [r for r in records if r.task == task]
     if len(recs) < 3:
         return None
+    metric = next(
+        (
+            m
+            for m in ("output_tokens_per_s", "input_tokens_per_s")
+            if all(m in r.perf for r in recs)
+        ),
+        None,
+    )
+    if metric is None:
+        return None
     name = primary_metric(recs[0])
+    bases = {r.model: r for r in recs if is_base(r)}
+    speeds = [speed_of(r, metric, bases.get(r.model)) for r in recs]
+    kept = [s for s in speeds if s is not None and name in s.record.quality]
     hib = bool(recs[0].quality[name].higher_is_better)
-    # cost = seconds per token, so lower is better on both axes' conventions
-    cost = [1.0 / (throughput(r) or 1.0) for r in recs]
-    return recs, pareto_front(cost, [r.quality[name].value for r in recs], hib)
-
-
-def best_per_task(records: Sequence[Record]) -> list[tuple[str, Record, str]]:
-    out = []
-    for task in sorted({r.task for r in records}):
-        recs = [r for r in records if r.task == task]
-        name = primary_metric(recs[0])
-        sign = 1 if recs[0].quality[name].higher_is_better else -1
-        best = max(recs, key=lambda r: sign * r.quality[name].value)
-        out.append((task, best, name))
-    return out
-
-
-def losses_per_axis(records: Sequence[Record]) -> list[tuple[str, str, str, float]]:
-    """(knob, variant, task, relative change of the primary metric vs its base variant),
-    the worst per knob; positive means worse."""
-    base = {(r.model, r.task): r for r in records if is_base(r)}
-    worst: dict[str, tuple[str, str, str, float]] = {}
-    for r in records:
-        moved = [k for k in r.knobs if k in (*TRANSFORMS, "dtype") and not is_base(r)]
-        ref = base.get((r.model, r.task))
-        if len(moved) != 1 or ref is None:
-            continue
-        name, value = quality_point(r)
-        before = ref.quality[name].value
-        if before == 0:
-            continue
-        change = (value.value - before) / abs(before) * (-1 if value.higher_is_better else 1)
-        if moved[0] not in worst or change > worst[moved[0]][3]:
-            worst[moved[0]] = (moved[0], r.variant_id, r.task, change)
-    return sorted(worst.values())
+    quality = [s.record.quality[name].value for s in kept]
+    return kept, interval_pareto(kept, quality, hib), name

@@ -60,17 +60,19 @@ def _metric_header(v: Value, name: str) -> str:
 
 
 def perf_table(records: Sequence[Record]) -> str:
-    headers = ["variant", "task", "wall (s)", "tokens/s", "peak RSS", "weights"]
+    headers = ["variant", "task", "wall (s)", "input tok/s", "output tok/s", "peak RSS", "weights"]
     rows = []
     for r in sorted(records, key=lambda r: (r.variant_id, r.task)):
-        tps = r.perf.get("output_tokens_per_s") or r.perf.get("input_tokens_per_s")
         rss, weights = r.perf.get("peak_rss"), r.perf.get("weight_bytes")
         rows.append(
             [
                 r.variant_id,
                 r.task,
                 f"{r.wall_s:.1f}",
-                fmt_number(tps.value) if tps else "—",
+                *[
+                    fmt_value(r.perf[k]) if k in r.perf else "—"
+                    for k in ("input_tokens_per_s", "output_tokens_per_s")
+                ],
                 fmt_bytes(rss.value) if rss else "—",
                 fmt_bytes(weights.value) if weights else "—",
             ]

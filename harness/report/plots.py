@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from harness.report.fit import Fit
+from harness.report.speed import Speed
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,41 @@ def _finish(plt: Any, fig: Any, ax: Any, path: Path, labels: tuple[str, str, str
     return path
 
 
+def _log_if_spanning(ax: Any, values: Sequence[float], axis: str) -> None:
+    """Log scale when positive values span more than a factor of 20 (e.g. perplexities of
+    broken variants next to healthy ones), so the healthy ones are not flattened."""
+    finite = [v for v in values if np.isfinite(v)]
+    if finite and min(finite) > 0 and max(finite) / min(finite) > 20:
+        (ax.set_yscale if axis == "y" else ax.set_xscale)("log")
+
+
+def _label_points(ax: Any, xs: Sequence[float], ys: Sequence[float], names: Sequence[str]) -> None:
+    # staggered offsets, so neighbours' labels do not print over each other
+    for i, (x, y, name) in enumerate(zip(xs, ys, names, strict=True)):
+        offset = (3, 3 + 8 * (i % 3))
+        ax.annotate(name, (x, y), fontsize=6, xytext=offset, textcoords="offset points")
+
+
+def _draw_fit(ax: Any, fit: Fit, series: Sequence[Series]) -> None:
+    """The law over the observed range (solid), its extrapolation (dotted) and its band."""
+    lo = min(min(s.x) for s in series)
+    hi = max(max(s.x) for s in series)
+    inside, beyond = np.geomspace(lo, hi, 60), np.geomspace(hi, hi * 4, 30)
+    e, a, alpha = fit.params.get("E", 0), fit.params["A"], fit.params["alpha"]
+    ax.plot(
+        inside,
+        fit.predict(inside),
+        "-",
+        color="gray",
+        label=f"fit: {e:.3g} + {a:.3g} N^-{alpha:.2f}",
+    )
+    ax.plot(beyond, fit.predict(beyond), ":", color="gray", label="extrapolated")
+    both = np.concatenate([inside, beyond])
+    band = fit.band(both)
+    if band is not None:
+        ax.fill_between(both, band[0], band[1], color="gray", alpha=0.2, label="95% band")
+
+
 def scaling_plot(
     path: Path,
     title: str,
@@ -51,7 +87,10 @@ def scaling_plot(
     series: Sequence[Series],
     log_x: bool,
     fit: Fit | None = None,
+    connect: bool = False,
 ) -> Path:
+    """Points with CI bars, every point labelled; joined by a line only for an ordered
+    ladder (`connect`), never across variants that are not steps of one knob."""
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(6, 4), dpi=110)
     for s in series:
@@ -59,16 +98,15 @@ def scaling_plot(
         x, y = np.asarray(s.x)[order], np.asarray(s.y)[order]
         err = np.abs(np.vstack([y - np.asarray(s.low)[order], np.asarray(s.high)[order] - y]))
         style = "--" if "simulated" in s.label else "-"  # simulated ladders drawn apart
-        ax.errorbar(x, y, yerr=err, marker="o", capsize=3, label=s.label, linestyle=style)
+        ax.errorbar(
+            x, y, yerr=err, marker="o", capsize=3, label=s.label, ls=style if connect else "none"
+        )
+        _label_points(ax, list(x), list(y), [s.names[i] for i in order])
     if fit is not None:
-        xs = np.geomspace(min(min(s.x) for s in series), max(max(s.x) for s in series) * 4, 100)
-        e, a, alpha = fit.params.get("E", 0), fit.params["A"], fit.params["alpha"]
-        label = f"fit: {e:.3g} + {a:.3g} N^-{alpha:.2f}"
-        ax.plot(xs, fit.predict(xs), "--", color="gray", label=label)
-        if "E" in fit.params:
-            ax.axhline(fit.params["E"], color="gray", lw=0.8, ls=":", label="fitted limit E")
+        _draw_fit(ax, fit, series)
     if log_x:
         ax.set_xscale("log")
+    _log_if_spanning(ax, [v for s in series for v in s.y], "y")
     return _finish(plt, fig, ax, path, (title, xlabel, ylabel))
 
 
@@ -77,22 +115,25 @@ def frontier_plot(
     title: str,
     xlabel: str,
     ylabel: str,
-    cost: Sequence[float],
+    speeds: Sequence[Speed],
     quality: Sequence[float],
-    names: Sequence[str],
     front: Sequence[int],
 ) -> Path:
+    """Every variant with its speed interval as a horizontal bar, every point labelled."""
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(6, 4), dpi=110)
-    ax.scatter(cost, quality, color="tab:blue", zorder=2)
-    for i in front:  # label the frontier only: the rest would overlap into noise
-        ax.annotate(
-            names[i], (cost[i], quality[i]), fontsize=6, xytext=(3, 3), textcoords="offset points"
-        )
-    positive = [q for q in quality if q > 0]
-    if len(positive) == len(quality) and max(positive) / min(positive) > 20:
-        ax.set_yscale("log")  # e.g. perplexities of broken variants next to healthy ones
-    fx = [cost[i] for i in front]
-    fy = [quality[i] for i in front]
-    ax.plot(fx, fy, "-", color="tab:red", label="Pareto frontier", zorder=1)
+    x = [s.value for s in speeds]
+    err = np.abs(np.vstack([[s.value - s.low for s in speeds], [s.high - s.value for s in speeds]]))
+    ax.errorbar(x, quality, xerr=err, fmt="o", color="tab:blue", capsize=3, zorder=2)
+    _label_points(ax, x, list(quality), [s.label for s in speeds])
+    _log_if_spanning(ax, quality, "y")
+    _log_if_spanning(ax, x, "x")
+    ax.plot(
+        [x[i] for i in front],
+        [quality[i] for i in front],
+        "-",
+        color="tab:red",
+        label="Pareto frontier",
+        zorder=1,
+    )
     return _finish(plt, fig, ax, path, (title, xlabel, ylabel))

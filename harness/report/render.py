@@ -6,16 +6,31 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 from harness.records import Record
 from harness.report import analysis as an
 from harness.report.aggregate import primary_metric
-from harness.report.fit import Fit
-from harness.report.markdown import fmt_bytes, fmt_number, fmt_value, perf_table, table, task_tables
+from harness.report.deployer import best_lines, fastest_lines, latency_section, vs_base_section
+from harness.report.flags import flag_lines
+from harness.report.limits import fits_section
+from harness.report.markdown import fmt_number, perf_table, task_tables
 from harness.report.plots import frontier_plot, scaling_plot
 from harness.report.serving import serving_section
+from harness.report.speed import SPEED_METRICS
+from harness.report.versus import SampleScores
 from harness.runfiles import Manifest
+
+BITS_NOTE = (
+    "Bits per weight as stored: the base variant sits at its dtype's bits (32 for float32) "
+    "even when its weights were read from a quantized file and dequantized (the default "
+    "suite's SmolLM2 comes from a Q4_1 GGUF), so its quantization error is already in it. "
+    "Points are not joined: different quantizers at the same bits are not steps of one knob."
+)
+PERF_INTRO = (
+    "Medians over the timed repeats with their min..max in brackets; input (prompt or "
+    "scored) and output (generated) tokens per second are different rates and never "
+    "compared with each other.\n\n"
+)
 
 
 def _slug(text: str) -> str:
@@ -23,24 +38,11 @@ def _slug(text: str) -> str:
 
 
 def summary(records: Sequence[Record]) -> str:
-    lines = ["## Summary", ""]
-    for task, best, metric in an.best_per_task(records):
-        lines.append(
-            f"- **{task}**: best `{best.variant_id}`, {metric} = {fmt_value(best.quality[metric])}"
-        )
-    for knob, variant, task, change in an.losses_per_axis(records):
-        lines.append(
-            f"- biggest quality loss along **{knob}**: `{variant}` on {task}, "
-            f"{change * 100:+.1f}% vs its base variant (positive = worse)"
-        )
-    fast = [r for r in records if an.throughput(r) is not None]
-    if fast:
-        top = max(fast, key=lambda r: an.throughput(r) or 0)
-        lines.append(
-            f"- fastest: `{top.variant_id}` on {top.task}, "
-            f"{fmt_number(an.throughput(top) or 0)} tok/s"
-        )
+    lines = ["## Summary", "", *best_lines(records), *fastest_lines(records)]
     lines.append(_energy_line(records))
+    flagged = flag_lines(records)
+    if flagged:
+        lines += ["", "Failures (numbers that say the variant is broken):", *flagged]
     return "\n".join(lines)
 
 
@@ -67,114 +69,20 @@ def scaling_section(records: Sequence[Record], fig_dir: Path, rel: str) -> str:
                 continue
             metric = primary_metric(next(r for r in records if r.task == task))
             name = f"{_slug(task)}_{axis}.png"
-            scaling_plot(
-                fig_dir / name, f"{task}: {metric} vs {label}", label, metric, series, log_x
-            )
-            parts.append(f"![{task} {metric} vs {label}]({rel}/{name})")
-    return "\n\n".join(parts) if len(parts) > 1 else ""
-
-
-def fits_section(records: Sequence[Record], fig_dir: Path, rel: str, seed: int) -> str:
-    rows, figures = [], []
-    for row in an.size_fits(records, seed):
-        if isinstance(row.result, Fit):
-            fit = row.result
-            e_ci = fit.ci.get("E", (float("nan"), float("nan")))
-            a_ci = fit.ci.get("alpha", (float("nan"), float("nan")))
-            n_star = fit.size_within(an.FIT_MARGIN)
-            rows.append(
-                [
-                    row.task,
-                    row.model,
-                    row.target,
-                    f"{fmt_number(fit.params['E'])} [{fmt_number(e_ci[0])}, {fmt_number(e_ci[1])}]",
-                    f"{fit.params['alpha']:.3f} [{a_ci[0]:.3f}, {a_ci[1]:.3f}]",
-                    fmt_number(fit.params["A"]),
-                    str(fit.n_points),
-                    "—" if fit.heldout_rel_error is None else f"{fit.heldout_rel_error * 100:.1f}%",
-                    "—" if n_star is None else f"{n_star:.3e}",
-                ]
-            )
-            name = f"fit_{_slug(row.task)}_{_slug(row.model)}.png"
+            ladder = axis != "bits_per_weight"  # dtypes and quant kinds are not one ladder
             scaling_plot(
                 fig_dir / name,
-                f"{row.task}: {row.target} vs parameters",
-                "effective parameters",
-                row.target,
-                [_target_series(row)],
-                True,
-                fit,
+                f"{task}: {metric} vs {label}",
+                label,
+                metric,
+                series,
+                log_x,
+                connect=ladder,
             )
-            figures.append(f"![fit {row.task}]({rel}/{name})")
-        else:
-            rows.append(
-                [
-                    row.task,
-                    row.model,
-                    row.target,
-                    "not fitted",
-                    "—",
-                    "—",
-                    str(len(row.series.x)),
-                    "—",
-                    row.result.reason,
-                ]
-            )
-    if not rows:
-        return ""
-    headers = [
-        "task",
-        "model",
-        "fitted",
-        "limit E [95% CI]",
-        "alpha [95% CI]",
-        "A",
-        "points",
-        "held-out error",
-        f"N within {an.FIT_MARGIN:.0%} of E",
-    ]
-    intro = (
-        "## Limits\n\nSaturating power law L(N) = E + A·N^-alpha over the depth ladder "
-        "(effective parameters), fitted in log space with a robust loss; CIs from a "
-        "bootstrap over points; held-out error predicts the largest model from the rest."
-    )
-    return "\n\n".join([intro, table(headers, rows), *figures, hardware_section(records)])
-
-
-def _target_series(row: an.FitRow) -> Any:
-    if not row.target.startswith("1 - "):
-        return row.series
-    s = row.series
-    return type(s)(
-        s.label,
-        s.x,
-        [1 - y for y in s.y],
-        [1 - h for h in s.high],
-        [1 - lo for lo in s.low],
-        s.names,
-    )
-
-
-def hardware_section(records: Sequence[Record]) -> str:
-    rows = []
-    for r in sorted(records, key=lambda r: (r.variant_id, r.task)):
-        if "mfu" in r.perf or "mbu" in r.perf:
-            mfu, mbu = r.perf.get("mfu"), r.perf.get("mbu")
-            rows.append(
-                [
-                    r.variant_id,
-                    r.task,
-                    f"{mfu.value:.1%}" if mfu else "—",
-                    f"{mbu.value:.1%}" if mbu else "—",
-                    fmt_number(r.perf["peak_flops"].value / 1e9) + " GFLOP/s",
-                    fmt_bytes(r.perf["peak_bandwidth"].value) + "/s",
-                ]
-            )
-    if not rows:
-        return ""
-    return "### Distance to the hardware limit\n\n" + table(
-        ["variant", "task", "MFU (prefill)", "MBU (decode)", "peak FLOP/s", "peak bandwidth"], rows
-    )
+            parts.append(f"![{task} {metric} vs {label}]({rel}/{name})")
+            if not ladder:
+                parts.append(BITS_NOTE)
+    return "\n\n".join(parts) if len(parts) > 1 else ""
 
 
 def frontier_section(records: Sequence[Record], fig_dir: Path, rel: str) -> str:
@@ -183,22 +91,26 @@ def frontier_section(records: Sequence[Record], fig_dir: Path, rel: str) -> str:
         found = an.frontier(records, task)
         if found is None:
             continue
-        recs, front = found
-        metric = primary_metric(recs[0])
+        speeds, front, metric = found
         name = f"frontier_{_slug(task)}.png"
         frontier_plot(
             fig_dir / name,
-            f"{task}: {metric} vs speed",
-            "tokens per second",
+            f"{task}: {metric} vs {SPEED_METRICS[speeds[0].metric]}",
+            f"{SPEED_METRICS[speeds[0].metric]} (median, min..max over repeats)",
             metric,
-            [an.throughput(r) or 0 for r in recs],
-            [r.quality[metric].value for r in recs],
-            [r.variant_id for r in recs],
+            speeds,
+            [s.record.quality[metric].value for s in speeds],
             front,
         )
-        names = ", ".join(f"`{recs[i].variant_id}`" for i in front)
+        names = ", ".join(f"`{speeds[i].label}`" for i in front)
         parts.append(f"**{task}** frontier: {names}\n\n![frontier {task}]({rel}/{name})")
-    return "## Pareto frontiers (quality vs speed)\n\n" + "\n\n".join(parts) if parts else ""
+    intro = (
+        "## Pareto frontiers (quality vs speed)\n\nA variant leaves the frontier only when "
+        "another is at least as good and not distinguishably slower, and either better or "
+        "faster with non-overlapping speed intervals; variants marked *same kernels as base* "
+        "take their base's speed interval too."
+    )
+    return intro + "\n\n" + "\n\n".join(parts) if parts else ""
 
 
 def footer(manifests: Sequence[Manifest], command: str) -> str:
@@ -221,14 +133,17 @@ def render(
     rel: str,
     command: str,
     seed: int = 1234,
+    samples: SampleScores | None = None,
 ) -> str:
     fig_dir.mkdir(parents=True, exist_ok=True)
     title = " + ".join(f"{m.suite}/{m.run_id}" for m in manifests)
     sections = [
         f"# limitbench report: {title}\n\n{len(records)} records.",
         summary(records),
+        vs_base_section(records, samples or {}, seed),
         "## Quality by task\n\n" + task_tables(records),
-        "## Performance\n\n" + perf_table(records),
+        "## Performance\n\n" + PERF_INTRO + perf_table(records),
+        latency_section(records),
         scaling_section(records, fig_dir, rel),
         fits_section(records, fig_dir, rel, seed),
         frontier_section(records, fig_dir, rel),

@@ -16,6 +16,17 @@ def default_target(manifests: list[Manifest]) -> Path:
     return Path("reports") / first.suite / f"{first.run_id}.md"
 
 
+def load_samples(dirs: list[Path]) -> dict[tuple[str, str], dict[str, dict[str, float]]]:
+    """Per-sample scores by (variant, task) and sample id, for the paired vs-base CIs."""
+    from harness.records import RunStore
+
+    out: dict[tuple[str, str], dict[str, dict[str, float]]] = {}
+    for folder in dirs:
+        for row in RunStore(folder).samples():
+            out.setdefault(row.unit_key, {})[row.sample_id] = row.scores
+    return out
+
+
 def write_report(
     run_dirs: list[Path] | Path,
     out: Path | None,
@@ -25,10 +36,13 @@ def write_report(
     dirs = [run_dirs] if isinstance(run_dirs, Path) else run_dirs
     manifests, records = load_runs(dirs)
     target = out or default_target(manifests)
-    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise UserError(f"--out {target}: cannot create its folder ({err.strerror})") from None
     fig_dir = target.with_suffix("")
     command = "limitbench " + " ".join(sys.argv[1:]) if sys.argv else "limitbench report"
-    text = render(manifests, records, fig_dir, fig_dir.name, command)
+    text = render(manifests, records, fig_dir, fig_dir.name, command, samples=load_samples(dirs))
     target.write_text(text, encoding="utf-8")
     if csv is not None or parquet is not None:
         frame = to_frame(records)

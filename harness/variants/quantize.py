@@ -23,6 +23,9 @@ BNB_TYPES = ("bnb_int8", "bnb_nf4")
 ALL_TYPES = (*GGUF_TYPES, *TORCH_TYPES, *BNB_TYPES)
 
 
+SAME_KERNELS = "same as the unquantized model (fake quantization)"
+
+
 def quantizable_linears(model: Any) -> list[tuple[str, Any]]:
     """Every nn.Linear except the output head (kept in full precision, as llama.cpp's
     mixed recipes and most int8 schemes do)."""
@@ -60,6 +63,7 @@ def gguf_round_trip(model: Any, kind: str) -> tuple[int, float, str]:
         "simulated: gguf-py round-trip, weights dequantized back to floats; measures the "
         "quality of this bit width, not its speed or memory (those are the float model's)"
     )
+    # the kernels are the base dtype's: the report must not rank such variants on speed
     return quantized, type_size * 8 / block, note
 
 
@@ -105,20 +109,25 @@ def hf_quant_check(value: object) -> str | None:
 def apply_quant(backend: Any, kind: str) -> Mapping[str, Any]:
     if getattr(backend, "quantized_at_load", False):
         return {}  # the backend loaded the level's own file (llama.cpp)
+    from harness.backends.hf_params import count_params, logical_numel
+
     model = backend.model
-    total = sum(p.numel() for p in model.parameters())
+    total = count_params(model.parameters())
     dtype_bits = next(model.parameters()).element_size() * 8
     if kind in GGUF_TYPES:
         quantized, bits, note = gguf_round_trip(model, kind)
     elif kind in TORCH_TYPES:
         quantized, bits, note = torch_int8_dynamic(model)
     elif getattr(model, "is_loaded_in_8bit", False) or getattr(model, "is_loaded_in_4bit", False):
-        quantized = sum(m.weight.numel() for _, m in quantizable_linears(model))
+        quantized = sum(logical_numel(m.weight) for _, m in quantizable_linears(model))
         bits, note = (8.0 if kind == "bnb_int8" else 4.0), f"bitsandbytes {kind}, applied at load"
         dtype_bits = 16
     else:
         raise UserError(f"quant '{kind}' is applied at load time and needs CUDA and bitsandbytes")
-    return _bits_summary(total, dtype_bits, quantized, bits, note)
+    summary = dict(_bits_summary(total, dtype_bits, quantized, bits, note))
+    if kind in GGUF_TYPES:
+        summary["kernels"] = SAME_KERNELS
+    return summary
 
 
 def bnb_config(kind: str) -> Any:

@@ -1,0 +1,128 @@
+"""Fits along a size axis. Ladders of genuinely different models (one base per model) are
+fitted as scaling laws and may speak of a limit; a ladder of one model's depth or sparsity
+is a degradation curve: the law is drawn for its shape, never called the limit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from harness.records import Record
+from harness.report import analysis as an
+from harness.report.fit import Fit
+from harness.report.markdown import fmt_bytes, fmt_number, table
+from harness.report.plots import scaling_plot
+
+
+def _slug(text: str) -> str:
+    return "".join(c if c.isalnum() else "_" for c in text)
+
+
+def _ci(fit: Fit, key: str, digits: str = "") -> str:
+    value = fit.params[key]
+    low, high = fit.ci.get(key, (None, None))
+    text = f"{value:{digits}}" if digits else fmt_number(value)
+    if low is None or high is None:
+        return f"{text} (no interval: too few resamples with >= 4 sizes)"
+    return (
+        f"{text} [{low:{digits}}, {high:{digits}}]"
+        if digits
+        else (f"{text} [{fmt_number(low)}, {fmt_number(high)}]")
+    )
+
+
+def _fit_cells(row: an.FitRow) -> list[str]:
+    head = [row.task, row.model, row.target]
+    if not isinstance(row.result, Fit):
+        return [*head, "not fitted", "—", str(len(set(row.series.x))), "—", row.result.reason]
+    fit = row.result
+    n_star = fit.size_within(an.FIT_MARGIN) if row.kind == "scaling law" else None
+    return [
+        *head,
+        f"E = {_ci(fit, 'E')}; alpha = {_ci(fit, 'alpha', '.3f')}",
+        fmt_number(fit.params["A"]),
+        str(fit.n_points),
+        "—" if fit.heldout_rel_error is None else f"{fit.heldout_rel_error * 100:.1f}%",
+        "—" if n_star is None else f"N within {an.FIT_MARGIN:.0%} of E: {n_star:.3e}",
+    ]
+
+
+HEADERS = ["task", "ladder", "fitted", "law [95% CI]", "A", "points", "held-out error", "note"]
+INTROS = {
+    "scaling law": (
+        "## Limits\n\nSaturating power law L(N) = E + A·N^-alpha across different models "
+        "(each model's unmodified base), fitted in log space with a robust loss. It needs "
+        "at least 5 distinct sizes; CIs come from bootstrap resamples keeping at least 4. E "
+        "is the limit the family approaches."
+    ),
+    "degradation curve": (
+        "## Degradation curves\n\nOne model with layers removed: how quality degrades as "
+        "depth is cut. The same law is fitted for its shape only: this is not a scaling "
+        "law, and its E is not a limit of anything."
+    ),
+}
+
+
+def fits_section(records: Sequence[Record], fig_dir: Path, rel: str, seed: int) -> str:
+    rows = an.size_fits(records, seed)
+    parts = []
+    for kind, intro in INTROS.items():
+        mine = [r for r in rows if r.kind == kind]
+        if not mine:
+            continue
+        figures = []
+        for row in mine:
+            if isinstance(row.result, Fit):
+                name = f"fit_{_slug(row.task)}_{_slug(row.model)}.png"
+                scaling_plot(
+                    fig_dir / name,
+                    f"{row.task}: {row.target} vs parameters ({kind})",
+                    "effective parameters",
+                    row.target,
+                    [_target_series(row)],
+                    True,
+                    row.result,
+                    connect=True,
+                )
+                figures.append(f"![fit {row.task} {row.model}]({rel}/{name})")
+        parts.append("\n\n".join([intro, table(HEADERS, [_fit_cells(r) for r in mine]), *figures]))
+    parts.append(hardware_section(records))
+    return "\n\n".join(p for p in parts if p)
+
+
+def _target_series(row: an.FitRow) -> Any:
+    if not row.target.startswith("1 - "):
+        return row.series
+    s = row.series
+    return type(s)(
+        s.label,
+        s.x,
+        [1 - y for y in s.y],
+        [1 - h for h in s.high],
+        [1 - lo for lo in s.low],
+        s.names,
+    )
+
+
+def hardware_section(records: Sequence[Record]) -> str:
+    rows = []
+    for r in sorted(records, key=lambda r: (r.variant_id, r.task)):
+        if "mfu" in r.perf or "mbu" in r.perf:
+            mfu, mbu = r.perf.get("mfu"), r.perf.get("mbu")
+            rows.append(
+                [
+                    r.variant_id,
+                    r.task,
+                    f"{mfu.value:.1%}" if mfu else "—",
+                    f"{mbu.value:.1%}" if mbu else "—",
+                    fmt_number(r.perf["peak_flops"].value / 1e9) + " GFLOP/s",
+                    fmt_bytes(r.perf["peak_bandwidth"].value) + "/s",
+                ]
+            )
+    if not rows:
+        return ""
+    return "### Distance to the hardware limit\n\n" + table(
+        ["variant", "task", "MFU (prefill)", "MBU (decode)", "peak FLOP/s", "peak bandwidth"], rows
+    )

@@ -1,0 +1,81 @@
+"""Speeds you can rank on: medians with their repeat interval, input and output tokens/s
+kept apart, and variants that run the same kernels as their base never ranked against it.
+
+Two variants are only called faster or slower than each other when their speed intervals
+(min..max over repeats) do not overlap; otherwise they are tied. A variant whose transform
+leaves the kernels unchanged (a GGUF round trip dequantizes back to floats) takes the union of
+its own and its base's interval: any gap between them is timing noise, not a property.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from harness.records import Record
+
+SPEED_METRICS = {"input_tokens_per_s": "input tok/s", "output_tokens_per_s": "output tok/s"}
+
+
+@dataclass(frozen=True)
+class Speed:
+    record: Record
+    metric: str
+    value: float
+    low: float
+    high: float
+    same_kernels: bool  # runs its base variant's kernels: speed equal to the base's by design
+
+    @property
+    def label(self) -> str:
+        return self.record.variant_id + (" (same kernels as base)" if self.same_kernels else "")
+
+
+def same_kernels(record: Record) -> bool:
+    return record.conventions.get("kernels", "").startswith("same as")
+
+
+def speed_of(record: Record, metric: str, base: Record | None = None) -> Speed | None:
+    value = record.perf.get(metric)
+    if value is None:
+        return None
+    low = value.ci_low if value.ci_low is not None else value.value
+    high = value.ci_high if value.ci_high is not None else value.value
+    shared = same_kernels(record)
+    if shared and base is not None and metric in base.perf:
+        other = base.perf[metric]
+        low = min(low, other.ci_low if other.ci_low is not None else other.value)
+        high = max(high, other.ci_high if other.ci_high is not None else other.value)
+    return Speed(record, metric, value.value, low, high, shared)
+
+
+def separated(a: Speed, b: Speed) -> bool:
+    """Whether the two speeds' intervals do not overlap."""
+    return a.low > b.high or b.low > a.high
+
+
+def fastest(speeds: Sequence[Speed]) -> tuple[list[Speed], bool]:
+    """The variants tied for fastest (intervals overlapping the top one's), and whether the
+    top group is separated from all the rest."""
+    if not speeds:
+        return [], False
+    top = max(speeds, key=lambda s: s.value)
+    tied = [s for s in speeds if not separated(s, top)]
+    return sorted(tied, key=lambda s: -s.value), len(tied) < len(speeds)
+
+
+def interval_pareto(speeds: Sequence[Speed], quality: Sequence[float], hib: bool) -> list[int]:
+    """Indices of the quality-vs-speed frontier where a variant is dominated only by one at
+    least as good in quality that is not distinguishably slower, and better in quality or
+    distinguishably faster."""
+    q = [x if hib else -x for x in quality]
+    front = []
+    for i, si in enumerate(speeds):
+        dominated = any(
+            q[j] >= q[i] and sj.high >= si.low and (q[j] > q[i] or sj.low > si.high)
+            for j, sj in enumerate(speeds)
+            if j != i
+        )
+        if not dominated:
+            front.append(i)
+    return sorted(front, key=lambda i: speeds[i].value)

@@ -1,0 +1,137 @@
+"""Each variant against its base variant (same model and task, no transform): what do I
+lose, what do I gain. Quality change from a paired bootstrap over the shared samples, with
+a verdict; speed and memory changes as ratios of medians with bootstrap intervals over the
+timed repeats."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from harness.records import Record, Value
+from harness.report.aggregate import primary_metric
+
+SampleScores = Mapping[tuple[str, str], Mapping[str, Mapping[str, float]]]
+N_BOOT = 1000
+Ratio = tuple[float, float, float]  # point, low, high
+
+
+@dataclass(frozen=True)
+class QualityChange:
+    metric: str
+    base: float
+    value: float
+    change: float  # candidate - base, in the metric's unit
+    low: float
+    high: float
+    verdict: str  # "better", "worse" or "no detectable change at n = N"
+    method: str
+
+
+@dataclass(frozen=True)
+class VersusBase:
+    record: Record
+    base: Record
+    quality: QualityChange
+    ratios: dict[str, Ratio | None]  # perf metric -> candidate/base ratio with interval
+
+
+def base_records(records: Sequence[Record]) -> dict[tuple[str, str], Record]:
+    from harness.report.analysis import is_base
+
+    return {(r.model, r.task): r for r in records if is_base(r)}
+
+
+def _verdict(low: float, high: float, higher_is_better: bool, n: int) -> str:
+    better_low, better_high = (low, high) if higher_is_better else (-high, -low)
+    if better_low > 0:
+        return "better"
+    if better_high < 0:
+        return "worse"
+    return f"no detectable change at n = {n}"
+
+
+def quality_change(record: Record, base: Record, samples: SampleScores, seed: int) -> QualityChange:
+    from harness.metrics.catalog import all_metrics
+
+    metric = primary_metric(base)
+    old, new = base.quality[metric], record.quality.get(metric)
+    hib = old.higher_is_better is not False
+    if new is None:
+        nan = float("nan")
+        return QualityChange(metric, old.value, nan, nan, nan, nan, "metric missing", "—")
+    b_rows = samples.get((base.variant_id, base.task), {})
+    c_rows = samples.get((record.variant_id, record.task), {})
+    common = sorted(set(b_rows) & set(c_rows))
+    found = all_metrics().get(metric)
+    if found is None or len(common) < 2:
+        return _unpaired(metric, old, new, hib)
+    b = [b_rows[i] for i in common]
+    c = [c_rows[i] for i in common]
+    rng = np.random.default_rng(seed)
+    draws = [
+        found.reduce([c[i] for i in idx]) - found.reduce([b[i] for i in idx])
+        for idx in rng.integers(0, len(common), size=(N_BOOT, len(common)))
+    ]
+    arr = np.asarray([d for d in draws if np.isfinite(d)])
+    low, high = (float(x) for x in np.percentile(arr, [2.5, 97.5]))
+    change = found.reduce(c) - found.reduce(b)
+    verdict = _verdict(low, high, hib, len(common))
+    method = f"paired bootstrap over {len(common)} shared samples"
+    return QualityChange(metric, old.value, new.value, change, low, high, verdict, method)
+
+
+def _unpaired(metric: str, old: Value, new: Value, hib: bool) -> QualityChange:
+    """Without per-sample scores: the CIs must not overlap for a verdict."""
+    change = new.value - old.value
+    if None in (old.ci_low, old.ci_high, new.ci_low, new.ci_high):
+        n = new.n or 0
+        return QualityChange(
+            metric,
+            old.value,
+            new.value,
+            change,
+            change,
+            change,
+            f"no detectable change at n = {n}" if change == 0 else "no interval",
+            "no CI",
+        )
+    assert old.ci_low is not None and old.ci_high is not None
+    assert new.ci_low is not None and new.ci_high is not None
+    low, high = new.ci_low - old.ci_high, new.ci_high - old.ci_low
+    verdict = _verdict(low, high, hib, new.n or 0)
+    return QualityChange(metric, old.value, new.value, change, low, high, verdict, "unpaired CIs")
+
+
+def ratio(base: Value | None, cand: Value | None, seed: int) -> Ratio | None:
+    """Candidate/base ratio of medians, with a 95% bootstrap interval over the repeats."""
+    if base is None or cand is None or not base.value:
+        return None
+    b = np.asarray(base.repeats or [base.value], dtype=float)
+    c = np.asarray(cand.repeats or [cand.value], dtype=float)
+    point = float(np.median(c) / np.median(b))
+    if min(b.size, c.size) < 2:
+        return point, point, point
+    rng = np.random.default_rng(seed)
+    draws = [
+        np.median(rng.choice(c, c.size)) / np.median(rng.choice(b, b.size)) for _ in range(N_BOOT)
+    ]
+    low, high = np.percentile(draws, [2.5, 97.5])
+    return point, float(low), float(high)
+
+
+RATIO_METRICS = ("input_tokens_per_s", "output_tokens_per_s", "peak_rss", "weight_bytes")
+
+
+def versus_base(records: Sequence[Record], samples: SampleScores, seed: int) -> list[VersusBase]:
+    bases = base_records(records)
+    out = []
+    for r in sorted(records, key=lambda r: (r.task, r.variant_id)):
+        base = bases.get((r.model, r.task))
+        if base is None or base.variant_id == r.variant_id:
+            continue
+        ratios = {m: ratio(base.perf.get(m), r.perf.get(m), seed) for m in RATIO_METRICS}
+        out.append(VersusBase(r, base, quality_change(r, base, samples, seed), ratios))
+    return out

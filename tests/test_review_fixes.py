@@ -1,0 +1,252 @@
+"""One test per defect the outside review found (outside the gate and the report), each of
+which failed on the code before the fix."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+import torch
+
+from harness.adapters.base import AdapterContext
+from harness.config import TaskConfig
+from harness.profilers.environment import hardware_key
+from harness.requests import Response
+from harness.runfiles import Fingerprint
+from tests.conftest import make_fingerprint, run_cli
+
+
+def test_fingerprint_sees_torch_before_any_model_loads() -> None:
+    """The manifest is written before torch is imported; it said torch_threads null."""
+    code = (
+        "import json, sys; from harness.profilers.environment import fingerprint; "
+        "assert 'torch' not in sys.modules; f = fingerprint(); "
+        "print(json.dumps([f['torch_threads'], f['gpu']]))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    )
+    threads, gpu = json.loads(out.stdout)
+    assert isinstance(threads, int) and threads >= 1
+    assert gpu == "no CUDA device visible" or isinstance(gpu, list)
+
+
+def test_hardware_key_tells_gpus_apart_but_not_cards_of_one_model() -> None:
+    def env(name: str, uuid: str) -> Fingerprint:
+        return make_fingerprint(gpu=[{"name": name, "uuid": uuid, "memory_bytes": 1}])
+
+    assert hardware_key(env("H100", "GPU-1")) == hardware_key(env("H100", "GPU-2"))
+    assert hardware_key(env("H100", "GPU-1")) != hardware_key(env("A10", "GPU-1"))
+    assert hardware_key(env("H100", "GPU-1")) != hardware_key(make_fingerprint(gpu="no CUDA"))
+
+
+class FakeNVML:
+    """pynvml's surface the energy profiler uses: NVML indexes GPUs in PCI order."""
+
+    def __init__(self) -> None:
+        self.by_uuid = {b"GPU-aaa": "pci0", b"GPU-bbb": "pci1"}
+        self.energy_mj = {"pci0": 1_000_000, "pci1": 5_000_000}
+
+    def nvmlInit(self) -> None: ...
+
+    def nvmlDeviceGetHandleByUUID(self, uuid: bytes) -> str:
+        return self.by_uuid[uuid]
+
+    def nvmlDeviceGetHandleByIndex(self, index: int) -> str:
+        return f"pci{index}"
+
+    def nvmlDeviceGetTotalEnergyConsumption(self, handle: str) -> int:
+        return self.energy_mj[handle]
+
+
+def _fake_torch(uuids: list[str | None]) -> Any:
+    props = [SimpleNamespace(uuid=u) for u in uuids]
+    cuda = SimpleNamespace(
+        is_available=lambda: True,
+        device_count=lambda: len(uuids),
+        get_device_properties=lambda i: props[i],
+        current_device=lambda: 0,
+    )
+    return SimpleNamespace(cuda=cuda)
+
+
+def _backend_on(index: int) -> Any:
+    param = SimpleNamespace(device=SimpleNamespace(type="cuda", index=index))
+    return SimpleNamespace(model=SimpleNamespace(parameters=lambda: [param]))
+
+
+def test_nvml_reads_only_the_models_gpu_matched_by_uuid(monkeypatch: pytest.MonkeyPatch) -> None:
+    """torch's cuda:0 is NVML's pci1 here (CUDA orders fastest first); opening by index read
+    the other GPU, and every visible GPU was summed."""
+    from harness.profilers import energy
+
+    fake = FakeNVML()
+    monkeypatch.setitem(sys.modules, "pynvml", fake)
+    monkeypatch.setitem(sys.modules, "torch", _fake_torch(["bbb", "aaa"]))
+    read = energy.nvml_reader(_backend_on(0))
+    assert callable(read)
+    assert read() == [5000.0]  # pci1's counter only, in joules
+    read = energy.nvml_reader(_backend_on(1))
+    assert callable(read) and read() == [1000.0]
+
+
+def test_nvml_maps_through_cuda_visible_devices_without_uuids(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from harness.profilers import energy
+
+    monkeypatch.setitem(sys.modules, "pynvml", FakeNVML())
+    monkeypatch.setitem(sys.modules, "torch", _fake_torch([None, None]))
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "1,0")
+    read = energy.nvml_reader(_backend_on(0))
+    assert callable(read) and read() == [5000.0]
+
+
+def test_roofline_counts_packed_4bit_linears_and_head_dim() -> None:
+    from harness.profilers.roofline import attention_flops, attention_width, linear_weights
+
+    class Packed(torch.nn.Parameter):
+        quant_state: Any
+
+    model = torch.nn.Sequential(torch.nn.Linear(64, 32, bias=False))
+    packed = Packed(torch.zeros(32 * 64 // 2, 1, dtype=torch.uint8), requires_grad=False)
+    packed.quant_state = SimpleNamespace(shape=torch.Size([32, 64]))
+    model[0].weight = packed
+    assert linear_weights(model) == 32 * 64  # not the packed 1024
+    gemma = SimpleNamespace(
+        num_attention_heads=4,
+        head_dim=256,
+        hidden_size=640,
+        num_hidden_layers=2,
+        sliding_window=512,
+        layer_types=["sliding_attention", "full_attention"],
+    )
+    assert attention_width(gemma) == 1024
+    # 1000 tokens: the sliding layer sees at most 512 keys, the full layer all of them
+    sliding = 512 * 513 // 2 + (1000 - 512) * 512
+    full = 1000 * 1001 // 2
+    flops = attention_flops(SimpleNamespace(config=gemma), [1000], 8192)
+    assert flops == 4 * 1024 * (sliding + full)
+    # sum of n^2, not (sum n)^2 / R: two requests of 10 and 1000 tokens
+    one = attention_flops(SimpleNamespace(config=gemma), [10], 8192)
+    assert attention_flops(SimpleNamespace(config=gemma), [10, 1000], 8192) == one + flops
+
+
+def test_choice_output_keeps_a_logprob_of_zero() -> None:
+    from harness.adapters.choice import ClassificationAdapter, ClassificationOptions
+    from harness.data.base import Sample
+
+    adapter = ClassificationAdapter(
+        ClassificationOptions(prompt="{text}", labels={"neg": " no", "pos": " yes"}),
+        AdapterContext(task=TaskConfig(name="t", adapter="classification", source={}), seed=0),
+    )
+    sample = Sample(id="a", fields={"text": "t"}, label="pos")
+    responses = [Response(logprob=-2.0), Response(logprob=0.0)]
+    assert adapter.output(sample, responses)["prediction"] == "pos"
+    assert adapter.score(sample, responses)["correct"] == 1.0
+
+
+def test_accuracy_norm_divides_by_characters_like_lm_eval() -> None:
+    from harness.metrics.choice import choice_lengths, choice_scores
+
+    chars, nbytes = choice_lengths([" 4", " 1234"])
+    assert (chars, nbytes) == ([1, 4], [2, 5])
+    scores = choice_scores([-2.0, -6.0], chars, gold=1, byte_lengths=nbytes)
+    assert scores["correct_norm"] == 1.0  # -6/4 > -2/1: lm-eval's acc_norm picks " 1234"
+    assert scores["correct_norm_bytes"] == 0.0  # -2/2 > -6/5: the byte one picks " 4"
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["run", "smoke", "--limit", "-3"],
+        ["run", "smoke", "--limit", "abc"],
+        ["run", "smoke", "--out", "/proc/no/such/dir"],
+        ["gate", "--baseline", "nope", "--candidate", "nope"],
+        ["report", "/no/such/run"],
+    ],
+)
+def test_bad_command_line_values_exit_2_without_traceback(
+    args: list[str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run_cli(monkeypatch, *args) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and err.strip()
+
+
+def test_unexpected_exception_exits_3_with_a_short_message(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    import harness.report.simple as simple
+
+    def boom(*_: object, **__: object) -> Path:
+        raise ZeroDivisionError("division by zero")
+
+    monkeypatch.setattr(simple, "write_report", boom)
+    assert run_cli(monkeypatch, "report", str(tmp_path)) == 3
+    err = capsys.readouterr().err
+    assert "internal error (ZeroDivisionError" in err and "Traceback" not in err
+
+
+def test_ttft_says_whether_it_is_per_batch() -> None:
+    from harness.profilers.base import Work
+    from harness.profilers.timing import TimingProfiler
+
+    prof = TimingProfiler()
+    prof.start()
+    backend = SimpleNamespace(latency_scope="per batch", synchronize=lambda: None)
+    work = Work(
+        n_requests=2,
+        input_tokens=4,
+        output_tokens=4,
+        latencies_s=[1.0, 1.0],
+        ttfts_s=[0.2, 0.2],
+        decode_steps=[3, 3],
+        backend=backend,
+    )
+    out = prof.stop(work)
+    assert out["ttft_p50"].note is not None and out["ttft_p50"].note.startswith("per batch")
+    assert "input_tokens_per_s" in out and "output_tokens_per_s" in out
+
+
+def test_timing_repeats_by_default_and_fake_quant_says_same_kernels(tiny_model_dir: Path) -> None:
+    from harness.config import TimingConfig
+    from tests.test_variants import _load
+
+    assert TimingConfig().min_repeats >= 3
+    quant = _load(tiny_model_dir, quant="q8_0")
+    assert quant.conventions()["kernels"].startswith("same as")
+    assert quant.conventions()["vocab_size"] == str(quant.backend.info.details["vocab_size"])
+
+
+def test_bnb_4bit_quantized_bytes_count_every_weight() -> None:
+    """apply_quant on a model whose Linear holds a packed 4-bit weight (as bitsandbytes'
+    Linear4bit does): n_params and weight_bytes_quantized must not be halved."""
+    from harness.variants.quantize import apply_quant
+
+    class Packed(torch.nn.Parameter):
+        quant_state: Any
+
+    class Tiny(torch.nn.Module):
+        is_loaded_in_4bit = True
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.proj = torch.nn.Linear(64, 32, bias=False)
+            self.lm_head = torch.nn.Linear(32, 10, bias=False)
+
+        def get_output_embeddings(self) -> torch.nn.Module:
+            return self.lm_head
+
+    model = Tiny()
+    packed = Packed(torch.zeros(32 * 64 // 2, 1, dtype=torch.uint8), requires_grad=False)
+    packed.quant_state = SimpleNamespace(shape=torch.Size([32, 64]))
+    model.proj.weight = packed
+    details = apply_quant(SimpleNamespace(model=model), "bnb_nf4")
+    # 2048 weights at 4 bits + the 320-weight head at 16 bits
+    assert details["weight_bytes_quantized"] == pytest.approx((2048 * 4 + 320 * 16) / 8)
