@@ -26,7 +26,7 @@ def test_fingerprint_sees_torch_before_any_model_loads() -> None:
     code = (
         "import json, sys; from harness.profilers.environment import fingerprint; "
         "assert 'torch' not in sys.modules; f = fingerprint(); "
-        "print(json.dumps([f['torch_threads'], f['gpu']]))"
+        "print(json.dumps([f.torch_threads, f.model_dump(mode='json')['gpu']]))"
     )
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
