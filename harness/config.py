@@ -45,6 +45,16 @@ class VariantsConfig(StrictModel):
     exclude: list[dict[str, Scalar]] = Field(default_factory=list)
 
 
+class Resources(StrictModel):
+    """What one variant of this model needs from a cluster node (Ray executor only): Ray
+    places a variant's worker on a node with this much free, so a GPU model never lands on a
+    CPU-only node and two variants never share one GPU unless asked (num_gpus: 0.5)."""
+
+    num_cpus: float = Field(default=1, ge=0)
+    num_gpus: float = Field(default=0, ge=0)
+    memory_gb: float | None = Field(default=None, gt=0)
+
+
 class ModelConfig(StrictModel):
     name: str = Field(pattern=r"^[A-Za-z0-9_.\-]+$")
     source: str | PartsSource
@@ -54,6 +64,7 @@ class ModelConfig(StrictModel):
     allow_pickle: bool = False  # only safetensors weights unless the user opts in
     variants: VariantsConfig | None = None
     tasks: list[str] | None = None  # run only these of the suite's tasks on this model
+    resources: Resources = Field(default_factory=Resources)
 
 
 class TaskRef(StrictModel):

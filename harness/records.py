@@ -59,6 +59,9 @@ class Record(BaseModel):
     conventions: dict[str, str] = Field(default_factory=dict)
     started_at: str
     wall_s: float
+    # Fingerprint of the machine that measured this unit (units of one run may land on
+    # different cluster nodes); None in records written before it existed.
+    env: dict[str, Any] | None = None
 
     @property
     def unit_key(self) -> tuple[str, str]:

@@ -188,6 +188,7 @@ def run_unit(
         conventions={**task.adapter.conventions, **loaded.conventions()},
         started_at=started,
         wall_s=time.perf_counter() - clock,
+        env=fingerprint(),
     )
     return record, _sample_rows(variant, task, measured.responses, scores)
 

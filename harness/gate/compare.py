@@ -13,6 +13,7 @@ from harness.gate.rules import GateRules, Tolerance
 from harness.gate.runs import RunData
 from harness.metrics.catalog import all_metrics
 from harness.profilers.environment import hardware_key
+from harness.records import Record
 
 Status = Literal["pass", "fail", "skipped", "missing", "new"]
 MIN_REPEATS = 3
@@ -115,15 +116,19 @@ def compare_quality(base: RunData, cand: RunData, rules: GateRules) -> list[Comp
     return out
 
 
+def _hardware(run: RunData, record: Record) -> str:
+    """The measuring machine: the record's own fingerprint (units of a cluster run land on
+    different nodes), else the run's manifest (records written before records had one)."""
+    return hardware_key(record.env or run.manifest.get("env", {}))
+
+
 def compare_perf(base: RunData, cand: RunData, rules: GateRules) -> list[Comparison]:
-    hw_base, hw_cand = (
-        hardware_key(base.manifest.get("env", {})),
-        hardware_key(cand.manifest.get("env", {})),
-    )
     out = []
     for key, record in sorted(base.records.items()):
         variant, task = key
         other = cand.records.get(key)
+        hw_base = _hardware(base, record)
+        hw_cand = _hardware(cand, other) if other is not None else hw_base
         for metric in rules.perf_metrics:
             if metric not in record.perf:
                 continue
