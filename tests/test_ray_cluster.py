@@ -123,12 +123,14 @@ def _cluster_worker_running_a_unit(cluster: Cluster) -> psutil.Process | None:
 def test_worker_killed_mid_unit_is_retried(cluster: Cluster, tmp_path: Path) -> None:
     out = tmp_path / "run"
     command = _command(out, "--limit", LIMIT, *_ray(cluster), "--max-retries", "2")
-    driver = subprocess.Popen(command, stderr=subprocess.PIPE, text=True, env=_env())
+    driver = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=_env()
+    )
     victim = _wait_for(lambda: _cluster_worker_running_a_unit(cluster), "a unit to start")
     victim.kill()
-    _, err = driver.communicate(timeout=RUN_TIMEOUT_S)
-    assert driver.returncode == 0, err
-    assert "worker died" in err and "retrying" in err
+    output, _ = driver.communicate(timeout=RUN_TIMEOUT_S)
+    assert driver.returncode == 0, output
+    assert "retrying smollm2-135m · pang_lee_sentiment: worker died" in output
     _assert_each_unit_once(out, 2)
 
 
@@ -166,7 +168,8 @@ def test_unit_that_keeps_failing_is_reported_and_others_go_on(
     out = tmp_path / "run"
     done = _run(_command(out, *_ray(cluster), "--max-retries", "1", suite=str(suite)))
     assert done.returncode == 3, done.stderr
-    assert "failed broken · ppl_0" in done.stderr and "loading failed" in done.stderr
+    said = done.stdout + done.stderr
+    assert "failed broken · ppl_0" in said and "loading failed" in said
     assert [r["variant_id"] for r in _records(out)] == ["ok"]
 
 

@@ -23,6 +23,7 @@ from harness.runner import Plan
 from harness.variants import Variant
 
 DRAIN_TIMEOUT_S = 30.0
+REASON_CHARS = 240
 
 
 @dataclass
@@ -159,6 +160,8 @@ class Scheduler:
         if outstanding:
             self.ray.wait(outstanding, num_returns=len(outstanding), timeout=DRAIN_TIMEOUT_S)
         for ref in outstanding:  # submission order: the load, then units in run order
+            if ref not in self.inflight:  # released: the variant's last unit just finished
+                continue
             _, queued = self.inflight[ref]
             result = self._result_or_none(ref)
             if queued is None:
@@ -213,4 +216,7 @@ def _reason(err: BaseException) -> str:
     cause = getattr(err, "cause", None) or err
     text = str(cause).strip().splitlines()
     name = type(cause).__name__
-    return f"{name}: {text[-1] if text else ''}".strip()
+    line = text[-1] if text else ""
+    if len(line) > REASON_CHARS:
+        line = line[:REASON_CHARS].rsplit(" ", 1)[0] + " …"
+    return f"{name}: {line}".strip()
