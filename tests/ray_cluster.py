@@ -60,17 +60,20 @@ def _alive_nodes(address: str) -> int:
     return int(json.loads(lines[-1])) if done.returncode == 0 and lines else 0
 
 
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    """SIGTERM the node's process group, then SIGKILL whatever of it is left."""
+def stop_node(proc: subprocess.Popen[bytes], graceful: bool = True) -> None:
+    """SIGTERM the node's process group, then SIGKILL whatever of it is left (its workers
+    included: they run in process groups of their own). Not graceful: SIGKILL at once, as
+    when a machine is lost."""
     try:
         family = [proc.pid, *(c.pid for c in psutil.Process(proc.pid).children(recursive=True))]
     except psutil.NoSuchProcess:
         family = [proc.pid]
-    try:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=5)
-    except (ProcessLookupError, subprocess.TimeoutExpired):
-        pass
+    if graceful:
+        try:
+            os.killpg(proc.pid, signal.SIGTERM)
+            proc.wait(timeout=5)
+        except (ProcessLookupError, subprocess.TimeoutExpired):
+            pass
     for pid in family:
         with suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
@@ -101,4 +104,4 @@ def two_node_cluster(log_dir: Path) -> Iterator[Cluster]:
         yield Cluster(address, tuple(procs))
     finally:
         for proc in reversed(procs):
-            _stop(proc)
+            stop_node(proc)

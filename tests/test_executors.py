@@ -55,6 +55,20 @@ def test_ray_only_options_need_the_ray_executor(
     assert "'--max-retries'" in capsys.readouterr().err
 
 
+def test_unreachable_ray_head_exits_2_at_once(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    ppl_suite: Any,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    pytest.importorskip("ray")
+    suite, out = ppl_suite(MOCK), tmp_path / "run"
+    args = ["run", str(suite), "--executor", "ray", "--address", "127.0.0.1:9", "--out", str(out)]
+    assert run_cli(monkeypatch, *args) == 2
+    assert "no Ray head answers at 127.0.0.1:9" in capsys.readouterr().err
+    assert not out.exists()
+
+
 def test_resources_are_validated_with_close_match(
     monkeypatch: pytest.MonkeyPatch, ppl_suite: Any, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -20,7 +20,7 @@ from typing import Any
 import psutil
 import pytest
 
-from tests.ray_cluster import Cluster, two_node_cluster
+from tests.ray_cluster import Cluster, stop_node, two_node_cluster
 
 pytestmark = [pytest.mark.slow, pytest.mark.ray]
 pytest.importorskip("ray")
@@ -108,9 +108,11 @@ def test_smoke_on_ray_matches_local(cluster: Cluster, tmp_path: Path) -> None:
     assert preds["local"] == preds["ray"]
 
 
-def _cluster_worker_running_a_unit(cluster: Cluster) -> psutil.Process | None:
+def _cluster_worker_running_a_unit(
+    cluster: Cluster, nodes: slice = slice(None)
+) -> psutil.Process | None:
     """A Ray worker process of this cluster inside VariantWorker.run (Ray sets its title)."""
-    for node in cluster.processes:
+    for node in cluster.processes[nodes]:
         for proc in psutil.Process(node.pid).children(recursive=True):
             try:
                 if proc.cmdline()[:1] == ["ray::VariantWorker.run"]:
@@ -180,3 +182,26 @@ def test_resources_no_node_has_exit_2(cluster: Cluster, tmp_path: Path, ppl_suit
     done = _run(_command(tmp_path / "run", *_ray(cluster), suite=str(suite)))
     assert done.returncode == 2
     assert "models.0.resources" in done.stderr and "GPU=1" in done.stderr
+
+
+def test_node_lost_mid_unit_moves_its_variant(tmp_path: Path, ppl_suite: Any) -> None:
+    """A cluster of its own: the second node is killed (all its processes) while one of its
+    workers runs a unit; that variant finishes on the head."""
+    models = [{"name": f"m{i}", "source": "x", "backend": "mock"} for i in range(2)]
+    suite = ppl_suite(models, {"mock_delay_s": [0.3]}, tasks=2)
+    out = tmp_path / "run"
+    root = Path(tempfile.mkdtemp(prefix="lbray", dir="/tmp"))
+    try:
+        with two_node_cluster(root) as own:
+            command = _command(out, *_ray(own), suite=str(suite))
+            driver = subprocess.Popen(
+                command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=_env()
+            )
+            _wait_for(lambda: _cluster_worker_running_a_unit(own, slice(1, 2)), "node 2 busy")
+            stop_node(own.processes[1], graceful=False)
+            output, _ = driver.communicate(timeout=RUN_TIMEOUT_S)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+    assert driver.returncode == 0, output
+    assert "worker died" in output
+    _assert_each_unit_once(out, 4)

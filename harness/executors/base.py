@@ -33,9 +33,10 @@ class ExecutorOptions:
         if self.name == "local" and (self.address or self.shared_cache):
             raise UserError("options '--address' and '--shared-cache' need '--executor ray'")
         if self.name == "ray":  # before any run folder is made
-            from harness.executors.ray import import_ray
+            from harness.executors.ray import import_ray, probe_address
 
             import_ray()
+            probe_address(self.address)
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ Ray is an optional extra; it is imported here only, when `--executor ray` asks f
 
 from __future__ import annotations
 
+import socket
 from typing import Any
 
 from harness.config import Resources
@@ -16,6 +17,7 @@ from harness.records import RunStore
 from harness.runner import Plan, ProgressSink
 
 RAY_EXTRA = "pip install 'limitbench[ray]'"
+PROBE_TIMEOUT_S = 5.0
 
 
 def import_ray() -> Any:
@@ -26,6 +28,21 @@ def import_ray() -> Any:
             f"option '--executor ray' needs Ray, which is not installed: {RAY_EXTRA}"
         ) from None
     return ray
+
+
+def probe_address(address: str | None) -> None:
+    """Refuse an unreachable head at once: Ray itself retries for many minutes."""
+    if address is None or "://" in address or ":" not in address:
+        return  # RAY_ADDRESS / "auto" / "local" / a ray:// client URL: Ray decides
+    host, _, port = address.rpartition(":")
+    try:
+        with socket.create_connection((host, int(port)), timeout=PROBE_TIMEOUT_S):
+            pass
+    except (OSError, ValueError) as err:
+        raise UserError(
+            f"option '--address': no Ray head answers at {address} ({err}); start one with "
+            "`ray start --head` (see README, Running on a cluster) or fix the address"
+        ) from None
 
 
 def run_on_ray(
