@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -28,6 +29,13 @@ START_TIMEOUT_S = 90
 class Cluster:
     address: str
     processes: tuple[subprocess.Popen[bytes], ...]
+    env: dict[str, str]  # what a driver needs to join: this cluster's own auth token
+
+
+def cluster_env() -> dict[str, str]:
+    """A fresh token per cluster, so Ray's token auth never reads a stale ~/.ray/auth_token
+    left by another cluster on this machine."""
+    return {"RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": secrets.token_hex(32)}
 
 
 def free_port() -> int:
@@ -37,24 +45,31 @@ def free_port() -> int:
         return port
 
 
-def _ray_start(args: list[str], name: str, log_dir: Path) -> subprocess.Popen[bytes]:
+def _ray_start(
+    args: list[str], name: str, log_dir: Path, auth: dict[str, str]
+) -> subprocess.Popen[bytes]:
     ray = str(Path(sys.executable).with_name("ray"))
     temp = tempfile.mkdtemp(prefix=f"lb-{name}-", dir=log_dir)
     command = [ray, "start", "--block", "--disable-usage-stats"]
     command += ["--node-ip-address", "127.0.0.1", "--num-cpus", "1", "--temp-dir", temp]
     command += ["--object-store-memory", str(OBJECT_STORE_BYTES), *args]
     log = (log_dir / f"{name}.log").open("wb")
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "RAY_USAGE_STATS_ENABLED": "0"}
+    env = {**os.environ, **auth, "HF_HUB_OFFLINE": "1", "RAY_USAGE_STATS_ENABLED": "0"}
     return subprocess.Popen(command, stdout=log, stderr=log, env=env, start_new_session=True)
 
 
-def _alive_nodes(address: str) -> int:
+def _alive_nodes(address: str, auth: dict[str, str]) -> int:
     code = (
         f"import ray, json; ray.init(address={address!r}, logging_level='ERROR');"
         "print(json.dumps(sum(1 for n in ray.nodes() if n['Alive'])))"
     )
     done = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env={**os.environ, **auth},
     )
     lines = done.stdout.strip().splitlines()
     return int(json.loads(lines[-1])) if done.returncode == 0 and lines else 0
@@ -87,21 +102,22 @@ def two_node_cluster(log_dir: Path) -> Iterator[Cluster]:
     port = free_port()
     address = f"127.0.0.1:{port}"
     head_args = ["--head", "--port", str(port), "--include-dashboard=false"]
-    head = _ray_start([*head_args, "--resources", '{"head": 1}'], "head", log_dir)
+    auth = cluster_env()
+    head = _ray_start([*head_args, "--resources", '{"head": 1}'], "head", log_dir, auth)
     procs = [head]
     try:
         deadline = time.monotonic() + START_TIMEOUT_S
-        while _alive_nodes(address) < 1:
+        while _alive_nodes(address, auth) < 1:
             if time.monotonic() > deadline or head.poll() is not None:
                 raise RuntimeError(f"ray head did not start; see {log_dir / 'head.log'}")
             time.sleep(1)
         second = ["--address", address, "--resources", '{"second": 1}']
-        procs.append(_ray_start(second, "second", log_dir))
-        while _alive_nodes(address) < 2:
+        procs.append(_ray_start(second, "second", log_dir, auth))
+        while _alive_nodes(address, auth) < 2:
             if time.monotonic() > deadline or procs[1].poll() is not None:
                 raise RuntimeError(f"second ray node did not join; see {log_dir / 'second.log'}")
             time.sleep(1)
-        yield Cluster(address, tuple(procs))
+        yield Cluster(address, tuple(procs), auth)
     finally:
         for proc in reversed(procs):
             stop_node(proc)

@@ -49,13 +49,18 @@ def _ray(cluster: Cluster) -> list[str]:
     return ["--executor", "ray", "--address", cluster.address]
 
 
-def _env() -> dict[str, str]:
-    return {**os.environ, "HF_HUB_OFFLINE": "1"}
+def _env(cluster: Cluster) -> dict[str, str]:
+    return {**os.environ, **cluster.env, "HF_HUB_OFFLINE": "1"}
 
 
-def _run(command: list[str]) -> subprocess.CompletedProcess[str]:
+def _run(command: list[str], cluster: Cluster) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        command, capture_output=True, text=True, env=_env(), timeout=RUN_TIMEOUT_S, check=False
+        command,
+        capture_output=True,
+        text=True,
+        env=_env(cluster),
+        timeout=RUN_TIMEOUT_S,
+        check=False,
     )
 
 
@@ -85,7 +90,7 @@ def _wait_for(check: Any, what: str, timeout: float = 300) -> Any:
 def test_smoke_on_ray_matches_local(cluster: Cluster, tmp_path: Path) -> None:
     local, on_ray = tmp_path / "local", tmp_path / "ray"
     for out, extra in ((local, []), (on_ray, _ray(cluster))):
-        done = _run(_command(out, "--limit", LIMIT, *extra))
+        done = _run(_command(out, "--limit", LIMIT, *extra), cluster)
         assert done.returncode == 0, done.stderr
         _assert_each_unit_once(out, 2)
     by_unit = {(r["variant_id"], r["task"]): r for r in _records(local)}
@@ -126,7 +131,7 @@ def test_worker_killed_mid_unit_is_retried(cluster: Cluster, tmp_path: Path) -> 
     out = tmp_path / "run"
     command = _command(out, "--limit", LIMIT, *_ray(cluster), "--max-retries", "2")
     driver = subprocess.Popen(
-        command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=_env()
+        command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=_env(cluster)
     )
     victim = _wait_for(lambda: _cluster_worker_running_a_unit(cluster), "a unit to start")
     victim.kill()
@@ -142,7 +147,7 @@ def test_driver_killed_then_resume_runs_only_missing_units(
     out = tmp_path / "run"
     command = _command(out, "--limit", LIMIT, *_ray(cluster))
     driver = subprocess.Popen(
-        command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=_env()
+        command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=_env(cluster)
     )
     records = out / "records.jsonl"
     _wait_for(lambda: records.exists() and records.read_text().count("\n") >= 1, "one unit")
@@ -150,7 +155,7 @@ def test_driver_killed_then_resume_runs_only_missing_units(
     driver.wait()
     assert records.read_text().count("\n") == 1, "the kill should land mid-run"
     first = _records(out)[0]
-    done = _run([*command, "--resume"])
+    done = _run([*command, "--resume"], cluster)
     assert done.returncode == 0, done.stderr
     assert "1 already done" in done.stderr
     _assert_each_unit_once(out, 2)
@@ -168,7 +173,7 @@ def test_unit_that_keeps_failing_is_reported_and_others_go_on(
         ]
     )
     out = tmp_path / "run"
-    done = _run(_command(out, *_ray(cluster), "--max-retries", "1", suite=str(suite)))
+    done = _run(_command(out, *_ray(cluster), "--max-retries", "1", suite=str(suite)), cluster)
     assert done.returncode == 3, done.stderr
     said = done.stdout + done.stderr
     assert "failed broken · ppl_0" in said and "loading failed" in said
@@ -179,7 +184,7 @@ def test_resources_no_node_has_exit_2(cluster: Cluster, tmp_path: Path, ppl_suit
     suite = ppl_suite(
         [{"name": "m", "source": "x", "backend": "mock", "resources": {"num_gpus": 1}}]
     )
-    done = _run(_command(tmp_path / "run", *_ray(cluster), suite=str(suite)))
+    done = _run(_command(tmp_path / "run", *_ray(cluster), suite=str(suite)), cluster)
     assert done.returncode == 2
     assert "models.0.resources" in done.stderr and "GPU=1" in done.stderr
 
@@ -195,7 +200,7 @@ def test_node_lost_mid_unit_moves_its_variant(tmp_path: Path, ppl_suite: Any) ->
         with two_node_cluster(root) as own:
             command = _command(out, *_ray(own), suite=str(suite))
             driver = subprocess.Popen(
-                command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=_env()
+                command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=_env(own)
             )
             _wait_for(lambda: _cluster_worker_running_a_unit(own, slice(1, 2)), "node 2 busy")
             stop_node(own.processes[1], graceful=False)
