@@ -84,11 +84,22 @@ def pip_package(name: str, version: str) -> Path:
         unpacked = Path(tmp) / "unpacked"
         _unpack(archive, unpacked)
         (unpacked / ".complete").write_text(archive.name)
-        if root.exists():
-            shutil.rmtree(root)
         root.parent.mkdir(parents=True, exist_ok=True)
-        unpacked.rename(root)
+        publish_folder(unpacked, root)
     return root
+
+
+def publish_folder(tmp: Path, target: Path) -> None:
+    """Move a finished cache folder into place. Processes sharing the cache (cluster nodes
+    on a shared mount) may race: the first complete copy wins, the others drop theirs."""
+    if target.exists() and not (target / ".complete").exists():
+        shutil.rmtree(target, ignore_errors=True)  # left by a killed run
+    try:
+        tmp.rename(target)
+    except OSError:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if not (target / ".complete").exists():
+            raise
 
 
 def _download(name: str, version: str, into: Path) -> Path:
@@ -123,7 +134,7 @@ def join_parts(source: PartsSource, base_dir: Path | None) -> Path:
     if target.exists():
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_suffix(target.suffix + ".partial")
+    partial = target.with_suffix(f"{target.suffix}.partial{os.getpid()}")
     digest = hashlib.sha256()
     with partial.open("wb") as out:
         for part in source.parts:

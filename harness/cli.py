@@ -17,7 +17,7 @@ app = typer.Typer(
 )
 
 EXIT_BAD_INPUT = 2
-EXIT_INTERNAL = 3
+EXIT_INTERNAL = 4  # 3 is "some units failed" (harness.executors)
 
 
 class RichProgress:
@@ -69,14 +69,22 @@ def run(
     resume: Annotated[
         bool, typer.Option(help="finish an interrupted run in --out (or the suite's latest run)")
     ] = False,
+    executor: Annotated[str, typer.Option(help="where units run: local or ray")] = "local",
+    address: Annotated[str | None, typer.Option(help="Ray cluster address (ray)")] = None,
+    max_retries: Annotated[int, typer.Option(help="retries of a failing unit (ray)")] = 2,
+    shared_cache: Annotated[
+        str | None, typer.Option(help="LIMITBENCH_CACHE on every Ray worker (ray)")
+    ] = None,
 ) -> None:
-    """Run every task on every model variant of a suite, profiled."""
+    """Run every task on every model variant of a suite, profiled (exit 3: units failed)."""
     from rich.console import Console
 
+    from harness.executors import EXIT_UNITS_FAILED, ExecutorOptions, run_units
     from harness.paths import find_suite
-    from harness.runner import execute, new_run_id, open_store, plan
+    from harness.runner import new_run_id, open_store, plan
 
     console = Console(stderr=True)
+    options = ExecutorOptions(executor, address, max_retries, shared_cache)
     the_plan = plan(find_suite(suite), limit)
     if out is None:
         latest = _latest_run(the_plan.suite.name) if resume else None
@@ -90,13 +98,17 @@ def run(
     )
     sink = RichProgress()
     with sink.progress:
-        ran = execute(the_plan, store, done, sink)
-    console.print(f"finished {ran} unit(s); records in {store.records_path}")
-    if report:
+        outcome = run_units(the_plan, store, done, sink, options)
+    console.print(f"finished {outcome.ran} unit(s); records in {store.records_path}")
+    for failed in outcome.failed:
+        console.print(f"[red]failed[/] {failed.variant_id} · {failed.task}: {failed.reason}")
+    if report and (outcome.ran or done):
         from harness.report.simple import write_report
 
         console.print(f"report: {write_report(out, None)}")
     typer.echo(str(out))
+    if outcome.failed:
+        raise typer.Exit(EXIT_UNITS_FAILED)
 
 
 def _check_writable(out: Path) -> None:
@@ -260,7 +272,7 @@ def main() -> None:
 
 
 def _internal_error(err: Exception) -> None:
-    """A bug of ours, not bad input and not a regression: a short message and exit 3 (1 is
+    """A bug of ours, not bad input and not a regression: a short message and exit 4 (1 is
     the gate's "regression"), with the traceback only when asked for."""
     import os
     import traceback

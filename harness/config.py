@@ -64,6 +64,16 @@ class ServerConfig(StrictModel):
     params: dict[str, Scalar] = Field(default_factory=dict)
 
 
+class Resources(StrictModel):
+    """What one variant of this model needs from a cluster node (Ray executor only): Ray
+    places a variant's worker on a node with this much free, so a GPU model never lands on a
+    CPU-only node and two variants never share one GPU unless asked (num_gpus: 0.5)."""
+
+    num_cpus: float = Field(default=1, ge=0)
+    num_gpus: float = Field(default=0, ge=0)
+    memory_gb: float | None = Field(default=None, gt=0)
+
+
 class ModelConfig(StrictModel):
     name: str = Field(pattern=r"^[A-Za-z0-9_.\-]+$")
     source: str | PartsSource
@@ -75,6 +85,7 @@ class ModelConfig(StrictModel):
     tasks: list[str] | None = None  # run only these of the suite's tasks on this model
     server: ServerConfig | None = None  # backend `openai` only
     timing: TimingConfig | None = None  # this model's repeats, instead of the suite's
+    resources: Resources = Field(default_factory=Resources)
 
 
 class TaskRef(StrictModel):

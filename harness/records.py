@@ -20,7 +20,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from harness.errors import UserError
-from harness.runfiles import Manifest, SampleRow
+from harness.runfiles import Fingerprint, Manifest, SampleRow
 
 SCHEMA_VERSION = 1
 
@@ -72,6 +72,11 @@ class Record(BaseModel):
     )
     started_at: str = Field(description="ISO 8601 UTC time the unit started")
     wall_s: float = Field(description="wall time of the whole unit in seconds, scoring included")
+    env: Fingerprint | None = Field(
+        default=None,
+        description="the machine that measured this unit (units of one run may land on "
+        "different cluster nodes); None in records written before it existed",
+    )
 
     @property
     def unit_key(self) -> tuple[str, str]:

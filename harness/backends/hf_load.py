@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from harness.assets import cache_dir, resolve, sha256_of
+from harness.assets import cache_dir, publish_folder, resolve, sha256_of
 from harness.config import ModelConfig
 from harness.errors import UserError
 
@@ -30,7 +31,8 @@ def convert_gguf(path: Path) -> Path:
     out = cache_dir() / "converted" / f"{path.stem}-{sha256_of(path)[:16]}"
     if (out / ".complete").exists():
         return out
-    tmp = out.with_name(out.name + ".tmp")
+    # A per-process temp folder: cluster nodes may share this cache and convert at once.
+    tmp = out.with_name(f"{out.name}.tmp{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
     try:
         tokenizer = AutoTokenizer.from_pretrained(path.parent, gguf_file=path.name)
@@ -48,8 +50,7 @@ def convert_gguf(path: Path) -> Path:
     tokenizer.save_pretrained(tmp)
     (tmp / "limitbench_source.json").write_text(json.dumps({"gguf_file": str(path)}))
     (tmp / ".complete").write_text("ok")
-    shutil.rmtree(out, ignore_errors=True)
-    tmp.rename(out)
+    publish_folder(tmp, out)
     return out
 
 

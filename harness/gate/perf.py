@@ -14,17 +14,24 @@ from harness.gate.model import Comparison, Status
 from harness.gate.rules import GateRules
 from harness.gate.runs import RunData
 from harness.profilers.environment import hardware_key
+from harness.records import Record
 
 MIN_REPEATS = 3
 
 
+def _hardware(run: RunData, record: Record) -> str:
+    """The measuring machine: the record's own fingerprint (units of a cluster run land on
+    different nodes), else the run's manifest (records written before records had one)."""
+    return hardware_key(record.env or run.manifest.env)
+
+
 def compare_perf(base: RunData, cand: RunData, rules: GateRules) -> list[Comparison]:
-    hw_base = hardware_key(base.manifest.env)
-    hw_cand = hardware_key(cand.manifest.env)
     out = []
     for key, record in sorted(base.records.items()):
         variant, task = key
         other = cand.records.get(key)
+        hw_base = _hardware(base, record)
+        hw_cand = _hardware(cand, other) if other is not None else hw_base
         for metric in rules.perf_metrics:
             if metric not in record.perf:
                 continue

@@ -1,0 +1,12 @@
+"""The local executor: today's loop in this process (harness.runner.execute)."""
+
+from __future__ import annotations
+
+from harness.executors.base import Outcome
+from harness.records import RunStore
+from harness.runner import Plan, ProgressSink, execute
+
+
+def run_local(p: Plan, store: RunStore, done: set[tuple[str, str]], sink: ProgressSink) -> Outcome:
+    """A failing unit stops the run here, as it always has (exit 2 with the reason)."""
+    return Outcome(ran=execute(p, store, done, sink))
