@@ -275,3 +275,19 @@ def test_vs_base_uses_paired_samples_and_flags_below_chance() -> None:
     assert "no detectable quality change vs base for `m@quant=q8_0`" in vs_base_section(
         records, samples, 0
     )
+
+
+def test_vs_base_picks_the_lightest_load_and_the_most_bits() -> None:
+    from harness.report.versus import base_records
+
+    bits = lambda b: {"bits_per_weight": Value(value=b, unit="bits")}  # noqa: E731
+    served = [_record(f"s@concurrency={c}", {"concurrency": c}, 24.0, 10.0, 1) for c in (4, 1, 2)]
+    ladder = [
+        _record(f"g@quant={q}", {"quant": q}, p, 10.0, 1, bits(b))
+        for q, p, b in (("q4_k_m", 25.0, 6.2), ("f16", 24.0, 16.0), ("q8_0", 24.1, 8.5))
+    ]
+    served = [r.model_copy(update={"model": "s"}) for r in served]
+    ladder = [r.model_copy(update={"model": "g"}) for r in ladder]
+    bases = base_records([*served, *ladder])
+    assert bases[("s", "ppl")].variant_id == "s@concurrency=1"
+    assert bases[("g", "ppl")].variant_id == "g@quant=f16"

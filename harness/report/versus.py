@@ -38,10 +38,31 @@ class VersusBase:
     ratios: dict[str, Ratio | None]  # perf metric -> candidate/base ratio with interval
 
 
+LOAD_KNOBS = ("concurrency", "request_rate")
+
+
+def _load(record: Record) -> tuple[float, ...]:
+    return tuple(float(record.knobs.get(k, 0) or 0) for k in LOAD_KNOBS)
+
+
 def base_records(records: Sequence[Record]) -> dict[tuple[str, str], Record]:
+    """Each (model, task)'s reference: the unmodified variant at the lightest load (a served
+    sweep compares every load level with the lightest), or, where every variant carries a
+    quantization level (a llama.cpp ladder), the one with the most bits per weight."""
     from harness.report.analysis import is_base
 
-    return {(r.model, r.task): r for r in records if is_base(r)}
+    groups: dict[tuple[str, str], list[Record]] = {}
+    for r in records:
+        groups.setdefault((r.model, r.task), []).append(r)
+    out: dict[tuple[str, str], Record] = {}
+    for key, recs in groups.items():
+        plain = [r for r in recs if is_base(r)]
+        with_bits = [r for r in recs if "bits_per_weight" in r.perf]
+        if plain:
+            out[key] = min(plain, key=lambda r: (_load(r), r.variant_id))
+        elif len(recs) > 1 and with_bits:
+            out[key] = max(with_bits, key=lambda r: (r.perf["bits_per_weight"].value, r.variant_id))
+    return out
 
 
 def _verdict(low: float, high: float, higher_is_better: bool, n: int) -> str:
