@@ -291,3 +291,27 @@ def test_vs_base_picks_the_lightest_load_and_the_most_bits() -> None:
     bases = base_records([*served, *ladder])
     assert bases[("s", "ppl")].variant_id == "s@concurrency=1"
     assert bases[("g", "ppl")].variant_id == "g@quant=f16"
+
+
+def test_a_single_timed_window_ranks_against_nothing() -> None:
+    from harness.report.speed import fastest, speed_of
+
+    def timed(variant: str, tps: float, repeats: list[float] | None) -> Record:
+        r = _record(variant, {}, 24.0, tps, 1)
+        speed = Value(
+            value=tps,
+            unit="tok/s",
+            higher_is_better=True,
+            ci_low=min(repeats or [tps]),
+            ci_high=max(repeats or [tps]),
+            repeats=repeats,
+        )
+        return r.model_copy(update={"perf": {**r.perf, "input_tokens_per_s": speed}})
+
+    one = speed_of(timed("a", 200.0, [200.0]), "input_tokens_per_s")
+    three = speed_of(timed("b", 100.0, [99.0, 100.0, 101.0]), "input_tokens_per_s")
+    slow = speed_of(timed("c", 50.0, [49.0, 50.0, 51.0]), "input_tokens_per_s")
+    assert one is not None and three is not None and slow is not None
+    assert not fastest([one, three])[1]  # one window: tied with everything
+    group, apart = fastest([three, slow])
+    assert apart and [s.record.variant_id for s in group] == ["b"]

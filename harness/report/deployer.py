@@ -4,6 +4,7 @@ measurements separate."""
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from collections.abc import Sequence
 
@@ -150,7 +151,12 @@ def fastest_lines(records: Sequence[Record]) -> list[str]:
 
 def _fastest_line(task: str, label: str, group: list[Speed], apart: bool, total: int) -> str:
     top = group[0]
-    value = f"{fmt_number(top.value)} [{fmt_number(top.low)}, {fmt_number(top.high)}] {label}"
+    interval = (
+        "fewer than 3 timed windows: no interval"
+        if math.isinf(top.high)
+        else f"{fmt_number(top.low)}, {fmt_number(top.high)}"
+    )
+    value = f"{fmt_number(top.value)} [{interval}] {label}"
     if not apart:
         return f"- {task}, {label}: all {total} variants tied (speed intervals overlap)"
     if len(group) == 1:

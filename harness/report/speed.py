@@ -9,12 +9,17 @@ its own and its base's interval: any gap between them is timing noise, not a pro
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from harness.records import Record
 
 SPEED_METRICS = {"input_tokens_per_s": "input tok/s", "output_tokens_per_s": "output tok/s"}
+
+
+# Fewer timed windows than this and a speed's min..max says nothing about its spread.
+MIN_TIMED_REPEATS = 3
 
 
 @dataclass(frozen=True)
@@ -41,6 +46,9 @@ def speed_of(record: Record, metric: str, base: Record | None = None) -> Speed |
         return None
     low = value.ci_low if value.ci_low is not None else value.value
     high = value.ci_high if value.ci_high is not None else value.value
+    if len(value.repeats or ()) < MIN_TIMED_REPEATS:
+        # one or two windows give no honest interval: such a speed separates from nothing
+        low, high = 0.0, math.inf
     shared = same_kernels(record)
     if shared and base is not None and metric in base.perf:
         other = base.perf[metric]
