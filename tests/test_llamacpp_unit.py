@@ -149,3 +149,14 @@ def test_report_draws_real_and_simulated_ladders_apart() -> None:
         "hf": ["hf@", "hf@quant=int8_dynamic"],
         "hf (simulated: gguf-py round-trip, quality only)": ["hf@", "hf@quant=q4_0"],
     }
+
+
+def test_default_threads_follow_the_granted_cpus(monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    from harness.backends.llamacpp_factory import default_threads
+
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")  # what Ray sets for a num_cpus: 1 worker
+    assert default_threads() == 1
+    monkeypatch.delenv("OMP_NUM_THREADS")
+    assert default_threads() == len(os.sched_getaffinity(0))

@@ -73,7 +73,7 @@ def load_llamacpp(cfg: ModelConfig, knobs: Mapping[str, Any], base_dir: Path) ->
     source = resolve_local(cfg.source, base_dir)
     if source.suffix != ".gguf":
         raise UserError(f"model '{cfg.name}': backend llamacpp needs a .gguf file, got {source}")
-    threads = int(knobs.get("threads", len(os.sched_getaffinity(0))))
+    threads = int(knobs.get("threads", default_threads()))
     details: dict[str, Any] = {"engine": "llama.cpp (llama-cpp-python)"}
     path = source
     if "quant" in knobs:
@@ -91,6 +91,16 @@ def load_llamacpp(cfg: ModelConfig, knobs: Mapping[str, Any], base_dir: Path) ->
         llamacpp_file=str(path),
     )
     return LlamaCppBackend(llama, info, details)
+
+
+def default_threads() -> int:
+    """The CPUs this process may use: OMP_NUM_THREADS where a scheduler set it (Ray sets it
+    to the worker's num_cpus; llama.cpp's spinning threads on more cores than were granted
+    slow every worker on the node), else the CPUs in the process's affinity mask."""
+    granted = os.environ.get("OMP_NUM_THREADS", "")
+    if granted.isdigit() and int(granted) > 0:
+        return int(granted)
+    return len(os.sched_getaffinity(0))
 
 
 def _open(cfg: ModelConfig, path: Path, knobs: Mapping[str, Any], threads: int) -> tuple[Any, int]:
