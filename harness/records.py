@@ -150,6 +150,13 @@ class RunStore:
     def samples(self) -> list[SampleRow]:
         return [SampleRow.model_validate(row) for row in _read_complete_lines(self.samples_path)]
 
+    def scores_by_unit(self) -> dict[tuple[str, str], dict[str, dict[str, float]]]:
+        """Per-sample scores by (variant_id, task), then sample id: what paired tests join on."""
+        out: dict[tuple[str, str], dict[str, dict[str, float]]] = {}
+        for row in self.samples():
+            out.setdefault(row.unit_key, {})[row.sample_id] = row.scores
+        return out
+
     def repair(self) -> set[tuple[str, str]]:
         """Drop torn lines and orphan samples; return the finished (variant_id, task) units."""
         records = _read_complete_lines(self.records_path)

@@ -11,7 +11,7 @@ import torch
 from harness.backends.base import BackendInfo, Progress
 from harness.backends.hf_generate import GenerationMixin
 from harness.backends.hf_params import count_params
-from harness.backends.items import context_item
+from harness.backends.items import context_item, item_response
 from harness.backends.windows import rolling_windows
 from harness.requests import LogLikelihood, Response, RollingLogLikelihood
 
@@ -143,14 +143,7 @@ class HFBackend(GenerationMixin):
         items = [self._context_item(r.context, r.continuation) for r in reqs]
         scores, computed = self._score_with_sharing(items, progress)
         return [
-            Response(
-                logprob=lp,
-                is_greedy=greedy,
-                n_tokens=item[1],
-                n_in=len(item[0]) - 1,
-                n_computed=n,
-                n_logits=item[1],
-            )
+            item_response(item, lp, greedy, n)
             for (lp, greedy), item, n in zip(scores, items, computed, strict=True)
         ]
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from harness.requests import Response
+
 Item = tuple[list[int], int]
 
 
@@ -39,3 +41,17 @@ def context_item(
         if len(tokens) == len(cont):  # the context encoded to nothing of its own
             tokens = [prefix_id, *tokens]
     return tokens[-(max_length + 1) :], min(len(cont), max_length)
+
+
+def item_response(item: Item, logprob: float, greedy: bool, computed: int) -> Response:
+    """The answer to a log-likelihood request scored as `item`; `computed` counts the tokens
+    the engine actually ran (fewer when a shared context was reused)."""
+    tokens, n_scored = item
+    return Response(
+        logprob=logprob,
+        is_greedy=greedy,
+        n_tokens=n_scored,
+        n_in=len(tokens) - 1,
+        n_computed=computed,
+        n_logits=n_scored,
+    )

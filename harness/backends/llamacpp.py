@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from harness.backends.base import BackendInfo, Progress
-from harness.backends.items import Item, context_item
+from harness.backends.items import Item, context_item, item_response
 from harness.backends.llamacpp_decode import Decoder, log_softmax_at
 from harness.backends.stops import cut_at_stop
 from harness.backends.windows import rolling_windows
@@ -69,17 +69,7 @@ class LlamaCppBackend:
             item = context_item(
                 self.encode, self.prefix_id, self.max_length, req.context, req.continuation
             )
-            logprob, greedy, ran = self._score(item)
-            out.append(
-                Response(
-                    logprob=logprob,
-                    is_greedy=greedy,
-                    n_tokens=item[1],
-                    n_in=len(item[0]) - 1,
-                    n_computed=ran,
-                    n_logits=item[1],
-                )
-            )
+            out.append(item_response(item, *self._score(item)))
             if progress:
                 progress(1)
         return out

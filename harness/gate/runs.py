@@ -37,10 +37,7 @@ def load(name_or_path: str) -> RunData:
     records = {r.unit_key: r for r in store.records()}
     if not records:
         raise UserError(f"{path}: holds no finished records")
-    samples: dict[tuple[str, str], dict[str, dict[str, float]]] = {}
-    for row in store.samples():
-        samples.setdefault(row.unit_key, {})[row.sample_id] = row.scores
-    return RunData(path, store.manifest(), records, samples)
+    return RunData(path, store.manifest(), records, store.scores_by_unit())
 
 
 def save_baseline(run: str, name: str) -> Path:

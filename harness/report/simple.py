@@ -22,8 +22,8 @@ def load_samples(dirs: list[Path]) -> dict[tuple[str, str], dict[str, dict[str, 
 
     out: dict[tuple[str, str], dict[str, dict[str, float]]] = {}
     for folder in dirs:
-        for row in RunStore(folder).samples():
-            out.setdefault(row.unit_key, {})[row.sample_id] = row.scores
+        for unit, rows in RunStore(folder).scores_by_unit().items():
+            out.setdefault(unit, {}).update(rows)  # one unit in several runs: rows merge
     return out
 
 
