@@ -7,21 +7,8 @@ from pathlib import Path
 
 from harness.profilers.environment import fingerprint
 from harness.records import Record, RunStore, Value
-from harness.runfiles import Manifest, SampleRow
-
-
-def _manifest() -> Manifest:
-    return Manifest(
-        run_id="r",
-        suite="s",
-        suite_path="s.yaml",
-        suite_sha256="0" * 64,
-        suite_config={},
-        tasks={},
-        created_at="now",
-        command="limitbench run s.yaml",
-        env=fingerprint(),
-    )
+from harness.runfiles import SampleRow
+from tests.conftest import make_manifest
 
 
 def _record(variant: str, task: str) -> Record:
@@ -54,7 +41,7 @@ def _record(variant: str, task: str) -> Record:
 
 def test_repair_drops_torn_lines_and_orphan_samples(tmp_path: Path) -> None:
     store = RunStore(tmp_path)
-    store.create(_manifest())
+    store.create(make_manifest(fingerprint()))
     store.append_unit(_record("v", "a"), [SampleRow(variant_id="v", task="a", sample_id="1")])
     # a unit killed after writing samples but before its record, then a torn record line
     with store.samples_path.open("a") as f:
@@ -64,13 +51,15 @@ def test_repair_drops_torn_lines_and_orphan_samples(tmp_path: Path) -> None:
     assert store.repair() == {("v", "a")}
     assert [r.task for r in store.records()] == ["a"]
     assert [s.task for s in store.samples()] == ["a"]
-    assert store.manifest() == _manifest().model_copy(update={"env": store.manifest().env})
+    assert store.manifest() == make_manifest(fingerprint()).model_copy(
+        update={"env": store.manifest().env}
+    )
     assert store.records_path.read_text().endswith("\n")
 
 
 def test_record_round_trips_with_schema_version(tmp_path: Path) -> None:
     store = RunStore(tmp_path)
-    store.create(_manifest())
+    store.create(make_manifest(fingerprint()))
     store.append_unit(_record("v", "a"), [])
     line = json.loads(store.records_path.read_text())
     assert line["schema_version"] == 1
