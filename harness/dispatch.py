@@ -40,7 +40,7 @@ def _count(work: Work, responses: Sequence[Response]) -> None:
     for response in responses:
         work.n_requests += 1
         inputs = response.n_in or response.n_tokens or 0
-        computed = response.n_computed or inputs
+        computed = response.n_computed if response.n_computed is not None else inputs
         work.input_tokens += inputs
         work.input_lengths.append(inputs)
         work.computed_tokens += computed

@@ -43,9 +43,12 @@ def context_item(
     return tokens[-(max_length + 1) :], min(len(cont), max_length)
 
 
-def item_response(item: Item, logprob: float, greedy: bool, computed: int) -> Response:
+def item_response(
+    item: Item, logprob: float, greedy: bool, computed: int, logits: int | None = None
+) -> Response:
     """The answer to a log-likelihood request scored as `item`; `computed` counts the tokens
-    the engine actually ran (fewer when a shared context was reused)."""
+    the engine actually ran and `logits` the output-head positions (fewer when a shared
+    context was reused; both may be 0 when another request's forward served this one)."""
     tokens, n_scored = item
     return Response(
         logprob=logprob,
@@ -53,5 +56,5 @@ def item_response(item: Item, logprob: float, greedy: bool, computed: int) -> Re
         n_tokens=n_scored,
         n_in=len(tokens) - 1,
         n_computed=computed,
-        n_logits=n_scored,
+        n_logits=n_scored if logits is None else logits,
     )
