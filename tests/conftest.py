@@ -37,11 +37,21 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
-    """Hide what collection imported (torch, transformers, pandas, scipy: ~360k objects) from
-    the cyclic garbage collector. The runner calls gc.collect() after each variant to free its
-    weights; with those libraries loaded each call walked them all (about 0.3 s, some 7 s of
-    a fast-tier session). Objects the tests create are collected exactly as before."""
+    """Two costs of a test session that are not what the tests test.
+
+    Hide what collection imported (torch, transformers, pandas, scipy: ~360k objects) from
+    the cyclic garbage collector: the runner calls gc.collect() after each variant to free
+    its weights, and each call walked them all (about 0.3 s, some 7 s of a fast-tier
+    session). Objects the tests create are collected exactly as before.
+
+    Run torch on one thread: the unit tests' models are tiny, and on a shared 2-core machine
+    a second OpenMP thread spins waiting for a core (a test taking 1 s of CPU took 9). Tests
+    that set a `threads` knob still get what they ask for.
+    """
     gc.freeze()
+    torch = sys.modules.get("torch")  # imported by collection in a full run; never forced
+    if torch is not None:
+        torch.set_num_threads(1)
 
 
 @pytest.fixture(autouse=True)
