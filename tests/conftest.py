@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -10,7 +11,7 @@ from typing import Any
 import pytest
 import yaml
 
-from harness.runfiles import Fingerprint, Manifest
+from harness.store.runfiles import Fingerprint, Manifest
 
 CORPUS = [
     "The quick brown fox jumps over the lazy dog. " * 3,
@@ -33,6 +34,43 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     skip = pytest.mark.skip(reason="needs a CUDA device; none is visible")
     for item in gpu_items:
         item.add_marker(skip)
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Two costs of a test session that are not what the tests test.
+
+    Hide what collection imported (torch, transformers, pandas, scipy: ~360k objects) from
+    the cyclic garbage collector: the runner calls gc.collect() after each variant to free
+    its weights, and each call walked them all (about 0.3 s, some 7 s of a fast-tier
+    session). Objects the tests create are collected exactly as before.
+
+    Run torch on one thread: the unit tests' models are tiny, and on a shared 2-core machine
+    a second OpenMP thread spins waiting for a core (a test taking 1 s of CPU took 9). Tests
+    that set a `threads` knob still get what they ask for.
+    """
+    gc.freeze()
+    torch = sys.modules.get("torch")  # imported by collection in a full run; never forced
+    if torch is not None:
+        torch.set_num_threads(1)
+
+
+@pytest.fixture(autouse=True)
+def _registry_only_when_marked(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A test that resolves a `pip:` source (fetched from the package registry on a cold
+    cache) must say so with the `network` marker; unmarked, it fails here, warm cache or not."""
+    if request.node.get_closest_marker("network") is not None:
+        return
+    import harness.assets
+
+    def refuse(name: str, version: str) -> Path:
+        raise AssertionError(
+            f"{request.node.nodeid} resolves pip:{name}=={version}, which a cold cache fetches "
+            "from the package registry: mark the test @pytest.mark.network"
+        )
+
+    monkeypatch.setattr(harness.assets, "pip_package", refuse)
 
 
 @pytest.fixture(scope="session")

@@ -1,5 +1,5 @@
-"""Reports: fits recover known laws, frontiers are right, the markdown matches its snapshot,
-figures render headless."""
+"""Reports: fits recover known laws, frontiers are right, the markdown answers a deployer's
+questions, figures render headless (the report's numbers on a run on disk: test_report_values)."""
 
 from __future__ import annotations
 
@@ -8,9 +8,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from harness.records import Record, Value
 from harness.report.fit import Fit, Refusal, fit_power_law, pareto_front
 from harness.report.render import render
+from harness.store.records import Record
+from harness.values import Value
 from tests.conftest import make_manifest
 
 

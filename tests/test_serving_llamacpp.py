@@ -20,11 +20,11 @@ from harness.backends.openai import OpenAIBackend
 from harness.backends.openai_factory import load_openai
 from harness.backends.server_launch import free_port
 from harness.config import ModelConfig, ServerConfig
-from harness.records import RunStore
 from harness.requests import Generate, LogLikelihood
+from harness.store.records import RunStore
 from tests.conftest import SMOLLM2_SOURCE, run_cli
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.network]
 pytest.importorskip("llama_cpp.server", reason="needs pip install 'limitbench[serving]'")
 
 SERVING_SUITE = Path(__file__).parents[1] / "suites" / "serving.yaml"

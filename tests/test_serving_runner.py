@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.records import RunStore
+from harness.store.records import RunStore
 from tests.conftest import WriteYaml, run_cli
 from tests.test_serving_mechanics import FAKE
 
@@ -48,6 +48,7 @@ def test_a_load_sweep_writes_one_served_record_per_level(
             "task_dirs": ["tasks"],
             "slo": {"ttft_ms": 60, "tpot_ms": 60},
             "profilers": ["timing", "serving"],
+            "timing": {"min_repeats": 1},
         },
     )
     out = tmp_path / "run"

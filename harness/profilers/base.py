@@ -6,8 +6,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from harness.records import Value
 from harness.registry import Registry
+from harness.values import Value
 
 
 @dataclass
