@@ -22,9 +22,9 @@ from typing import Any
 import pytest
 
 from harness.config import load_suite
-from harness.dispatch import dispatch
 from harness.requests import LogLikelihood, Request, RollingLogLikelihood
-from harness.tasks import prepare_task
+from harness.run.dispatch import dispatch
+from harness.run.plan import prepare_task
 from tests.benchmarks.bare_loops import choice_logprobs, document_logprobs
 from tests.benchmarks.conftest import load_smollm2
 
