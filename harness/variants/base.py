@@ -43,6 +43,9 @@ KNOBS.register("dtype")(
 KNOBS.register("device")(Knob("torch device, e.g. cpu or cuda", "load"))
 KNOBS.register("threads")(Knob("CPU threads for torch", "load", _positive_int))
 KNOBS.register("batch_size")(Knob("requests per forward", "runtime", _positive_int))
+KNOBS.register("batch_tokens")(
+    Knob("rows x padded width per scoring forward (bounds activations)", "runtime", _positive_int)
+)
 KNOBS.register("share_context")(
     Knob("encode a shared context once for all its continuations", "runtime", _one_of(True, False))
 )

@@ -29,7 +29,7 @@ from tests.benchmarks.bare_loops import choice_logprobs, document_logprobs
 from tests.benchmarks.conftest import load_smollm2
 
 pytestmark = pytest.mark.slow
-SUITE = Path(__file__).resolve().parent / "scoring.yaml"
+SUITE = Path(__file__).resolve().parent / "suites" / "choice.yaml"
 ROUNDS = 3
 
 

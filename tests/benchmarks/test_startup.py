@@ -1,0 +1,69 @@
+"""Start-up and whole-command figures of `limitbench run`, each in a fresh process (issue 13).
+
+* Start-up: from the process's start to the first model forward, warm caches, ≤ 5 s.
+* The whole 200-review multiple-choice run (one timed window): ≤ 25 s wall.
+* The whole 300-document rolling-perplexity run: peak RSS ≤ 1.5 GB.
+
+The first run of each test warms the caches (and is not counted); medians of 3 after it.
+"""
+
+from __future__ import annotations
+
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.slow
+SUITES = Path(__file__).resolve().parent / "suites"
+
+
+def _first_forward_s(suite: Path, out: Path) -> float:
+    done = subprocess.run(
+        [sys.executable, "-m", "tests.benchmarks.first_forward", str(suite), str(out)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    line = next(ln for ln in done.stdout.splitlines() if ln.startswith("FIRST_FORWARD_S"))
+    return float(line.split()[1])
+
+
+def _command(suite: Path, out: Path) -> tuple[float, float]:
+    """(wall seconds, peak RSS in bytes) of one `limitbench run` in a child process."""
+    start = time.perf_counter()
+    subprocess.run(
+        [sys.executable, "-m", "harness.cli", "run", str(suite), "--out", str(out)],
+        capture_output=True,
+        check=True,
+    )
+    wall = time.perf_counter() - start
+    # ru_maxrss of the children is the largest of them (KiB on Linux); this test's only
+    # children so far are these runs, and each new peak must come from the newest one.
+    return wall, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
+
+
+def test_first_forward_within_5_s(tmp_path: Path) -> None:
+    suite = SUITES / "choice.yaml"
+    _first_forward_s(suite, tmp_path / "warm")
+    seconds = [_first_forward_s(suite, tmp_path / f"run{i}") for i in range(3)]
+    print(f"\nstart-up to first forward: {seconds} s, median {statistics.median(seconds):.2f}")
+    assert statistics.median(seconds) <= 5.0
+
+
+def test_multiple_choice_command_within_25_s(tmp_path: Path) -> None:
+    suite = SUITES / "choice.yaml"
+    _command(suite, tmp_path / "warm")
+    walls = [_command(suite, tmp_path / f"run{i}")[0] for i in range(3)]
+    print(f"\n200-review choice run: {walls} s, median {statistics.median(walls):.1f}")
+    assert statistics.median(walls) <= 25.0
+
+
+def test_perplexity_command_peak_rss_within_1_5_gb(tmp_path: Path) -> None:
+    wall, peak = _command(SUITES / "perplexity.yaml", tmp_path / "run")
+    print(f"\n300-document perplexity run: {wall:.1f} s, peak RSS {peak / 1e9:.2f} GB")
+    assert peak <= 1.5e9
