@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gc
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -37,21 +37,26 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
-    """Two costs of a test session that are not what the tests test.
-
-    Hide what collection imported (torch, transformers, pandas, scipy: ~360k objects) from
-    the cyclic garbage collector: the runner calls gc.collect() after each variant to free
-    its weights, and each call walked them all (about 0.3 s, some 7 s of a fast-tier
-    session). Objects the tests create are collected exactly as before.
-
-    Run torch on one thread: the unit tests' models are tiny, and on a shared 2-core machine
-    a second OpenMP thread spins waiting for a core (a test taking 1 s of CPU took 9). Tests
-    that set a `threads` knob still get what they ask for.
-    """
+    """Hide what collection imported (torch, transformers, pandas, scipy: ~360k objects) from
+    the cyclic garbage collector. The runner calls gc.collect() after each variant to free its
+    weights, and each call walked them all (about 0.3 s, some 7 s of a fast-tier session).
+    Objects the tests create are collected exactly as before."""
     gc.freeze()
-    torch = sys.modules.get("torch")  # imported by collection in a full run; never forced
-    if torch is not None:
-        torch.set_num_threads(1)
+
+
+@pytest.fixture(autouse=True)
+def _one_torch_thread_in_unit_tests(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Unit tests run torch on one thread: their models are tiny, and on a shared 2-core
+    machine a second OpenMP thread spins waiting for a core (a test taking 1 s of CPU took
+    9). Slow tests keep torch's default, as a real run has it; a `threads` knob still wins."""
+    torch = sys.modules.get("torch")  # never imported here just to set it
+    if torch is None or request.node.get_closest_marker("slow") is not None:
+        yield
+        return
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
 
 
 @pytest.fixture(autouse=True)
