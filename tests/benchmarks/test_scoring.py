@@ -28,7 +28,7 @@ from harness.run.plan import prepare_task
 from tests.benchmarks.bare_loops import choice_logprobs, document_logprobs
 from tests.benchmarks.conftest import load_smollm2
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.network]
 SUITE = Path(__file__).resolve().parent / "suites" / "choice.yaml"
 ROUNDS = 3
 
