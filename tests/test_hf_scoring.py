@@ -24,7 +24,8 @@ def _backend(folder: Path, **knobs: Any) -> HFBackend:
 
 
 def _choice_requests() -> list[LogLikelihood]:
-    """Per sentence: two single-token labels and one multi-token continuation."""
+    """Per sentence: two single-token labels and two multi-token continuations (which share
+    the prompt's KV cache)."""
     reqs = []
     for sentence in CORPUS:
         prompt = f"Review: {sentence[:60]}\nSentiment:"
@@ -32,6 +33,7 @@ def _choice_requests() -> list[LogLikelihood]:
             LogLikelihood(prompt, " a"),
             LogLikelihood(prompt, " b"),
             LogLikelihood(prompt, " the quick brown fox"),
+            LogLikelihood(prompt, " over the lazy dog"),
         ]
     return reqs
 
@@ -87,6 +89,7 @@ def test_single_token_labels_share_one_forward_and_are_charged_once(
 ) -> None:
     backend = _backend(tiny_model_dir, batch_size=8)
     reqs = [r for r in _choice_requests() if len(r.continuation) == 2]  # " a", " b"
+    assert len(reqs) == 2 * len(CORPUS)
     calls: list[int] = []
     hook = backend.model.get_decoder().register_forward_hook(
         lambda _m, args, kwargs, _out: calls.append(kwargs["input_ids"].shape[0]),

@@ -48,15 +48,9 @@ class HFBackend(GenerationMixin):
         eos = tokenizer.eos_token_id
         self.prefix_id = int(tokenizer.bos_token_id if tokenizer.bos_token_id is not None else eos)
         self.pad_id = int(tokenizer.pad_token_id if tokenizer.pad_token_id is not None else eos)
-        self.head = ChunkedHead(model)
+        self.batch_tokens = int(knobs.get("batch_tokens", BATCH_TOKENS))
+        self._build_scorer()
         vocab = self.head.vocab
-        self.scorer = RowScorer(
-            model,
-            self.pad_id,
-            self.batch_size,
-            int(knobs.get("batch_tokens", BATCH_TOKENS)),
-            self.head,
-        )
         params = list(model.parameters())
         self.info = BackendInfo(
             model=name,
@@ -73,6 +67,13 @@ class HFBackend(GenerationMixin):
         """After a transform: the bytes the weights now occupy (n_params stays the original
         count; the transform reports the effective one)."""
         self.info = replace(self.info, weight_bytes=weight_bytes(self.model))
+        self._build_scorer()  # a transform may have changed what the forward computes
+
+    def _build_scorer(self) -> None:
+        self.head = ChunkedHead(self.model)
+        self.scorer = RowScorer(
+            self.model, self.pad_id, self.batch_size, self.batch_tokens, self.head
+        )
 
     # ---- helpers -------------------------------------------------------------------------
     def encode(self, text: str) -> list[int]:
@@ -114,7 +115,7 @@ class HFBackend(GenerationMixin):
             for start in range(0, len(members), step):
                 chunk = members[start : start + step]
                 conts = [items[i][0][len(context) :] for i in chunk]
-                scored = score_shared(self.model, self.device, self.pad_id, context, conts)
+                scored = score_shared(self.head, self.pad_id, context, conts)
                 for place, (index, (lp, greedy)) in enumerate(zip(chunk, scored, strict=True)):
                     cont = len(items[index][0]) - len(context)
                     computed = cont + (len(context) - 1 if place == 0 else 0)

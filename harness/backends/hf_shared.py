@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from typing import Any
 
 import torch
+
+from harness.backends.hf_head import ChunkedHead, score_logits
 
 Item = tuple[list[int], int]
 
@@ -27,16 +28,15 @@ def shared_groups(items: Sequence[Item]) -> dict[tuple[int, ...], list[int]]:
 
 @torch.inference_mode()
 def score_shared(
-    model: Any,
-    device: torch.device,
-    pad_id: int,
-    context: Sequence[int],
-    continuations: Sequence[Sequence[int]],
+    head: ChunkedHead, pad_id: int, context: Sequence[int], continuations: Sequence[Sequence[int]]
 ) -> list[tuple[float, bool]]:
     """(summed log-probability, all-greedy) of each continuation given the context."""
+    model, device = head.model, head.head.weight.device
     prefix = torch.tensor([list(context[:-1])], device=device)
-    # logits_to_keep=1: the context's own predictions are not needed, only its cache.
-    cache = model(input_ids=prefix, use_cache=True, logits_to_keep=1).past_key_values
+    # The context's own predictions are not needed, only its cache: no output head here.
+    runner = model.get_decoder() if head.split else model
+    extra = {} if head.split else {"logits_to_keep": 1}
+    cache = runner(input_ids=prefix, use_cache=True, **extra).past_key_values
     k = len(continuations)
     cache.batch_repeat_interleave(k)
     width = max(len(c) for c in continuations)
@@ -50,15 +50,21 @@ def score_shared(
     past = len(context) - 1
     attention = torch.cat([torch.ones((k, past), dtype=torch.long), mask.long()], dim=1)
     positions = torch.arange(past, past + width).expand(k, width)
-    logits = model(
+    out = runner(
         input_ids=inputs.to(device),
         attention_mask=attention.to(device),
         position_ids=positions.to(device),
         past_key_values=cache,
         use_cache=True,
-    ).logits.float()
-    targets, mask = targets.to(device), mask.to(device)
-    token_lp = logits.gather(-1, targets[..., None]).squeeze(-1) - logits.logsumexp(-1)
-    sums = (token_lp * mask).sum(1).tolist()
-    greedy = ((logits.argmax(-1) == targets) | ~mask).all(1).tolist()
-    return [(float(s), bool(g)) for s, g in zip(sums, greedy, strict=True)]
+    )
+    # Only the real (unpadded) positions reach the head, in its bounded chunks.
+    rows, columns = mask.nonzero(as_tuple=True)
+    chosen = (out.last_hidden_state if head.split else out.logits)[
+        rows.to(device), columns.to(device)
+    ]
+    wanted = targets[rows, columns].to(device)
+    scored = head.score(chosen, wanted, True) if head.split else score_logits(chosen, wanted, True)
+    sums = torch.zeros(k, dtype=torch.float64).index_add_(0, rows, scored.logprobs.cpu())
+    assert scored.greedy is not None
+    missed = torch.zeros(k, dtype=torch.long).index_add_(0, rows, (~scored.greedy).long().cpu())
+    return [(float(s), bool(m == 0)) for s, m in zip(sums, missed, strict=True)]
