@@ -2,16 +2,27 @@
 
 from harness.errors import UserError
 from harness.records import SCHEMA_VERSION, Record, RunStore, Value
-from harness.requests import Generate, LogLikelihood, Response, RollingLogLikelihood
+from harness.requests import (
+    Generate,
+    GenerateResponse,
+    LogLikelihood,
+    LogLikelihoodResponse,
+    Response,
+    RollingLogLikelihood,
+    RollingResponse,
+)
 
 __version__ = "0.1.0"
 __all__ = [
     "SCHEMA_VERSION",
     "Generate",
+    "GenerateResponse",
     "LogLikelihood",
+    "LogLikelihoodResponse",
     "Record",
     "Response",
     "RollingLogLikelihood",
+    "RollingResponse",
     "RunStore",
     "UserError",
     "Value",

@@ -22,7 +22,7 @@ from harness.metrics import Metric, mean_metric, summarize
 from harness.metrics.base import wilson_interval
 from harness.profilers.serving import served, tpot_s
 from harness.records import Value
-from harness.requests import Response
+from harness.requests import GenerateResponse, Response
 
 
 @dataclass(frozen=True)
@@ -32,7 +32,7 @@ class SLOValues:
     unavailable: dict[str, str] = field(default_factory=dict)
 
 
-def meets(slo: SLOConfig, response: Response) -> bool:
+def meets(slo: SLOConfig, response: GenerateResponse) -> bool:
     if response.error is not None or response.latency_s is None:
         return False
     tpot = tpot_s(response)

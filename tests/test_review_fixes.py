@@ -16,7 +16,7 @@ import torch
 from harness.adapters.base import AdapterContext
 from harness.config import TaskConfig
 from harness.profilers.environment import hardware_key
-from harness.requests import Response
+from harness.requests import LogLikelihoodResponse
 from harness.runfiles import Fingerprint
 from tests.conftest import make_fingerprint, run_cli
 
@@ -146,7 +146,10 @@ def test_choice_output_keeps_a_logprob_of_zero() -> None:
         AdapterContext(task=TaskConfig(name="t", adapter="classification", source={}), seed=0),
     )
     sample = Sample(id="a", fields={"text": "t"}, label="pos")
-    responses = [Response(logprob=-2.0), Response(logprob=0.0)]
+    responses = [
+        LogLikelihoodResponse(-2.0, is_greedy=False, n_tokens=1),
+        LogLikelihoodResponse(0.0, is_greedy=False, n_tokens=1),
+    ]
     assert adapter.output(sample, responses)["prediction"] == "pos"
     assert adapter.score(sample, responses)["correct"] == 1.0
 

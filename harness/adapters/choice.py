@@ -27,7 +27,7 @@ from harness.metrics.choice import (
     expected_calibration_error,
     macro_f1,
 )
-from harness.requests import LogLikelihood, Request, Response
+from harness.requests import LogLikelihood, Request, Response, logprobs_of
 
 CHOICE_CONVENTIONS = {
     "choices": "summed continuation log-likelihood",
@@ -53,17 +53,6 @@ def _choice_metrics(with_f1: bool) -> tuple[Metric, ...]:
     if with_f1:
         metrics.insert(2, corpus_metric("macro_f1", "fraction", True, macro_f1))
     return tuple(metrics)
-
-
-def _logprobs(responses: Sequence[Response]) -> list[float]:
-    """Each choice's log-likelihood. A missing one is a backend bug, not a score; a value of
-    exactly 0.0 (probability 1) is a real score and must not be mistaken for missing."""
-    out = []
-    for r in responses:
-        if r.logprob is None:
-            raise RuntimeError("backend returned no log-likelihood for a choice")
-        out.append(float(r.logprob))
-    return out
 
 
 class ClassificationOptions(AdapterOptions):
@@ -107,14 +96,14 @@ class ClassificationAdapter:
 
     def score(self, sample: Sample, responses: Sequence[Response]) -> Mapping[str, float]:
         chars, nbytes = choice_lengths([self.options.labels[label] for label in self.labels])
-        return choice_scores(_logprobs(responses), chars, self._gold(sample), nbytes)
+        return choice_scores(logprobs_of(responses), chars, self._gold(sample), nbytes)
 
     def output(self, sample: Sample, responses: Sequence[Response]) -> Mapping[str, Any]:
-        logprobs = _logprobs(responses)
+        logprobs = logprobs_of(responses)
         best = max(range(len(responses)), key=lambda i: logprobs[i])
         return {
             "prediction": self.labels[best],
-            "logprobs": {lab: r.logprob for lab, r in zip(self.labels, responses, strict=True)},
+            "logprobs": dict(zip(self.labels, logprobs, strict=True)),
         }
 
 
@@ -158,7 +147,7 @@ class MultipleChoiceAdapter:
     def score(self, sample: Sample, responses: Sequence[Response]) -> Mapping[str, float]:
         chars, nbytes = choice_lengths(self._texts(sample))
         gold = self._order(sample).index(self.options.gold)
-        return choice_scores(_logprobs(responses), chars, gold, nbytes)
+        return choice_scores(logprobs_of(responses), chars, gold, nbytes)
 
     def output(self, sample: Sample, responses: Sequence[Response]) -> Mapping[str, Any]:
-        return {"order": self._order(sample), "logprobs": [r.logprob for r in responses]}
+        return {"order": self._order(sample), "logprobs": logprobs_of(responses)}

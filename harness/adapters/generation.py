@@ -24,7 +24,7 @@ from harness.metrics.text import (
     sentence_stats,
     signatures,
 )
-from harness.requests import Generate, Request, Response
+from harness.requests import Generate, Request, Response, generated_text
 
 
 class _GenerationAdapter:
@@ -50,11 +50,11 @@ class _GenerationAdapter:
         return render(self.options.target, sample.fields).strip()
 
     def output(self, sample: Sample, responses: Sequence[Response]) -> Mapping[str, Any]:
-        return {"generated": responses[0].text, "reference": self.reference(sample)}
+        return {"generated": generated_text(responses[0]), "reference": self.reference(sample)}
 
     @staticmethod
     def text(responses: Sequence[Response]) -> str:
-        return (responses[0].text or "").strip()
+        return generated_text(responses[0]).strip()
 
 
 QA_NUMERIC_METRICS: tuple[Metric, ...] = (

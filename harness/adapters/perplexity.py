@@ -17,7 +17,7 @@ from harness.adapters.base import ADAPTERS, AdapterContext, AdapterOptions
 from harness.data.base import Sample
 from harness.metrics import Metric, corpus_metric
 from harness.metrics.base import Scores
-from harness.requests import Request, Response, RollingLogLikelihood
+from harness.requests import Request, Response, RollingLogLikelihood, RollingResponse
 
 
 class PerplexityOptions(AdapterOptions):
@@ -39,6 +39,13 @@ def _exp(inner: Any) -> Any:
         return math.exp(inner(scores))
 
     return reduce
+
+
+def _rolling(responses: Sequence[Response]) -> RollingResponse:
+    (response,) = responses
+    if not isinstance(response, RollingResponse):
+        raise TypeError(f"perplexity expects a rolling log-likelihood, got {response!r}")
+    return response
 
 
 def count_words(text: str) -> int:
@@ -76,8 +83,7 @@ class PerplexityAdapter:
 
     def score(self, sample: Sample, responses: Sequence[Response]) -> Mapping[str, float]:
         text = str(sample.fields[self.options.text_field])
-        (response,) = responses
-        assert response.logprob is not None and response.n_tokens is not None
+        response = _rolling(responses)
         return {
             "logprob": response.logprob,
             "n_tokens": float(response.n_tokens),
@@ -86,4 +92,4 @@ class PerplexityAdapter:
         }
 
     def output(self, sample: Sample, responses: Sequence[Response]) -> Mapping[str, Any]:
-        return {"n_tokens": responses[0].n_tokens}
+        return {"n_tokens": _rolling(responses).n_tokens}

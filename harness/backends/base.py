@@ -9,7 +9,14 @@ from typing import Any, Protocol
 
 from harness.config import ModelConfig
 from harness.registry import Registry
-from harness.requests import Generate, LogLikelihood, Response, RollingLogLikelihood
+from harness.requests import (
+    Generate,
+    GenerateResponse,
+    LogLikelihood,
+    LogLikelihoodResponse,
+    RollingLogLikelihood,
+    RollingResponse,
+)
 
 Progress = Callable[[int], None]  # called with the number of requests just finished
 
@@ -31,15 +38,15 @@ class Backend(Protocol):
 
     def loglikelihood(
         self, reqs: Sequence[LogLikelihood], progress: Progress | None = None
-    ) -> list[Response]: ...
+    ) -> list[LogLikelihoodResponse]: ...
 
     def loglikelihood_rolling(
         self, reqs: Sequence[RollingLogLikelihood], progress: Progress | None = None
-    ) -> list[Response]: ...
+    ) -> list[RollingResponse]: ...
 
     def generate(
         self, reqs: Sequence[Generate], progress: Progress | None = None
-    ) -> list[Response]: ...
+    ) -> list[GenerateResponse]: ...
 
     def count_tokens(self, text: str) -> int: ...
 

@@ -13,7 +13,12 @@ from harness.backends.hf_generate import GenerationMixin
 from harness.backends.hf_params import count_params
 from harness.backends.items import context_item, item_response
 from harness.backends.windows import rolling_windows
-from harness.requests import LogLikelihood, Response, RollingLogLikelihood
+from harness.requests import (
+    LogLikelihood,
+    LogLikelihoodResponse,
+    RollingLogLikelihood,
+    RollingResponse,
+)
 
 
 def weight_bytes(model: Any) -> int:
@@ -139,7 +144,7 @@ class HFBackend(GenerationMixin):
     # ---- the three request kinds ---------------------------------------------------------
     def loglikelihood(
         self, reqs: Sequence[LogLikelihood], progress: Progress | None = None
-    ) -> list[Response]:
+    ) -> list[LogLikelihoodResponse]:
         items = [self._context_item(r.context, r.continuation) for r in reqs]
         scores, computed = self._score_with_sharing(items, progress)
         return [
@@ -183,7 +188,7 @@ class HFBackend(GenerationMixin):
 
     def loglikelihood_rolling(
         self, reqs: Sequence[RollingLogLikelihood], progress: Progress | None = None
-    ) -> list[Response]:
+    ) -> list[RollingResponse]:
         items: list[Item] = []
         owners: list[int] = []
         counts: list[int] = []
@@ -202,6 +207,6 @@ class HFBackend(GenerationMixin):
         if progress:
             progress(len(reqs))
         return [
-            Response(logprob=t, n_tokens=n, n_computed=c)
+            RollingResponse(logprob=t, n_tokens=n, n_computed=c)
             for t, n, c in zip(totals, counts, computed, strict=True)
         ]

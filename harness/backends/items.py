@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from harness.requests import Response
+from harness.requests import LogLikelihoodResponse
 
 Item = tuple[list[int], int]
 
@@ -43,11 +43,11 @@ def context_item(
     return tokens[-(max_length + 1) :], min(len(cont), max_length)
 
 
-def item_response(item: Item, logprob: float, greedy: bool, computed: int) -> Response:
+def item_response(item: Item, logprob: float, greedy: bool, computed: int) -> LogLikelihoodResponse:
     """The answer to a log-likelihood request scored as `item`; `computed` counts the tokens
     the engine actually ran (fewer when a shared context was reused)."""
     tokens, n_scored = item
-    return Response(
+    return LogLikelihoodResponse(
         logprob=logprob,
         is_greedy=greedy,
         n_tokens=n_scored,

@@ -9,7 +9,14 @@ from typing import Any
 
 from harness.backends.base import BACKENDS, Backend, BackendInfo, Progress
 from harness.config import ModelConfig
-from harness.requests import Generate, LogLikelihood, Response, RollingLogLikelihood
+from harness.requests import (
+    Generate,
+    GenerateResponse,
+    LogLikelihood,
+    LogLikelihoodResponse,
+    RollingLogLikelihood,
+    RollingResponse,
+)
 from harness.variants.base import KNOBS, Knob
 
 KNOBS.register("mock_quality")(Knob("mock backend only: divides its log-likelihoods", "runtime"))
@@ -32,9 +39,11 @@ class MockBackend:
 
     def loglikelihood(
         self, reqs: Sequence[LogLikelihood], progress: Progress | None = None
-    ) -> list[Response]:
+    ) -> list[LogLikelihoodResponse]:
         out = [
-            Response(logprob=-0.1 * len(r.continuation) / self.quality, is_greedy=True, n_tokens=1)
+            LogLikelihoodResponse(
+                logprob=-0.1 * len(r.continuation) / self.quality, is_greedy=True, n_tokens=1
+            )
             for r in reqs
         ]
         if progress:
@@ -43,10 +52,12 @@ class MockBackend:
 
     def loglikelihood_rolling(
         self, reqs: Sequence[RollingLogLikelihood], progress: Progress | None = None
-    ) -> list[Response]:
+    ) -> list[RollingResponse]:
         time.sleep(self.delay_s * len(reqs))
         out = [
-            Response(logprob=-0.5 * len(r.text) / self.quality, n_tokens=self.count_tokens(r.text))
+            RollingResponse(
+                logprob=-0.5 * len(r.text) / self.quality, n_tokens=self.count_tokens(r.text)
+            )
             for r in reqs
         ]
         if progress:
@@ -55,8 +66,11 @@ class MockBackend:
 
     def generate(
         self, reqs: Sequence[Generate], progress: Progress | None = None
-    ) -> list[Response]:
-        out = [Response(text=r.prompt[-8:], n_in=len(r.prompt), n_out=2, ttft_s=0.0) for r in reqs]
+    ) -> list[GenerateResponse]:
+        out = [
+            GenerateResponse(text=r.prompt[-8:], n_in=len(r.prompt), n_out=2, ttft_s=0.0)
+            for r in reqs
+        ]
         if progress:
             progress(len(reqs))
         return out

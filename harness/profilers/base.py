@@ -8,6 +8,7 @@ from typing import Any, Protocol
 
 from harness.records import Value
 from harness.registry import Registry
+from harness.requests import Response
 
 
 @dataclass
@@ -23,7 +24,7 @@ class Work:
     latencies_s: list[float] = field(default_factory=list)
     ttfts_s: list[float] = field(default_factory=list)
     decode_steps: list[int] = field(default_factory=list)
-    responses: list[Any] = field(default_factory=list)  # every Response, for per-request stats
+    responses: list[Response] = field(default_factory=list)  # every answer, for per-request stats
     n_correct: float | None = None
     backend: Any = None
 
