@@ -1,7 +1,6 @@
 """limitbench: how far can a language model be pushed, and what does it cost."""
 
 from harness.errors import UserError
-from harness.records import SCHEMA_VERSION, Record, RunStore, Value
 from harness.requests import (
     Generate,
     GenerateResponse,
@@ -11,6 +10,8 @@ from harness.requests import (
     RollingLogLikelihood,
     RollingResponse,
 )
+from harness.store.records import SCHEMA_VERSION, Record, RunStore
+from harness.values import Value
 
 __version__ = "0.1.0"
 __all__ = [

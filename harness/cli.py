@@ -81,7 +81,8 @@ def run(
 
     from harness.executors import EXIT_UNITS_FAILED, ExecutorOptions, run_units
     from harness.paths import find_suite
-    from harness.runner import new_run_id, open_store, plan
+    from harness.run.plan import plan
+    from harness.run.runner import new_run_id, open_store
 
     console = Console(stderr=True)
     options = ExecutorOptions(executor, address, max_retries, shared_cache)
@@ -103,7 +104,7 @@ def run(
     for failed in outcome.failed:
         console.print(f"[red]failed[/] {failed.variant_id} · {failed.task}: {failed.reason}")
     if report and (outcome.ran or done):
-        from harness.report.simple import write_report
+        from harness.report.command import write_report
 
         console.print(f"report: {write_report(out, None)}")
     typer.echo(str(out))
@@ -135,7 +136,7 @@ def report(
     parquet: Annotated[Path | None, typer.Option(help="also export it as Parquet")] = None,
 ) -> None:
     """Aggregate one or more runs into a markdown report with scaling curves and fits."""
-    from harness.report.simple import write_report
+    from harness.report.command import write_report
 
     typer.echo(str(write_report(run_dirs, out, csv, parquet)))
 
@@ -189,7 +190,7 @@ def export_benchmark(
     """Export a run's timings as pytest-benchmark JSON for existing charting tools."""
     import json
 
-    from harness.gate.benchmark_json import to_pytest_benchmark
+    from harness.export.pytest_benchmark import to_pytest_benchmark
     from harness.gate.runs import load
 
     _write(out, json.dumps(to_pytest_benchmark(load(run_dir)), indent=2), "--out")
@@ -201,7 +202,7 @@ def write_schemas(
     out: Annotated[Path | None, typer.Option(help="folder to write the JSON Schemas into")] = None,
 ) -> None:
     """Write the JSON Schemas of records.jsonl, samples.jsonl and manifest.json."""
-    from harness.runfiles import write_schemas as write
+    from harness.store.runfiles import write_schemas as write
 
     for path in write(out):
         typer.echo(str(path))

@@ -16,8 +16,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from harness.errors import UserError, did_you_mean
+from harness.values import Scalar
 
-Scalar = str | int | float | bool
 M = TypeVar("M", bound=BaseModel)
 
 

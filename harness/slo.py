@@ -21,8 +21,8 @@ from harness.config import SLOConfig
 from harness.metrics import Metric, mean_metric, summarize
 from harness.metrics.base import wilson_interval
 from harness.profilers.serving import served, tpot_s
-from harness.records import Value
 from harness.requests import GenerateResponse, Response
+from harness.values import Value
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import yaml
 
-from harness.runfiles import Fingerprint, Manifest
+from harness.store.runfiles import Fingerprint, Manifest
 
 CORPUS = [
     "The quick brown fox jumps over the lazy dog. " * 3,

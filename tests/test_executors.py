@@ -14,7 +14,8 @@ from harness.config import Resources
 from harness.executors.ray import ray_demand
 from harness.gate import GateRules, compare_perf
 from harness.gate.runs import RunData
-from harness.records import Record, Value
+from harness.store.records import Record
+from harness.values import Value
 from tests.conftest import make_fingerprint, make_manifest, run_cli
 
 MOCK = [{"name": "m0", "source": "x", "backend": "mock"}]

@@ -13,7 +13,8 @@ from harness.gate.paired import paired_bootstrap
 from harness.gate.rules import GateRules, Rule, Tolerance
 from harness.gate.runs import RunData
 from harness.metrics.choice import choice_scores
-from harness.records import Record, Value
+from harness.store.records import Record
+from harness.values import Value
 from tests.conftest import make_fingerprint, make_manifest
 
 TASK, VARIANT = "pang_lee_sentiment", "smollm2"

@@ -10,13 +10,13 @@ import numpy as np
 import pytest
 
 from harness.backends.mock import MockBackend
-from harness.measure import measure, merge_repeats
 from harness.profilers import energy as energy_module
 from harness.profilers.base import Work
 from harness.profilers.memory import MemoryProfiler
 from harness.profilers.timing import TimingProfiler, time_per_output_token
-from harness.records import Value
 from harness.requests import RollingLogLikelihood
+from harness.run.measure import measure, merge_repeats
+from harness.values import Value
 
 
 def test_timing_rates_percentiles_and_tpot() -> None:
@@ -105,7 +105,7 @@ def test_merge_repeats_median_and_spread() -> None:
 def test_roofline_flops_and_peaks(
     tiny_model_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from harness.profilers import peaks as peaks_module
+    from harness.hardware import peaks as peaks_module
     from harness.profilers.roofline import (
         RooflineProfiler,
         attention_flops,

@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from harness.profilers.environment import fingerprint
-from harness.records import Record, RunStore, Value
-from harness.runfiles import SampleRow
+from harness.hardware.fingerprint import fingerprint
+from harness.store.records import Record, RunStore
+from harness.store.runfiles import SampleRow
+from harness.values import Value
 from tests.conftest import make_manifest
 
 

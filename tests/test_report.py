@@ -8,9 +8,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from harness.records import Record, Value
 from harness.report.fit import Fit, Refusal, fit_power_law, pareto_front
 from harness.report.render import render
+from harness.store.records import Record
+from harness.values import Value
 from tests.conftest import make_manifest
 
 

@@ -15,16 +15,16 @@ import torch
 
 from harness.adapters.base import AdapterContext
 from harness.config import TaskConfig
-from harness.profilers.environment import hardware_key
+from harness.hardware.fingerprint import hardware_key
 from harness.requests import LogLikelihoodResponse
-from harness.runfiles import Fingerprint
+from harness.store.runfiles import Fingerprint
 from tests.conftest import make_fingerprint, run_cli
 
 
 def test_fingerprint_sees_torch_before_any_model_loads() -> None:
     """The manifest is written before torch is imported; it said torch_threads null."""
     code = (
-        "import json, sys; from harness.profilers.environment import fingerprint; "
+        "import json, sys; from harness.hardware.fingerprint import fingerprint; "
         "assert 'torch' not in sys.modules; f = fingerprint(); "
         "print(json.dumps([f.torch_threads, f.model_dump(mode='json')['gpu']]))"
     )
@@ -185,12 +185,12 @@ def test_bad_command_line_values_exit_2_without_traceback(
 def test_unexpected_exception_exits_3_with_a_short_message(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    import harness.report.simple as simple
+    import harness.report.command as report_command
 
     def boom(*_: object, **__: object) -> Path:
         raise ZeroDivisionError("division by zero")
 
-    monkeypatch.setattr(simple, "write_report", boom)
+    monkeypatch.setattr(report_command, "write_report", boom)
     assert run_cli(monkeypatch, "report", str(tmp_path)) == 4
     err = capsys.readouterr().err
     assert "internal error (ZeroDivisionError" in err and "Traceback" not in err

@@ -124,7 +124,7 @@ def test_help_does_not_import_torch() -> None:
         "import sys; sys.argv=['limitbench','--help']\n"
         "from harness.cli import main\n"
         "try: main()\nexcept SystemExit: pass\n"
-        "import harness.runner, harness.adapters, harness.backends\n"
+        "import harness.run.runner, harness.adapters, harness.backends\n"
         "assert 'torch' not in sys.modules and 'transformers' not in sys.modules"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)

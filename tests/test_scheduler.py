@@ -13,7 +13,8 @@ from typing import Any
 from harness.executors.base import Outcome
 from harness.executors.progress import ClusterView
 from harness.executors.scheduler import Scheduler
-from harness.runner import NoProgress, open_store, plan
+from harness.run.plan import plan
+from harness.run.runner import NoProgress, open_store
 
 
 class FakeRayError(Exception):

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from harness.records import RunStore
-from harness.runfiles import SCHEMA_DIR, schema_file_name, schemas
+from harness.store.records import RunStore
+from harness.store.runfiles import SCHEMA_DIR, schema_file_name, schemas
 from tests.conftest import run_cli
 
 V1_RUN = Path(__file__).parent / "fixtures" / "run_v1"

@@ -20,8 +20,8 @@ from harness.backends.openai import OpenAIBackend
 from harness.backends.openai_factory import load_openai
 from harness.backends.server_launch import free_port
 from harness.config import ModelConfig, ServerConfig
-from harness.records import RunStore
 from harness.requests import Generate, LogLikelihood
+from harness.store.records import RunStore
 from tests.conftest import SMOLLM2_SOURCE, run_cli
 
 pytestmark = pytest.mark.slow

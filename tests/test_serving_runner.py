@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.records import RunStore
+from harness.store.records import RunStore
 from tests.conftest import WriteYaml, run_cli
 from tests.test_serving_mechanics import FAKE
 

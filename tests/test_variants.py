@@ -11,8 +11,8 @@ import torch
 
 from harness.config import ModelConfig, SuiteConfig
 from harness.errors import UserError
-from harness.loading import load_variant
 from harness.requests import Generate, RollingLogLikelihood
+from harness.run.load import load_variant
 from harness.variants import Variant, expand_variants
 from harness.variants.quantize import quantizable_linears
 from tests.conftest import CORPUS

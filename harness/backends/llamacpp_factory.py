@@ -18,8 +18,9 @@ import psutil
 from harness.assets import resolve_local
 from harness.backends.base import BACKENDS, Backend, BackendInfo
 from harness.backends.traits import BackendTraits, with_traits
-from harness.config import ModelConfig, Scalar
+from harness.config import ModelConfig
 from harness.errors import UserError
+from harness.values import Scalar
 from harness.variants.base import KNOBS, Knob
 from harness.variants.llamacpp_levels import llamacpp_level_check
 

@@ -8,8 +8,9 @@ from pathlib import Path
 from typing import Any
 
 from harness.backends.base import BACKENDS, Backend, BackendInfo
-from harness.config import ModelConfig, Scalar, ServerConfig
+from harness.config import ModelConfig, ServerConfig
 from harness.errors import UserError, did_you_mean
+from harness.values import Scalar
 from harness.variants.base import KNOBS, Knob
 
 

@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, TypeVar
 
 from harness.backends.base import BACKENDS
-from harness.config import Scalar
 from harness.errors import UserError, close_match
+from harness.values import Scalar
 
 if TYPE_CHECKING:
     from harness.variants.base import Variant

@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from harness.errors import UserError, did_you_mean
-from harness.records import RunStore
-from harness.runner import Plan, ProgressSink
+from harness.run.plan import Plan
+from harness.run.runner import ProgressSink
+from harness.store.records import RunStore
 
 EXECUTORS = ("local", "ray")
 # `limitbench run` exit codes: 0 all units finished, 1 gate regression (gate only),

@@ -1,10 +1,11 @@
-"""The local executor: today's loop in this process (harness.runner.execute)."""
+"""The local executor: today's loop in this process (harness.run.runner.execute)."""
 
 from __future__ import annotations
 
 from harness.executors.base import Outcome
-from harness.records import RunStore
-from harness.runner import Plan, ProgressSink, execute
+from harness.run.plan import Plan
+from harness.run.runner import ProgressSink, execute
+from harness.store.records import RunStore
 
 
 def run_local(p: Plan, store: RunStore, done: set[tuple[str, str]], sink: ProgressSink) -> Outcome:

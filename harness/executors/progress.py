@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from harness.executors.base import UnitFailure
-from harness.runner import ProgressSink
+from harness.run.runner import ProgressSink
 
 
 class ClusterView:

@@ -13,8 +13,9 @@ from harness.errors import UserError
 from harness.executors.base import ExecutorOptions, Outcome
 from harness.executors.progress import ClusterView
 from harness.executors.scheduler import Scheduler
-from harness.records import RunStore
-from harness.runner import Plan, ProgressSink
+from harness.run.plan import Plan
+from harness.run.runner import ProgressSink
+from harness.store.records import RunStore
 
 RAY_EXTRA = "pip install 'limitbench[ray]'"
 PROBE_TIMEOUT_S = 5.0

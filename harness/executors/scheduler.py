@@ -18,8 +18,8 @@ from typing import Any
 from harness.executors.base import Outcome, UnitFailure
 from harness.executors.progress import ClusterView
 from harness.executors.worker import UnitResult, VariantWorker
-from harness.records import RunStore
-from harness.runner import Plan
+from harness.run.plan import Plan
+from harness.store.records import RunStore
 from harness.variants import Variant
 
 DRAIN_TIMEOUT_S = 30.0

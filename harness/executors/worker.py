@@ -12,10 +12,11 @@ import socket
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness.loading import LoadedVariant, load_variant
-from harness.records import Record
-from harness.runfiles import SampleRow
-from harness.runner import NoProgress, Plan, run_unit
+from harness.run.load import LoadedVariant, load_variant
+from harness.run.plan import Plan
+from harness.run.runner import NoProgress, run_unit
+from harness.store.records import Record
+from harness.store.runfiles import SampleRow
 from harness.variants import Variant
 
 

@@ -13,8 +13,8 @@ import numpy as np
 from harness.gate.model import Comparison, Status
 from harness.gate.rules import GateRules
 from harness.gate.runs import RunData
-from harness.profilers.environment import hardware_key
-from harness.records import Record
+from harness.hardware.fingerprint import hardware_key
+from harness.store.records import Record
 
 MIN_REPEATS = 3
 

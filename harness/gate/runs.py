@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from harness.errors import UserError
-from harness.records import Record, RunStore
-from harness.runfiles import Manifest
+from harness.store.records import Record, RunStore
+from harness.store.runfiles import Manifest
 
 BASELINES = Path("results") / "baselines"
 

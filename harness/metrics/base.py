@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from harness.records import Value
+from harness.values import Value
 
 Scores = Sequence[Mapping[str, float]]
 N_BOOTSTRAP = 1000

@@ -6,9 +6,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from harness.records import Value
 from harness.registry import Registry
 from harness.requests import Response
+from harness.values import Value
 
 
 @dataclass

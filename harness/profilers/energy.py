@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.profilers.base import PROFILERS, Profiler, Work
-from harness.records import Value
+from harness.values import Value
 
 RAPL_ROOT = Path("/sys/class/powercap")
 IDLE_WINDOW_S = 1.0
@@ -49,7 +49,7 @@ def nvml_reader(backend: Any = None) -> Callable[[], list[float]] | str:
     torch = sys.modules.get("torch")
     if torch is None or not torch.cuda.is_available():
         return "no CUDA device in use"
-    from harness.profilers.nvml_devices import model_cuda_indices, nvml_handle
+    from harness.hardware.nvml_devices import model_cuda_indices, nvml_handle
 
     indices = model_cuda_indices(backend, torch)
     if not indices:

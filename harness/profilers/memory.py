@@ -9,7 +9,7 @@ from typing import Any
 import psutil
 
 from harness.profilers.base import PROFILERS, Profiler, Work
-from harness.records import Value
+from harness.values import Value
 
 SAMPLE_INTERVAL_S = 0.1
 

@@ -22,7 +22,7 @@ from typing import Any
 
 from harness.profilers.base import PROFILERS, Profiler, Work
 from harness.profilers.timing import time_per_output_token
-from harness.records import Value
+from harness.values import Value
 
 
 def linear_weights(model: Any) -> int:
@@ -98,7 +98,7 @@ class RooflineProfiler:
         self.started = 0.0
         self.peak: dict[str, float] | None = None
         if backend is not None and getattr(backend, "model", None) is not None:
-            from harness.profilers.peaks import peaks
+            from harness.hardware.peaks import peaks
 
             # Measured here, outside every window: measuring takes seconds and memory.
             self.peak = peaks(backend.info.device, backend.info.dtype)

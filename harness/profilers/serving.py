@@ -13,8 +13,8 @@ from typing import Any
 
 from harness.profilers.base import PROFILERS, Profiler, Work
 from harness.profilers.timing import percentiles
-from harness.records import Value
 from harness.requests import GenerateResponse, Response
+from harness.values import Value
 
 
 def tpot_s(response: GenerateResponse) -> float | None:

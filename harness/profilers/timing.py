@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from harness.profilers.base import PROFILERS, Profiler, Work
-from harness.records import Value
+from harness.values import Value
 
 
 def _rate(count: int, seconds: float, unit: str, note: str) -> Value:

@@ -1,1 +1,2 @@
-"""Reports: aggregate runs, fit scaling laws, plot, and render markdown."""
+"""Reports: aggregate runs, fit scaling laws, plot, and render markdown (command.py is
+`limitbench report`)."""

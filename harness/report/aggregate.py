@@ -7,8 +7,8 @@ from pathlib import Path
 import pandas as pd
 
 from harness.errors import UserError
-from harness.records import Record, RunStore
-from harness.runfiles import Manifest
+from harness.store.records import Record, RunStore
+from harness.store.runfiles import Manifest
 
 # Facts a variant's record carries in `perf` that describe the variant rather than its speed.
 AXES = ("n_params", "bits_per_weight", "sparsity", "layers_kept")

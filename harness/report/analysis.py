@@ -6,11 +6,12 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from harness.records import Record, Value
 from harness.report.aggregate import axis_values, primary_metric
 from harness.report.fit import Fit, Refusal, fit_power_law
 from harness.report.plots import Series
 from harness.report.speed import Speed, interval_pareto, speed_of
+from harness.store.records import Record
+from harness.values import Value
 
 TRANSFORMS = ("layers", "drop_middle", "sparsity", "quant")
 # axis -> (the knobs that move along it, label, log scale); each knob is its own ladder

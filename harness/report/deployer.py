@@ -8,11 +8,11 @@ import math
 from collections import defaultdict
 from collections.abc import Sequence
 
-from harness.records import Record
 from harness.report.aggregate import primary_metric
 from harness.report.markdown import fmt_number, table
 from harness.report.speed import SPEED_METRICS, Speed, fastest, same_kernels, speed_of
 from harness.report.versus import Ratio, SampleScores, base_records, versus_base
+from harness.store.records import Record
 
 
 def fmt_ratio(r: Ratio | None) -> str:

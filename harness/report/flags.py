@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from harness.records import Record
+from harness.store.records import Record
 
 CHANCE_KEY = "chance_accuracy"
 VOCAB_KEY = "vocab_size"

@@ -9,11 +9,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from harness.records import Record
 from harness.report import analysis as an
 from harness.report.fit import Fit
 from harness.report.markdown import fmt_bytes, fmt_number, table
 from harness.report.plots import scaling_plot
+from harness.store.records import Record
 
 
 def _slug(text: str) -> str:

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 
-from harness.records import Record, Value
+from harness.store.records import Record
+from harness.values import Value
 
 
 def fmt_number(x: float) -> str:

@@ -7,7 +7,6 @@ import json
 from collections.abc import Sequence
 from pathlib import Path
 
-from harness.records import Record
 from harness.report import analysis as an
 from harness.report.aggregate import primary_metric
 from harness.report.deployer import best_lines, fastest_lines, latency_section, vs_base_section
@@ -18,7 +17,8 @@ from harness.report.plots import frontier_plot, scaling_plot
 from harness.report.serving import serving_section
 from harness.report.speed import SPEED_METRICS
 from harness.report.versus import SampleScores
-from harness.runfiles import Manifest
+from harness.store.records import Record
+from harness.store.runfiles import Manifest
 
 BITS_NOTE = (
     "Bits per weight as stored: the base variant sits at its dtype's bits (32 for float32) "

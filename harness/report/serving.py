@@ -7,10 +7,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from harness.records import Record
 from harness.report.aggregate import primary_metric
 from harness.report.markdown import fmt_number, fmt_value, table
 from harness.report.plots import _pyplot
+from harness.store.records import Record
 
 LOAD_KNOBS = ("concurrency", "request_rate")
 

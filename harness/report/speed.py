@@ -13,7 +13,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from harness.records import Record
+from harness.store.records import Record
 
 SPEED_METRICS = {"input_tokens_per_s": "input tok/s", "output_tokens_per_s": "output tok/s"}
 

@@ -10,8 +10,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from harness.records import Record, Value
 from harness.report.aggregate import primary_metric
+from harness.store.records import Record
+from harness.values import Value
 
 SampleScores = Mapping[tuple[str, str], Mapping[str, Mapping[str, float]]]
 N_BOOT = 1000

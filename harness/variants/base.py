@@ -7,9 +7,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from harness.config import ModelConfig, Scalar, SuiteConfig, VariantsConfig
+from harness.config import ModelConfig, SuiteConfig, VariantsConfig
 from harness.errors import UserError
 from harness.registry import Registry
+from harness.values import Scalar
 
 
 @dataclass(frozen=True)

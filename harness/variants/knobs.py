@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from harness.config import Scalar
+from harness.values import Scalar
 from harness.variants.base import KNOBS, Knob
 from harness.variants.llamacpp_levels import LLAMACPP_LEVELS
 from harness.variants.prune import drop_middle, magnitude_prune, truncate

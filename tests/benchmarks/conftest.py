@@ -11,7 +11,7 @@ def load_smollm2(**knobs: Any) -> Any:
     from pathlib import Path
 
     from harness.config import ModelConfig
-    from harness.loading import load_variant
+    from harness.run.load import load_variant
     from harness.variants import Variant
 
     model = ModelConfig(name="smollm2", source=SMOLLM2_SOURCE)

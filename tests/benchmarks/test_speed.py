@@ -16,10 +16,10 @@ from typing import Any
 import pytest
 
 from harness.config import load_suite
-from harness.dispatch import dispatch
-from harness.measure import measure
 from harness.requests import LogLikelihood, Request
-from harness.tasks import prepare_task
+from harness.run.dispatch import dispatch
+from harness.run.measure import measure
+from harness.run.plan import prepare_task
 from tests.benchmarks.conftest import load_smollm2
 
 pytestmark = pytest.mark.slow

@@ -13,10 +13,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from harness.backends.base import Backend
-from harness.dispatch import dispatch, warmup
 from harness.profilers import PROFILERS, Profiler
-from harness.records import Value
 from harness.requests import Request, Response
+from harness.run.dispatch import dispatch, warmup
+from harness.values import Value
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.backends import BACKENDS, Backend
-from harness.records import Value
+from harness.values import Value
 from harness.variants import KNOBS, Variant
 
 # Units of the numeric facts that transforms report, for the record's perf section.

@@ -9,7 +9,7 @@ from functools import partial
 from typing import Any
 
 from harness.assets import cache_dir
-from harness.profilers.environment import cpu_model
+from harness.hardware.fingerprint import cpu_model
 
 MIN_TIME_S = 0.5
 

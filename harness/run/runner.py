@@ -1,4 +1,9 @@
-"""suite -> variants -> tasks -> dispatch -> records, as short staged functions."""
+"""Run a plan unit by unit: load each variant, measure each task on it, write its record.
+
+A unit is one (variant, task): its requests go through the measured window (measure.py),
+its responses are scored by the task's adapter, and its Record and sample rows are appended
+to the run store, record last, so a killed run resumes after the last finished unit.
+"""
 
 from __future__ import annotations
 
@@ -8,28 +13,24 @@ import secrets
 import sys
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol
 
-from harness.assets import PIP_PREFIX, resolve
-from harness.backends import BACKENDS
-from harness.backends.traits import check_variants
-from harness.config import ModelConfig, SuiteConfig, file_sha256, load_suite
-from harness.errors import UserError, did_you_mean
-from harness.loading import LoadedVariant, load_variant
-from harness.measure import measure
+from harness.config import file_sha256
+from harness.errors import UserError
+from harness.hardware.fingerprint import fingerprint
 from harness.metrics import summarize
 from harness.metrics.primary import PRIMARY_KEY, encode
-from harness.profilers import PROFILERS
-from harness.profilers.environment import fingerprint
-from harness.records import Record, RunStore, Value
 from harness.requests import Response
-from harness.runfiles import Manifest, SampleRow, TaskEntry
+from harness.run.load import LoadedVariant, load_variant
+from harness.run.measure import measure
+from harness.run.plan import Plan, PreparedTask
 from harness.slo import slo_values
-from harness.tasks import PreparedTask, prepare_task
-from harness.variants import Variant, expand_variants
+from harness.store.records import Record, RunStore
+from harness.store.runfiles import Manifest, SampleRow, TaskEntry
+from harness.values import Value
+from harness.variants import Variant
 
 
 class ProgressSink(Protocol):
@@ -42,60 +43,6 @@ class NoProgress:
     def begin(self, label: str, total: int) -> None: ...
     def advance(self, n: int) -> None: ...
     def end(self) -> None: ...
-
-
-@dataclass(frozen=True)
-class Plan:
-    suite: SuiteConfig
-    suite_path: Path
-    tasks: list[PreparedTask]
-    variants: list[Variant]
-    profilers: list[str]
-
-    def tasks_for(self, variant: Variant) -> list[PreparedTask]:
-        """The suite's tasks, narrowed to the model entry's `tasks` list when it has one."""
-        wanted = variant.model.tasks
-        return [t for t in self.tasks if wanted is None or t.name in wanted]
-
-
-def plan(suite_path: Path, limit: int | None) -> Plan:
-    """Validate everything and load the data before any model or output file is touched."""
-    suite = load_suite(suite_path)
-    tasks = [prepare_task(ref, suite, suite_path, limit) for ref in suite.tasks]
-    for name in suite.profilers:
-        try:
-            PROFILERS.get(name)
-        except UserError as err:
-            raise UserError(f"{suite_path}: key 'profilers': {err}") from None
-    variants = expand_variants(suite, str(suite_path))
-    names = {t.name for t in tasks}
-    for index, model in enumerate(suite.models):
-        _check_model(model, index, suite_path)
-        for name in model.tasks or []:
-            if name not in names:
-                raise UserError(
-                    f"{suite_path}: key 'models.{index}.tasks': '{name}' is not among "
-                    f"the suite's tasks{did_you_mean(name, names)}"
-                )
-    check_variants(variants, str(suite_path))  # knobs each backend honours; extras
-    return Plan(suite, suite_path, tasks, variants, list(suite.profilers))
-
-
-def _check_model(model: ModelConfig, index: int, suite_path: Path) -> None:
-    """Catch a wrong backend or a missing local model before anything runs."""
-    where = f"{suite_path}: key 'models.{index}"
-    try:
-        BACKENDS.get(model.backend)
-    except UserError as err:
-        raise UserError(f"{where}.backend': {err}") from None
-    local = isinstance(model.source, str) and not model.source.startswith(PIP_PREFIX)
-    # A server the suite does not start from the file only names its model with `source`.
-    from_file = model.server is None or "{source}" in " ".join(model.server.command or [])
-    if model.backend != "mock" and local and from_file:
-        try:
-            resolve(str(model.source), suite_path.parent)
-        except UserError as err:
-            raise UserError(f"{where}.source': {err}") from None
 
 
 def new_run_id() -> str:

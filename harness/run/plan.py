@@ -1,4 +1,8 @@
-"""A task: its validated spec, its adapter and its sampled rows, ready to run."""
+"""The plan: a suite validated, its tasks loaded and sampled, its variants expanded.
+
+Everything that can be wrong in the suite, its task files or their data fails here, before
+any model loads or any output file is written.
+"""
 
 from __future__ import annotations
 
@@ -7,15 +11,30 @@ from pathlib import Path
 
 from harness.adapters import ADAPTERS
 from harness.adapters.base import NO_SHOTS, Adapter, AdapterContext, AdapterFactory, ShotPicker
-from harness.config import SuiteConfig, TaskConfig, TaskRef, load_task_file, validate
+from harness.assets import PIP_PREFIX, resolve
+from harness.backends import BACKENDS
+from harness.backends.traits import check_variants
+from harness.config import (
+    ModelConfig,
+    SuiteConfig,
+    TaskConfig,
+    TaskRef,
+    load_suite,
+    load_task_file,
+    validate,
+)
 from harness.data import Sample, load_source, select
 from harness.errors import UserError, did_you_mean
 from harness.metrics.primary import default_primary
 from harness.paths import builtin_dir
+from harness.profilers import PROFILERS
+from harness.variants import Variant, expand_variants
 
 
 @dataclass(frozen=True)
 class PreparedTask:
+    """A task's validated spec, its adapter and its sampled rows, ready to run."""
+
     config: TaskConfig
     path: Path
     adapter: Adapter
@@ -32,6 +51,60 @@ class PreparedTask:
         if self.config.primary:
             return tuple(self.config.primary)
         return default_primary(self.config.adapter, [m.name for m in self.adapter.metrics])
+
+
+@dataclass(frozen=True)
+class Plan:
+    suite: SuiteConfig
+    suite_path: Path
+    tasks: list[PreparedTask]
+    variants: list[Variant]
+    profilers: list[str]
+
+    def tasks_for(self, variant: Variant) -> list[PreparedTask]:
+        """The suite's tasks, narrowed to the model entry's `tasks` list when it has one."""
+        wanted = variant.model.tasks
+        return [t for t in self.tasks if wanted is None or t.name in wanted]
+
+
+def plan(suite_path: Path, limit: int | None) -> Plan:
+    """Validate everything and load the data before any model or output file is touched."""
+    suite = load_suite(suite_path)
+    tasks = [prepare_task(ref, suite, suite_path, limit) for ref in suite.tasks]
+    for name in suite.profilers:
+        try:
+            PROFILERS.get(name)
+        except UserError as err:
+            raise UserError(f"{suite_path}: key 'profilers': {err}") from None
+    variants = expand_variants(suite, str(suite_path))
+    names = {t.name for t in tasks}
+    for index, model in enumerate(suite.models):
+        _check_model(model, index, suite_path)
+        for name in model.tasks or []:
+            if name not in names:
+                raise UserError(
+                    f"{suite_path}: key 'models.{index}.tasks': '{name}' is not among "
+                    f"the suite's tasks{did_you_mean(name, names)}"
+                )
+    check_variants(variants, str(suite_path))  # knobs each backend honours; extras
+    return Plan(suite, suite_path, tasks, variants, list(suite.profilers))
+
+
+def _check_model(model: ModelConfig, index: int, suite_path: Path) -> None:
+    """Catch a wrong backend or a missing local model before anything runs."""
+    where = f"{suite_path}: key 'models.{index}"
+    try:
+        BACKENDS.get(model.backend)
+    except UserError as err:
+        raise UserError(f"{where}.backend': {err}") from None
+    local = isinstance(model.source, str) and not model.source.startswith(PIP_PREFIX)
+    # A server the suite does not start from the file only names its model with `source`.
+    from_file = model.server is None or "{source}" in " ".join(model.server.command or [])
+    if model.backend != "mock" and local and from_file:
+        try:
+            resolve(str(model.source), suite_path.parent)
+        except UserError as err:
+            raise UserError(f"{where}.source': {err}") from None
 
 
 def task_dirs(suite: SuiteConfig, suite_path: Path) -> list[Path]:

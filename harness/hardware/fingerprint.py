@@ -11,7 +11,7 @@ from typing import Any
 
 import psutil
 
-from harness.runfiles import Fingerprint, GpuDevice
+from harness.store.runfiles import Fingerprint, GpuDevice
 
 LIBRARIES = ("torch", "transformers", "accelerate", "gguf", "sacrebleu", "rouge-score", "numpy")
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from harness.errors import UserError
 from harness.report.aggregate import load_runs, to_frame
 from harness.report.render import render
-from harness.runfiles import Manifest
+from harness.store.runfiles import Manifest
 
 
 def default_target(manifests: list[Manifest]) -> Path:
@@ -18,7 +18,7 @@ def default_target(manifests: list[Manifest]) -> Path:
 
 def load_samples(dirs: list[Path]) -> dict[tuple[str, str], dict[str, dict[str, float]]]:
     """Per-sample scores by (variant, task) and sample id, for the paired vs-base CIs."""
-    from harness.records import RunStore
+    from harness.store.records import RunStore
 
     out: dict[tuple[str, str], dict[str, dict[str, float]]] = {}
     for folder in dirs:

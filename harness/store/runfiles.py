@@ -1,8 +1,8 @@
 """The typed content of a run folder's manifest.json and samples.jsonl.
 
 Every model here is frozen and documented field by field; `limitbench schema` writes their
-JSON Schemas (committed under `schemas/`), so tools outside Python can read a run too.
-Records (records.jsonl) are in `harness.records`.
+JSON Schemas (committed under `harness/schemas/`), so tools outside Python can read a run too.
+Records (records.jsonl) are in `harness.store.records`.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
 MANIFEST_SCHEMA_VERSION = 1
-# Committed copies of the schemas, shipped inside the package for tools that read runs.
-SCHEMA_DIR = Path(__file__).resolve().parent / "schemas"
+# Committed copies of the schemas (harness/schemas/), shipped in the package for other tools.
+SCHEMA_DIR = Path(__file__).resolve().parents[1] / "schemas"
 
 
 class _Frozen(BaseModel):
@@ -118,7 +118,7 @@ class SampleRow(_Frozen):
 
 def schemas() -> dict[str, dict[str, Any]]:
     """JSON Schemas of the three run files, keyed by the file they describe."""
-    from harness.records import Record
+    from harness.store.records import Record
 
     return {
         "records.jsonl": Record.model_json_schema(),
