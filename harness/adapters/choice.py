@@ -21,12 +21,8 @@ from harness.adapters.prompting import render
 from harness.data.base import Sample
 from harness.errors import UserError
 from harness.metrics import Metric, corpus_metric, mean_metric
-from harness.metrics.choice import (
-    choice_lengths,
-    choice_scores,
-    expected_calibration_error,
-    macro_f1,
-)
+from harness.metrics.choice import choice_lengths, choice_scores
+from harness.metrics.reducers import CalibrationError, MacroF1
 from harness.requests import LogLikelihood, Request, Response, logprobs_of
 
 CHOICE_CONVENTIONS = {
@@ -48,10 +44,10 @@ def _choice_metrics(with_f1: bool) -> tuple[Metric, ...]:
         mean_metric("accuracy_norm", "fraction", True, "correct_norm"),
         mean_metric("accuracy_norm_bytes", "fraction", True, "correct_norm_bytes"),
         mean_metric("brier", "score", False, "brier"),
-        corpus_metric("ece", "fraction", False, expected_calibration_error),
+        corpus_metric("ece", "fraction", False, CalibrationError()),
     ]
     if with_f1:
-        metrics.insert(2, corpus_metric("macro_f1", "fraction", True, macro_f1))
+        metrics.insert(2, corpus_metric("macro_f1", "fraction", True, MacroF1()))
     return tuple(metrics)
 
 

@@ -14,12 +14,11 @@ from harness.adapters.prompting import (
 )
 from harness.data.base import Sample
 from harness.metrics import Metric, corpus_metric, mean_metric
+from harness.metrics.reducers import AverageOf, SacrebleuCorpus
 from harness.metrics.squad import best_over_golds, extract_number
 from harness.metrics.text import (
     ROUGE_TYPES,
     SACREBLEU_METRICS,
-    corpus_from_stats,
-    mean_of,
     rouge_scores,
     sentence_stats,
     signatures,
@@ -123,9 +122,9 @@ class TranslationAdapter(_GenerationAdapter):
 
     Options: ClassVar[type[AdapterOptions]] = TranslationOptions
     metrics: tuple[Metric, ...] = (
-        corpus_metric("bleu", "BLEU", True, corpus_from_stats("bleu")),
-        corpus_metric("chrf", "chrF", True, corpus_from_stats("chrf")),
-        corpus_metric("ter", "TER", False, corpus_from_stats("ter")),
+        corpus_metric("bleu", "BLEU", True, SacrebleuCorpus(metric="bleu")),
+        corpus_metric("chrf", "chrF", True, SacrebleuCorpus(metric="chrf")),
+        corpus_metric("ter", "TER", False, SacrebleuCorpus(metric="ter")),
     )
 
     def __init__(self, options: TranslationOptions, context: AdapterContext) -> None:
@@ -151,7 +150,7 @@ class SummarizationAdapter(_GenerationAdapter):
     Options: ClassVar[type[AdapterOptions]] = SummarizationOptions
     options: SummarizationOptions
     metrics: tuple[Metric, ...] = tuple(
-        corpus_metric(name, "F1", True, mean_of(name)) for name in ROUGE_TYPES
+        corpus_metric(name, "F1", True, AverageOf(field=name)) for name in ROUGE_TYPES
     )
 
     def __init__(self, options: SummarizationOptions, context: AdapterContext) -> None:

@@ -16,7 +16,7 @@ from pydantic import Field
 from harness.adapters.base import ADAPTERS, AdapterContext, AdapterOptions
 from harness.data.base import Sample
 from harness.metrics import Metric, corpus_metric
-from harness.metrics.base import Scores
+from harness.metrics.reducers import RatioOf
 from harness.requests import Request, Response, RollingLogLikelihood, RollingResponse
 
 
@@ -26,26 +26,15 @@ class PerplexityOptions(AdapterOptions):
     stride: int | None = Field(default=None, ge=1)
 
 
-def _ratio(numerator: str, denominator: str, scale: float = 1.0) -> Any:
-    def reduce(scores: Scores) -> float:
-        total = sum(s[denominator] for s in scores)
-        return -sum(s[numerator] for s in scores) / total * scale if total else math.nan
-
-    return reduce
-
-
-def _exp(inner: Any) -> Any:
-    def reduce(scores: Scores) -> float:
-        return math.exp(inner(scores))
-
-    return reduce
-
-
 def _rolling(responses: Sequence[Response]) -> RollingResponse:
     (response,) = responses
     if not isinstance(response, RollingResponse):
         raise TypeError(f"perplexity expects a rolling log-likelihood, got {response!r}")
     return response
+
+
+def _perplexity(units: str) -> RatioOf:
+    return RatioOf(numerator="logprob", denominator=units, exponentiate=True)
 
 
 def count_words(text: str) -> int:
@@ -59,11 +48,14 @@ class PerplexityAdapter:
     uses_fewshot: ClassVar[bool] = False  # a text's likelihood has no examples to prepend
 
     metrics: tuple[Metric, ...] = (
-        corpus_metric("token_perplexity", "ppl", False, _exp(_ratio("logprob", "n_tokens"))),
-        corpus_metric("word_perplexity", "ppl", False, _exp(_ratio("logprob", "n_words"))),
-        corpus_metric("byte_perplexity", "ppl", False, _exp(_ratio("logprob", "n_bytes"))),
+        corpus_metric("token_perplexity", "ppl", False, _perplexity("n_tokens")),
+        corpus_metric("word_perplexity", "ppl", False, _perplexity("n_words")),
+        corpus_metric("byte_perplexity", "ppl", False, _perplexity("n_bytes")),
         corpus_metric(
-            "bits_per_byte", "bits/byte", False, _ratio("logprob", "n_bytes", 1 / math.log(2))
+            "bits_per_byte",
+            "bits/byte",
+            False,
+            RatioOf(numerator="logprob", denominator="n_bytes", scale=1 / math.log(2)),
         ),
     )
 

@@ -80,9 +80,7 @@ def to_frame(records: list[Record]) -> pd.DataFrame:
 def primary_metric(record: Record) -> str:
     """The task's first primary metric (declared in the task file or the adapter's
     default, see harness.metrics.primary), else the first it reports."""
-    from harness.metrics.primary import primary_of
-
-    for name in primary_of(record.conventions, record.adapter, record.quality):
+    for name in record.primary_metrics():
         if name in record.quality:
             return name
     return next(iter(record.quality))

@@ -76,8 +76,6 @@ def _verdict(low: float, high: float, higher_is_better: bool, n: int) -> str:
 
 
 def quality_change(record: Record, base: Record, samples: SampleScores, seed: int) -> QualityChange:
-    from harness.metrics.catalog import all_metrics
-
     metric = primary_metric(base)
     old, new = base.quality[metric], record.quality.get(metric)
     hib = old.higher_is_better is not False
@@ -87,8 +85,8 @@ def quality_change(record: Record, base: Record, samples: SampleScores, seed: in
     b_rows = samples.get((base.variant_id, base.task), {})
     c_rows = samples.get((record.variant_id, record.task), {})
     common = sorted(set(b_rows) & set(c_rows))
-    found = all_metrics().get(metric)
-    if found is None or len(common) < 2:
+    found = base.metric_spec(metric)
+    if found is None or not found.recomputable or len(common) < 2:
         return _unpaired(metric, old, new, hib)
     b = [b_rows[i] for i in common]
     c = [c_rows[i] for i in common]
