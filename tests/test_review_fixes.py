@@ -252,4 +252,4 @@ def test_bnb_4bit_quantized_bytes_count_every_weight() -> None:
     model.proj.weight = packed
     details = apply_quant(SimpleNamespace(model=model), "bnb_nf4")
     # 2048 weights at 4 bits + the 320-weight head at 16 bits
-    assert details["weight_bytes_quantized"] == pytest.approx((2048 * 4 + 320 * 16) / 8)
+    assert details.measure("weight_bytes_quantized") == pytest.approx((2048 * 4 + 320 * 16) / 8)

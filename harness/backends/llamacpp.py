@@ -10,7 +10,7 @@ and its own decode steps.
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from harness.backends.base import BackendInfo, Progress
@@ -27,16 +27,17 @@ from harness.requests import (
     RollingLogLikelihood,
     RollingResponse,
 )
+from harness.variants.facts import TransformFacts
 
 
 class LlamaCppBackend:
     # The `quant` knob chose the file this backend loaded; there is nothing left to transform.
     quantized_at_load = True
 
-    def __init__(self, llama: Any, info: BackendInfo, load_details: Mapping[str, Any]) -> None:
+    def __init__(self, llama: Any, info: BackendInfo, load_details: TransformFacts) -> None:
         self.llama = llama
         self.info = info
-        self.load_details = dict(load_details)
+        self.load_details = load_details
         self.decoder = Decoder(llama)
         self.max_length = info.max_length
         bos, eos = int(llama.token_bos()), int(llama.token_eos())

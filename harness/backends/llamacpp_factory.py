@@ -22,6 +22,7 @@ from harness.config import ModelConfig
 from harness.errors import UserError
 from harness.values import Scalar
 from harness.variants.base import KNOBS, Knob
+from harness.variants.facts import Measure, Note, TransformFacts
 from harness.variants.llamacpp_levels import llamacpp_level_check
 
 EXTRA = "pip install 'limitbench[llamacpp]'"
@@ -75,21 +76,28 @@ def load_llamacpp(cfg: ModelConfig, knobs: Mapping[str, Any], base_dir: Path) ->
     if source.suffix != ".gguf":
         raise UserError(f"model '{cfg.name}': backend llamacpp needs a .gguf file, got {source}")
     threads = int(knobs.get("threads", default_threads()))
-    details: dict[str, Any] = {"engine": "llama.cpp (llama-cpp-python)"}
+    details = TransformFacts.of(Note("engine", "llama.cpp (llama-cpp-python)"))
     path = source
     if "quant" in knobs:
         from harness.backends.llamacpp_ladder import ladder_file
 
         level = ladder_file(source, str(knobs["quant"]), threads)
         path = level.path
-        details.update(quant_kernels="real llama.cpp kernels", quant_source=level.provenance)
+        details = details.then(
+            [
+                Note("quant_kernels", "real llama.cpp kernels"),
+                Note("quant_source", level.provenance),
+            ]
+        )
     llama, resident = _open(cfg, path, knobs, threads)
     info = _info(cfg.name, path, llama, knobs)
-    details.update(
-        bits_per_weight=8 * info.weight_bytes / max(info.n_params, 1),
-        file_bytes=path.stat().st_size,
-        resident_bytes=resident,
-        llamacpp_file=str(path),
+    details = details.then(
+        [
+            Measure("bits_per_weight", 8 * info.weight_bytes / max(info.n_params, 1), "bits"),
+            Measure("file_bytes", path.stat().st_size, "B"),
+            Measure("resident_bytes", resident, "B"),
+            Note("llamacpp_file", str(path)),
+        ]
     )
     return LlamaCppBackend(llama, info, details)
 

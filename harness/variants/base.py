@@ -11,6 +11,7 @@ from harness.config import ModelConfig, SuiteConfig, VariantsConfig
 from harness.errors import UserError
 from harness.registry import Registry
 from harness.values import Scalar
+from harness.variants.facts import TransformFacts
 
 
 @dataclass(frozen=True)
@@ -21,7 +22,7 @@ class Knob:
     description: str
     stage: Literal["load", "transform", "runtime"]
     check: Callable[[Scalar], str | None] = lambda value: None
-    apply: Callable[[Any, Scalar], Mapping[str, Any]] | None = None
+    apply: Callable[[Any, Scalar], TransformFacts] | None = None
     order: int = 0  # transforms apply in ascending order
 
 
