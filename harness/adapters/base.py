@@ -78,4 +78,4 @@ class AdapterFactory(Protocol):
     def __call__(self, options: Any, context: AdapterContext) -> Adapter: ...
 
 
-ADAPTERS: Registry[AdapterFactory] = Registry("adapter")
+ADAPTERS: Registry[AdapterFactory] = Registry("adapter", builtins=("harness.adapters",))

@@ -54,4 +54,4 @@ class Backend(Protocol):
 
 
 BackendFactory = Callable[[ModelConfig, Mapping[str, Any], Path], Backend]
-BACKENDS: Registry[BackendFactory] = Registry("backend")
+BACKENDS: Registry[BackendFactory] = Registry("backend", builtins=("harness.backends",))

@@ -23,7 +23,6 @@ from harness.errors import UserError
 from harness.values import Scalar
 from harness.variants.base import KNOBS, Knob
 from harness.variants.facts import Measure, Note, TransformFacts
-from harness.variants.llamacpp_levels import llamacpp_level_check
 
 EXTRA = "pip install 'limitbench[llamacpp]'"
 DEFAULT_N_CTX = 2048
@@ -39,12 +38,33 @@ def _positive(value: Scalar) -> str | None:
     return None if ok else "expected a positive integer"
 
 
-KNOBS.register("n_ctx")(Knob("llama.cpp context size in tokens (KV cache)", "load", _positive))
+LLAMACPP = frozenset({"llamacpp"})
+KNOBS.register("n_ctx")(
+    Knob(
+        "llama.cpp context size in tokens (KV cache)",
+        "load",
+        _positive,
+        unit="tokens",
+        backends=LLAMACPP,
+    )
+)
 KNOBS.register("n_batch")(
-    Knob("llama.cpp tokens per decode call (prompt batch)", "load", _positive)
+    Knob(
+        "llama.cpp tokens per decode call (prompt batch)",
+        "load",
+        _positive,
+        unit="tokens",
+        backends=LLAMACPP,
+    )
 )
 KNOBS.register("n_gpu_layers")(
-    Knob("llama.cpp layers offloaded to the GPU (-1 = all; needs a GPU build)", "load", _count)
+    Knob(
+        "llama.cpp layers offloaded to the GPU (-1 = all; needs a GPU build)",
+        "load",
+        _count,
+        unit="layers",
+        backends=LLAMACPP,
+    )
 )
 
 
@@ -57,9 +77,10 @@ def missing_extra() -> str | None:
     return None
 
 
+# Only the knobs naming llamacpp (their declarations say which): `dtype` and the other shared
+# knobs are rejected, the weight format being the quant level.
 TRAITS = BackendTraits(
-    knobs=frozenset({"quant", "threads", "n_ctx", "n_batch", "n_gpu_layers", "max_length"}),
-    knob_checks={"quant": llamacpp_level_check},
+    shared_knobs=False,
     requires=lambda: missing_extra(),  # looked up late, so tests can stand in for it
 )
 

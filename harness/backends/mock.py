@@ -19,8 +19,13 @@ from harness.requests import (
 )
 from harness.variants.base import KNOBS, Knob
 
-KNOBS.register("mock_quality")(Knob("mock backend only: divides its log-likelihoods", "runtime"))
-KNOBS.register("mock_delay_s")(Knob("mock backend only: sleep per request", "runtime"))
+MOCK = frozenset({"mock"})
+KNOBS.register("mock_quality")(
+    Knob("mock backend only: divides its log-likelihoods", "runtime", backends=MOCK)
+)
+KNOBS.register("mock_delay_s")(
+    Knob("mock backend only: sleep per request", "runtime", unit="s", backends=MOCK)
+)
 
 
 class MockBackend:

@@ -11,7 +11,7 @@ from harness.backends.base import BACKENDS, Backend, BackendInfo
 from harness.config import ModelConfig, ServerConfig
 from harness.errors import UserError, did_you_mean
 from harness.values import Scalar
-from harness.variants.base import KNOBS, Knob
+from harness.variants.base import KNOBS, OFFERED_LOAD, Knob
 
 
 def _positive_int(value: Scalar) -> str | None:
@@ -24,12 +24,25 @@ def _positive_number(value: Scalar) -> str | None:
     return None if ok else "expected a positive number of requests per second"
 
 
+SERVED = frozenset({"openai"})
 KNOBS.register("concurrency")(
-    Knob("served models: requests in flight (closed loop)", "runtime", _positive_int)
+    Knob(
+        "served models: requests in flight (closed loop)",
+        "runtime",
+        _positive_int,
+        unit="requests",
+        axis=OFFERED_LOAD,
+        backends=SERVED,
+    )
 )
 KNOBS.register("request_rate")(
     Knob(
-        "served models: seeded Poisson arrivals per second (open loop)", "runtime", _positive_number
+        "served models: seeded Poisson arrivals per second (open loop)",
+        "runtime",
+        _positive_number,
+        unit="req/s",
+        axis=OFFERED_LOAD,
+        backends=SERVED,
     )
 )
 

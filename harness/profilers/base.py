@@ -39,4 +39,6 @@ class Profiler(Protocol):
 
 
 # A factory gets the backend the window will measure (some need its device or model).
-PROFILERS: Registry[Callable[[Any], Profiler]] = Registry("profiler")
+PROFILERS: Registry[Callable[[Any], Profiler]] = Registry(
+    "profiler", builtins=("harness.profilers",)
+)

@@ -9,6 +9,7 @@ import pandas as pd
 from harness.errors import UserError
 from harness.store.records import Record, RunStore
 from harness.store.runfiles import Manifest
+from harness.variants.base import DTYPE_BITS
 
 # Facts a variant's record carries in `perf` that describe the variant rather than its speed.
 AXES = ("n_params", "bits_per_weight", "sparsity", "layers_kept")
@@ -42,7 +43,7 @@ def axis_values(record: Record) -> dict[str, float]:
 
 
 def _dtype_bits(record: Record) -> float:
-    return {"bfloat16": 16.0, "float16": 16.0}.get(str(record.knobs.get("dtype")), 32.0)
+    return DTYPE_BITS.get(str(record.knobs.get("dtype")), 32.0)
 
 
 def to_frame(records: list[Record]) -> pd.DataFrame:

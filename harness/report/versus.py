@@ -13,6 +13,7 @@ import numpy as np
 from harness.report.aggregate import primary_metric
 from harness.store.records import Record
 from harness.values import Value
+from harness.variants.base import OFFERED_LOAD, knobs_along
 
 SampleScores = Mapping[tuple[str, str], Mapping[str, Mapping[str, float]]]
 N_BOOT = 1000
@@ -39,7 +40,7 @@ class VersusBase:
     ratios: dict[str, Ratio | None]  # perf metric -> candidate/base ratio with interval
 
 
-LOAD_KNOBS = ("concurrency", "request_rate")
+LOAD_KNOBS = knobs_along(OFFERED_LOAD)
 
 
 def _load(record: Record) -> tuple[float, ...]:

@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 from harness.values import Scalar
-from harness.variants.base import KNOBS, Knob
-from harness.variants.llamacpp_levels import LLAMACPP_LEVELS
+from harness.variants.base import (
+    BITS_PER_WEIGHT,
+    KNOBS,
+    N_PARAMS,
+    SHARED,
+    SPARSITY,
+    Knob,
+)
+from harness.variants.llamacpp_levels import LLAMACPP_LEVELS, llamacpp_level_check
 from harness.variants.prune import drop_middle, magnitude_prune, truncate
-from harness.variants.quantize import ALL_TYPES, apply_quant
+from harness.variants.quantize import ALL_TYPES, apply_quant, hf_quant_check
 
 
 def _quant_check(value: Scalar) -> str | None:
@@ -31,10 +38,26 @@ def _count(value: Scalar) -> str | None:
 
 # `order` fixes the sequence: structure first, then sparsity, then quantization of what is left.
 KNOBS.register("layers")(
-    Knob("keep the first k decoder layers", "transform", _count, truncate, order=1)
+    Knob(
+        "keep the first k decoder layers",
+        "transform",
+        _count,
+        truncate,
+        order=1,
+        unit="layers",
+        axis=N_PARAMS,
+    )
 )
 KNOBS.register("drop_middle")(
-    Knob("remove n decoder layers from the middle", "transform", _count, drop_middle, order=2)
+    Knob(
+        "remove n decoder layers from the middle",
+        "transform",
+        _count,
+        drop_middle,
+        order=2,
+        unit="layers",
+        axis=N_PARAMS,
+    )
 )
 KNOBS.register("sparsity")(
     Knob(
@@ -43,6 +66,8 @@ KNOBS.register("sparsity")(
         _fraction,
         magnitude_prune,
         order=3,
+        unit="fraction",
+        axis=SPARSITY,
     )
 )
 KNOBS.register("quant")(
@@ -52,5 +77,9 @@ KNOBS.register("quant")(
         _quant_check,
         lambda backend, value: apply_quant(backend, str(value)),
         order=4,
+        axis=BITS_PER_WEIGHT,
+        backends=SHARED | {"llamacpp"},
+        # each engine has its own levels: the general check above, narrowed per backend
+        backend_checks={"hf": hf_quant_check, "llamacpp": llamacpp_level_check},
     )
 )
