@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import random
 from collections.abc import Mapping, Sequence
-from typing import Any, ClassVar
+from typing import ClassVar
 
-from pydantic import Field
+from pydantic import Field, JsonValue
 
 from harness.adapters.base import ADAPTERS, AdapterContext, AdapterOptions, ShotPicker
 from harness.adapters.prompting import render
@@ -94,7 +94,7 @@ class ClassificationAdapter:
         chars, nbytes = choice_lengths([self.options.labels[label] for label in self.labels])
         return choice_scores(logprobs_of(responses), chars, self._gold(sample), nbytes)
 
-    def output(self, sample: Sample, responses: Sequence[Response]) -> Mapping[str, Any]:
+    def output(self, sample: Sample, responses: Sequence[Response]) -> Mapping[str, JsonValue]:
         logprobs = logprobs_of(responses)
         best = max(range(len(responses)), key=lambda i: logprobs[i])
         return {
@@ -145,5 +145,7 @@ class MultipleChoiceAdapter:
         gold = self._order(sample).index(self.options.gold)
         return choice_scores(logprobs_of(responses), chars, gold, nbytes)
 
-    def output(self, sample: Sample, responses: Sequence[Response]) -> Mapping[str, Any]:
-        return {"order": self._order(sample), "logprobs": logprobs_of(responses)}
+    def output(self, sample: Sample, responses: Sequence[Response]) -> Mapping[str, JsonValue]:
+        order: list[JsonValue] = [*self._order(sample)]
+        logprobs: list[JsonValue] = [*logprobs_of(responses)]
+        return {"order": order, "logprobs": logprobs}

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, ClassVar, Literal
+from typing import ClassVar, Literal
+
+from pydantic import JsonValue
 
 from harness.adapters.base import ADAPTERS, AdapterContext, AdapterOptions, ShotPicker
 from harness.adapters.prompting import (
@@ -48,7 +50,7 @@ class _GenerationAdapter:
     def reference(self, sample: Sample) -> str:
         return render(self.options.target, sample.fields).strip()
 
-    def output(self, sample: Sample, responses: Sequence[Response]) -> Mapping[str, Any]:
+    def output(self, sample: Sample, responses: Sequence[Response]) -> Mapping[str, JsonValue]:
         return {"generated": generated_text(responses[0]), "reference": self.reference(sample)}
 
     @staticmethod

@@ -9,9 +9,9 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping, Sequence
-from typing import Any, ClassVar
+from typing import ClassVar
 
-from pydantic import Field
+from pydantic import Field, JsonValue
 
 from harness.adapters.base import ADAPTERS, AdapterContext, AdapterOptions
 from harness.data.base import Sample
@@ -83,5 +83,5 @@ class PerplexityAdapter:
             "n_bytes": float(len(text.encode("utf-8"))),
         }
 
-    def output(self, sample: Sample, responses: Sequence[Response]) -> Mapping[str, Any]:
+    def output(self, sample: Sample, responses: Sequence[Response]) -> Mapping[str, JsonValue]:
         return {"n_tokens": _rolling(responses).n_tokens}

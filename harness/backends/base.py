@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 from harness.config import ModelConfig
 from harness.registry import Registry
@@ -17,6 +17,7 @@ from harness.requests import (
     RollingLogLikelihood,
     RollingResponse,
 )
+from harness.values import Scalar
 
 Progress = Callable[[int], None]  # called with the number of requests just finished
 
@@ -30,7 +31,7 @@ class BackendInfo:
     device: str
     weight_bytes: int
     max_length: int
-    details: Mapping[str, Any] = field(default_factory=dict)
+    details: Mapping[str, Scalar] = field(default_factory=dict)
 
 
 class Backend(Protocol):
@@ -53,5 +54,5 @@ class Backend(Protocol):
     def synchronize(self) -> None: ...
 
 
-BackendFactory = Callable[[ModelConfig, Mapping[str, Any], Path], Backend]
+BackendFactory = Callable[[ModelConfig, Mapping[str, Scalar], Path], Backend]
 BACKENDS: Registry[BackendFactory] = Registry("backend", builtins=("harness.backends",))

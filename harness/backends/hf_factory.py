@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 from harness.backends.base import BACKENDS, Backend
 from harness.config import ModelConfig
+from harness.values import Scalar
 
 
 @BACKENDS.register("hf")
-def load_hf(cfg: ModelConfig, knobs: Mapping[str, Any], base_dir: Path) -> Backend:
+def load_hf(cfg: ModelConfig, knobs: Mapping[str, Scalar], base_dir: Path) -> Backend:
     from harness.backends.hf import HFBackend
     from harness.backends.hf_load import load_model
 

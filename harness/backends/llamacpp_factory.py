@@ -87,7 +87,7 @@ TRAITS = BackendTraits(
 
 @BACKENDS.register("llamacpp")
 @with_traits(TRAITS)
-def load_llamacpp(cfg: ModelConfig, knobs: Mapping[str, Any], base_dir: Path) -> Backend:
+def load_llamacpp(cfg: ModelConfig, knobs: Mapping[str, Scalar], base_dir: Path) -> Backend:
     reason = missing_extra()
     if reason is not None:
         raise UserError(f"model '{cfg.name}': {reason}")
@@ -133,7 +133,9 @@ def default_threads() -> int:
     return len(os.sched_getaffinity(0))
 
 
-def _open(cfg: ModelConfig, path: Path, knobs: Mapping[str, Any], threads: int) -> tuple[Any, int]:
+def _open(
+    cfg: ModelConfig, path: Path, knobs: Mapping[str, Scalar], threads: int
+) -> tuple[Any, int]:
     """The loaded model, and the RSS it added once every weight was touched by a decode."""
     import llama_cpp
 
@@ -163,7 +165,7 @@ def _open(cfg: ModelConfig, path: Path, knobs: Mapping[str, Any], threads: int) 
     return llama, psutil.Process().memory_info().rss - before
 
 
-def _info(name: str, path: Path, llama: Any, knobs: Mapping[str, Any]) -> BackendInfo:
+def _info(name: str, path: Path, llama: Any, knobs: Mapping[str, Scalar]) -> BackendInfo:
     model = llama._model
     n_ctx = int(llama.n_ctx())
     layers = int(knobs.get("n_gpu_layers", 0))

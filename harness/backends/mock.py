@@ -5,7 +5,6 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
 
 from harness.backends.base import BACKENDS, Backend, BackendInfo, Progress
 from harness.config import ModelConfig
@@ -17,6 +16,7 @@ from harness.requests import (
     RollingLogLikelihood,
     RollingResponse,
 )
+from harness.values import Scalar
 from harness.variants.base import KNOBS, Knob
 
 MOCK = frozenset({"mock"})
@@ -82,6 +82,6 @@ class MockBackend:
 
 
 @BACKENDS.register("mock")
-def load_mock(cfg: ModelConfig, knobs: Mapping[str, Any], base_dir: Path) -> Backend:
+def load_mock(cfg: ModelConfig, knobs: Mapping[str, Scalar], base_dir: Path) -> Backend:
     quality = float(knobs.get("mock_quality", 1.0))
     return MockBackend(cfg.name, quality, float(knobs.get("mock_delay_s", 0.0)))

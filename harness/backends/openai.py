@@ -26,6 +26,7 @@ from harness.requests import (
     RollingLogLikelihood,
     RollingResponse,
 )
+from harness.values import Scalar
 
 T = TypeVar("T")
 EXTRA_HINT = "pip install 'limitbench[serving]'"
@@ -60,7 +61,7 @@ class OpenAIBackend:
         server: ServerConfig,
         url: str,
         headers: dict[str, str],
-        knobs: Mapping[str, Any],
+        knobs: Mapping[str, Scalar],
         info: BackendInfo,
         launched: LaunchedServer | None = None,
     ) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 from harness.backends.base import BACKENDS, Backend, BackendInfo
 from harness.config import ModelConfig, ServerConfig
@@ -48,7 +47,7 @@ KNOBS.register("request_rate")(
 
 
 @BACKENDS.register("openai")
-def load_openai(cfg: ModelConfig, knobs: Mapping[str, Any], base_dir: Path) -> Backend:
+def load_openai(cfg: ModelConfig, knobs: Mapping[str, Scalar], base_dir: Path) -> Backend:
     from harness.backends.openai import OpenAIBackend, api_headers, import_httpx
     from harness.backends.server_launch import LaunchedServer
 

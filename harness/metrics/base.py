@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import Any
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
@@ -54,7 +53,7 @@ def corpus_metric(name: str, unit: str, higher_is_better: bool, reducer: Reducer
     return Metric(name=name, unit=unit, higher_is_better=higher_is_better, reducer=reducer)
 
 
-def _value(metric: Metric, value: float, n: int, **uncertainty: Any) -> Value:
+def _value(metric: Metric, value: float, n: int, **uncertainty: float | str | None) -> Value:
     return Value(
         value=value, unit=metric.unit, higher_is_better=metric.higher_is_better, n=n, **uncertainty
     )

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Protocol
 
+from harness.backends.base import Backend
 from harness.registry import Registry
 from harness.requests import Response
 from harness.values import Value
@@ -26,7 +27,7 @@ class Work:
     decode_steps: list[int] = field(default_factory=list)
     responses: list[Response] = field(default_factory=list)  # every answer, for per-request stats
     n_correct: float | None = None
-    backend: Any = None
+    backend: Backend | None = None
 
 
 class Profiler(Protocol):
@@ -39,6 +40,6 @@ class Profiler(Protocol):
 
 
 # A factory gets the backend the window will measure (some need its device or model).
-PROFILERS: Registry[Callable[[Any], Profiler]] = Registry(
+PROFILERS: Registry[Callable[[Backend], Profiler]] = Registry(
     "profiler", builtins=("harness.profilers",)
 )

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping, Sequence
-from typing import Any
 
+from harness.backends.base import Backend
 from harness.profilers.base import PROFILERS, Profiler, Work
 from harness.profilers.timing import percentiles
 from harness.requests import GenerateResponse, Response
@@ -99,7 +99,7 @@ class _NotServed:
 
 
 @PROFILERS.register("serving")
-def make_serving(backend: Any = None) -> Profiler:
+def make_serving(backend: Backend | None = None) -> Profiler:
     from harness.backends.openai import OpenAIBackend
 
     if not isinstance(backend, OpenAIBackend):

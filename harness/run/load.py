@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from harness.backends import BACKENDS, Backend
 from harness.values import Value
@@ -44,7 +43,7 @@ def load_variant(variant: Variant, base_dir: Path) -> LoadedVariant:
     for knob, value in sorted(transforms, key=lambda kv: kv[0].order):
         if knob.stage == "transform" and knob.apply is not None:
             facts = facts.then(knob.apply(backend, value).facts)
-    refresh: Any = getattr(backend, "refresh_info", None)
-    if facts and refresh is not None:
+    refresh = getattr(backend, "refresh_info", None)  # backends whose size a transform changes
+    if facts and callable(refresh):
         refresh()
     return LoadedVariant(backend, facts)
