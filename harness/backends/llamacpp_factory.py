@@ -21,16 +21,14 @@ from harness.backends.traits import BackendTraits, with_traits
 from harness.config import ModelConfig
 from harness.errors import UserError
 from harness.values import Scalar
-from harness.variants.base import KNOBS, Knob
+from harness.variants.base import knob
 from harness.variants.facts import Measure, Note, TransformFacts
 
 EXTRA = "pip install 'limitbench[llamacpp]'"
 DEFAULT_N_CTX = 2048
 
 
-def _count(value: Scalar) -> str | None:
-    ok = isinstance(value, int) and not isinstance(value, bool) and value >= -1
-    return None if ok else "expected an integer (-1 = all layers)"
+LLAMACPP = frozenset({"llamacpp"})
 
 
 def _positive(value: Scalar) -> str | None:
@@ -38,34 +36,34 @@ def _positive(value: Scalar) -> str | None:
     return None if ok else "expected a positive integer"
 
 
-LLAMACPP = frozenset({"llamacpp"})
-KNOBS.register("n_ctx")(
-    Knob(
-        "llama.cpp context size in tokens (KV cache)",
-        "load",
-        _positive,
-        unit="tokens",
-        backends=LLAMACPP,
-    )
+@knob(
+    "n_ctx", "llama.cpp context size in tokens (KV cache)", "load", unit="tokens", backends=LLAMACPP
 )
-KNOBS.register("n_batch")(
-    Knob(
-        "llama.cpp tokens per decode call (prompt batch)",
-        "load",
-        _positive,
-        unit="tokens",
-        backends=LLAMACPP,
-    )
+def _n_ctx(value: Scalar) -> str | None:
+    return _positive(value)
+
+
+@knob(
+    "n_batch",
+    "llama.cpp tokens per decode call (prompt batch)",
+    "load",
+    unit="tokens",
+    backends=LLAMACPP,
 )
-KNOBS.register("n_gpu_layers")(
-    Knob(
-        "llama.cpp layers offloaded to the GPU (-1 = all; needs a GPU build)",
-        "load",
-        _count,
-        unit="layers",
-        backends=LLAMACPP,
-    )
+def _n_batch(value: Scalar) -> str | None:
+    return _positive(value)
+
+
+@knob(
+    "n_gpu_layers",
+    "llama.cpp layers offloaded to the GPU (-1 = all; needs a GPU build)",
+    "load",
+    unit="layers",
+    backends=LLAMACPP,
 )
+def _count(value: Scalar) -> str | None:
+    ok = isinstance(value, int) and not isinstance(value, bool) and value >= -1
+    return None if ok else "expected an integer (-1 = all layers)"
 
 
 def missing_extra() -> str | None:

@@ -17,15 +17,19 @@ from harness.requests import (
     RollingResponse,
 )
 from harness.values import Scalar
-from harness.variants.base import KNOBS, Knob
+from harness.variants.base import knob
 
 MOCK = frozenset({"mock"})
-KNOBS.register("mock_quality")(
-    Knob("mock backend only: divides its log-likelihoods", "runtime", backends=MOCK)
-)
-KNOBS.register("mock_delay_s")(
-    Knob("mock backend only: sleep per request", "runtime", unit="s", backends=MOCK)
-)
+
+
+@knob("mock_quality", "mock backend only: divides its log-likelihoods", "runtime", backends=MOCK)
+def _mock_quality(value: Scalar) -> str | None:
+    return None
+
+
+@knob("mock_delay_s", "mock backend only: sleep per request", "runtime", unit="s", backends=MOCK)
+def _mock_delay_s(value: Scalar) -> str | None:
+    return None
 
 
 class MockBackend:

@@ -67,6 +67,34 @@ KNOBS: Registry[Knob] = Registry(
 )
 
 
+Check = Callable[[Scalar], str | None]
+
+
+def knob(
+    name: str,
+    description: str,
+    stage: Literal["load", "transform", "runtime"],
+    *,
+    apply: Callable[[Any, Scalar], TransformFacts] | None = None,
+    order: int = 0,
+    unit: str | None = None,
+    axis: Axis | None = None,
+    backends: frozenset[str] = SHARED,
+    backend_checks: Mapping[str, Check] | None = None,
+) -> Callable[[Check], Check]:
+    """Declare the knob `name` on its value check: `@knob("layers", ...)` over the function
+    that says what is wrong with a value (None when it is fine). See Knob for the fields."""
+
+    def declare(check: Check) -> Check:
+        found = Knob(
+            description, stage, check, apply, order, unit, axis, backends, backend_checks or {}
+        )
+        KNOBS.register(name)(found)
+        return check
+
+    return declare
+
+
 def knobs_along(axis: Axis) -> tuple[str, ...]:
     """The knobs that move a variant along `axis`, by name."""
     return tuple(name for name, knob in KNOBS if knob.axis == axis)
@@ -85,26 +113,40 @@ def _positive_int(value: Scalar) -> str | None:
     return None if ok else "expected a positive integer"
 
 
-KNOBS.register("dtype")(
-    Knob("weight and activation dtype", "load", _one_of(*DTYPE_BITS), axis=BITS_PER_WEIGHT)
+@knob("dtype", "weight and activation dtype", "load", axis=BITS_PER_WEIGHT)
+def _dtype(value: Scalar) -> str | None:
+    return _one_of(*DTYPE_BITS)(value)
+
+
+@knob("device", "torch device, e.g. cpu or cuda", "load")
+def _device(value: Scalar) -> str | None:
+    return None  # torch names the devices it has
+
+
+@knob("threads", "CPU threads", "load", unit="threads", backends=SHARED | {"llamacpp"})
+def _threads(value: Scalar) -> str | None:
+    return _positive_int(value)
+
+
+@knob("batch_size", "requests per forward", "runtime", unit="req")
+def _batch_size(value: Scalar) -> str | None:
+    return _positive_int(value)
+
+
+@knob("share_context", "encode a shared context once for all its continuations", "runtime")
+def _share_context(value: Scalar) -> str | None:
+    return _one_of(True, False)(value)
+
+
+@knob(
+    "max_length",
+    "context window in tokens",
+    "runtime",
+    unit="tokens",
+    backends=SHARED | {"llamacpp"},
 )
-KNOBS.register("device")(Knob("torch device, e.g. cpu or cuda", "load"))
-KNOBS.register("threads")(
-    Knob("CPU threads", "load", _positive_int, unit="threads", backends=SHARED | {"llamacpp"})
-)
-KNOBS.register("batch_size")(Knob("requests per forward", "runtime", _positive_int, unit="req"))
-KNOBS.register("share_context")(
-    Knob("encode a shared context once for all its continuations", "runtime", _one_of(True, False))
-)
-KNOBS.register("max_length")(
-    Knob(
-        "context window in tokens",
-        "runtime",
-        _positive_int,
-        unit="tokens",
-        backends=SHARED | {"llamacpp"},
-    )
-)
+def _max_length(value: Scalar) -> str | None:
+    return _positive_int(value)
 
 
 @dataclass(frozen=True)
