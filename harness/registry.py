@@ -44,8 +44,8 @@ class Registry(Generic[T]):
             known = ", ".join(sorted(self._items)) or "none"
             prefix = f"{where}: " if where else ""
             raise UserError(
-                f"{prefix}unknown {self.kind} '{name}'{did_you_mean(name, self._items)} "
-                f"(registered: {known})"
+                f"{prefix}unknown {self.kind} '{name}'{did_you_mean(name, self._items)}; "
+                f"registered: {known}"
             )
         return self._items[name]
 
