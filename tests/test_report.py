@@ -1,5 +1,5 @@
-"""Reports: fits recover known laws, frontiers are right, the markdown matches its snapshot,
-figures render headless."""
+"""Reports: fits recover known laws, frontiers are right, the markdown answers a deployer's
+questions, figures render headless (the report's numbers on a run on disk: test_report_values)."""
 
 from __future__ import annotations
 

@@ -3,8 +3,8 @@ which failed on the code before the fix."""
 
 from __future__ import annotations
 
-import json
-import subprocess
+import importlib.abc
+import importlib.util
 import sys
 from pathlib import Path
 from types import SimpleNamespace
@@ -15,25 +15,41 @@ import torch
 
 from harness.adapters.base import AdapterContext
 from harness.config import TaskConfig
-from harness.hardware.fingerprint import hardware_key
+from harness.hardware.fingerprint import fingerprint, hardware_key
 from harness.requests import LogLikelihoodResponse
 from harness.store.runfiles import Fingerprint
 from tests.conftest import make_fingerprint, run_cli
 
 
-def test_fingerprint_sees_torch_before_any_model_loads() -> None:
-    """The manifest is written before torch is imported; it said torch_threads null."""
-    code = (
-        "import json, sys; from harness.hardware.fingerprint import fingerprint; "
-        "assert 'torch' not in sys.modules; f = fingerprint(); "
-        "print(json.dumps([f.torch_threads, f.model_dump(mode='json')['gpu']]))"
-    )
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
-    )
-    threads, gpu = json.loads(out.stdout)
-    assert isinstance(threads, int) and threads >= 1
-    assert gpu == "no CUDA device visible" or isinstance(gpu, list)
+class _TorchNotYetImported(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+    """Serves a stand-in `torch` to the next `import torch`, as a fresh process would import
+    the real one, and counts the imports."""
+
+    def __init__(self) -> None:
+        self.imports = 0
+
+    def find_spec(self, name: str, path: Any, target: Any = None) -> Any:
+        return importlib.util.spec_from_loader(name, self) if name == "torch" else None
+
+    def create_module(self, spec: Any) -> Any:
+        return None
+
+    def exec_module(self, module: Any) -> None:
+        self.imports += 1
+        module.get_num_threads = lambda: 3
+        module.cuda = SimpleNamespace(is_available=lambda: False)
+
+
+def test_fingerprint_sees_torch_before_any_model_loads(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The manifest is written before torch is imported; it said torch_threads null. (That
+    importing the fingerprint module does not import torch is checked with `--help`, in
+    test_runner.py.)"""
+    finder = _TorchNotYetImported()
+    monkeypatch.delitem(sys.modules, "torch")  # restored, the real module, after the test
+    monkeypatch.setattr(sys, "meta_path", [finder, *sys.meta_path])
+    found = fingerprint()
+    assert finder.imports == 1 and found.torch_threads == 3
+    assert found.gpu == "no CUDA device visible"
 
 
 def test_hardware_key_tells_gpus_apart_but_not_cards_of_one_model() -> None:
@@ -169,7 +185,6 @@ def test_accuracy_norm_divides_by_characters_like_lm_eval() -> None:
     [
         ["run", "smoke", "--limit", "-3"],
         ["run", "smoke", "--limit", "abc"],
-        ["run", "smoke", "--out", "/proc/no/such/dir"],
         ["gate", "--baseline", "nope", "--candidate", "nope"],
         ["report", "/no/such/run"],
     ],
@@ -180,6 +195,15 @@ def test_bad_command_line_values_exit_2_without_traceback(
     assert run_cli(monkeypatch, *args) == 2
     err = capsys.readouterr().err
     assert "Traceback" not in err and err.strip()
+
+
+def test_unwritable_out_exits_2_naming_the_flag(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], ppl_suite: Any
+) -> None:
+    suite = ppl_suite([{"name": "m", "source": "x", "backend": "mock"}])
+    assert run_cli(monkeypatch, "run", str(suite), "--out", "/proc/no/such/dir") == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and "--out /proc/no/such/dir: cannot create" in err
 
 
 def test_unexpected_exception_exits_3_with_a_short_message(

@@ -24,7 +24,7 @@ from harness.requests import Generate, LogLikelihood
 from harness.store.records import RunStore
 from tests.conftest import SMOLLM2_SOURCE, run_cli
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.network]
 pytest.importorskip("llama_cpp.server", reason="needs pip install 'limitbench[serving]'")
 
 SERVING_SUITE = Path(__file__).parents[1] / "suites" / "serving.yaml"

@@ -48,6 +48,7 @@ def test_a_load_sweep_writes_one_served_record_per_level(
             "task_dirs": ["tasks"],
             "slo": {"ttft_ms": 60, "tpot_ms": 60},
             "profilers": ["timing", "serving"],
+            "timing": {"min_repeats": 1},
         },
     )
     out = tmp_path / "run"

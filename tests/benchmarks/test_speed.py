@@ -22,7 +22,7 @@ from harness.run.measure import measure
 from harness.run.plan import prepare_task
 from tests.benchmarks.conftest import load_smollm2
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.network]
 DEFAULT = Path(__file__).resolve().parents[2] / "suites" / "default.yaml"
 
 
