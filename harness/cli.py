@@ -228,9 +228,11 @@ def list_plugins() -> None:
         spec = load_task_file(path)
         tasks.add_row(spec.name, spec.adapter, spec.description)
     console.print(tasks)
-    knobs = Table("knob", "stage", "description", title="variant knobs")
+    knobs = Table("knob", "stage", "unit", "axis", "backends", "description", title="variant knobs")
     for name, knob in KNOBS:
-        knobs.add_row(name, knob.stage, knob.description)
+        axis = knob.axis.label if knob.axis else ""
+        backends = ", ".join(sorted(b if b != "*" else "shared" for b in knob.backends))
+        knobs.add_row(name, knob.stage, knob.unit or "", axis, backends, knob.description)
     console.print(knobs)
     for title, registry in (
         ("adapters", ADAPTERS),

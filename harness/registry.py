@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from importlib import import_module
 from importlib.metadata import entry_points
 from typing import Generic, TypeVar
 
@@ -16,10 +17,13 @@ class Registry(Generic[T]):
 
     Third parties register through the entry-point group `limitbench.<kind>`, loaded the
     first time a name is looked up, so a plugin package needs no import by the user.
+    `builtins` names the modules whose import registers the built-in plugins (light modules:
+    heavy imports stay inside the plugins), imported at the same moment.
     """
 
-    def __init__(self, kind: str) -> None:
+    def __init__(self, kind: str, builtins: tuple[str, ...] = ()) -> None:
         self.kind = kind
+        self.builtins = builtins
         self._items: dict[str, T] = {}
         self._entry_points_loaded = False
 
@@ -32,10 +36,17 @@ class Registry(Generic[T]):
 
         return decorate
 
-    def get(self, name: str) -> T:
+    def get(self, name: str, where: str | None = None) -> T:
+        """The plugin called `name`; `where` (e.g. "tasks/foo.yaml: key 'adapter'") says
+        where the name came from, for the error when it is unknown."""
         self._load_entry_points()
         if name not in self._items:
-            raise UserError(f"unknown {self.kind} '{name}'{did_you_mean(name, self._items)}")
+            known = ", ".join(sorted(self._items)) or "none"
+            prefix = f"{where}: " if where else ""
+            raise UserError(
+                f"{prefix}unknown {self.kind} '{name}'{did_you_mean(name, self._items)}; "
+                f"registered: {known}"
+            )
         return self._items[name]
 
     def names(self) -> list[str]:
@@ -54,5 +65,7 @@ class Registry(Generic[T]):
         if self._entry_points_loaded:
             return
         self._entry_points_loaded = True
+        for module in self.builtins:
+            import_module(module)  # its @register decorators run on import
         for ep in entry_points(group=f"limitbench.{self.kind}"):
             ep.load()  # importing the plugin module runs its @register decorator

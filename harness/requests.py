@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from numbers import Integral, Real
 
 
 @dataclass(frozen=True)
@@ -35,21 +37,84 @@ class Generate:
 Request = LogLikelihood | RollingLogLikelihood | Generate
 
 
-@dataclass(frozen=True)
-class Response:
-    """A backend's answer. Fields that do not apply to the request kind stay None."""
+def _require(owner: object, name: str, kind: type) -> None:
+    """Fail where a backend builds its answer, not later where a reader finds a hole: a
+    missing or mistyped field is a backend bug. (A NaN log-probability is a real outcome of a
+    model's numerics, e.g. float16 overflow; the runner reports it naming variant and task.)"""
+    value = getattr(owner, name)
+    numeric = kind in (Real, Integral)
+    if not isinstance(value, kind) or (numeric and isinstance(value, bool)):
+        raise TypeError(
+            f"{type(owner).__name__}.{name} must be {kind.__name__.lower()}, got {value!r}"
+        )
 
-    logprob: float | None = None
-    is_greedy: bool | None = None
-    n_tokens: int | None = None
-    text: str | None = None
-    n_in: int | None = None
-    n_out: int | None = None
-    ttft_s: float | None = None
-    latency_s: float | None = None
-    decode_steps: int | None = None  # generation steps its batch ran (the longest member's)
+
+@dataclass(frozen=True)
+class LogLikelihoodResponse:
+    """The answer to a LogLikelihood request."""
+
+    logprob: float  # log P(continuation | context), summed over the continuation's tokens
+    is_greedy: bool  # every continuation token was the model's argmax
+    n_tokens: int  # continuation tokens scored
+    n_in: int | None = None  # tokens fed as input (context + continuation - 1); None: unknown
     n_computed: int | None = None  # tokens actually run through the model (context sharing)
     n_logits: int | None = None  # positions the output head actually ran on
+    retries: int | None = None  # served: attempts beyond the first
+
+    def __post_init__(self) -> None:
+        _require(self, "logprob", Real)
+        _require(self, "is_greedy", bool)
+        _require(self, "n_tokens", Integral)
+
+
+@dataclass(frozen=True)
+class RollingResponse:
+    """The answer to a RollingLogLikelihood request."""
+
+    logprob: float  # log P(text), every token scored once
+    n_tokens: int  # tokens of the text scored
+    n_computed: int | None = None  # tokens run through the model, window overlaps included
+    n_logits: int | None = None  # positions the output head ran on; None: every computed one
+    retries: int | None = None  # served: attempts beyond the first
+
+    def __post_init__(self) -> None:
+        _require(self, "logprob", Real)
+        _require(self, "n_tokens", Integral)
+
+
+@dataclass(frozen=True)
+class GenerateResponse:
+    """The answer to a Generate request; a failed served request has `error` and empty text."""
+
+    text: str
+    n_out: int  # tokens generated
+    n_in: int | None = None  # prompt tokens; None where the server does not say
+    ttft_s: float | None = None  # time to the first token; None: no token came
+    latency_s: float | None = None
+    decode_steps: int | None = None  # generation steps its batch ran (the longest member's)
     itl_s: tuple[float, ...] | None = None  # streamed: gaps between tokens, timed on arrival
     retries: int | None = None  # streamed: attempts beyond the first (429, 5xx, lost link)
     error: str | None = None  # the request failed after its retries; text is empty
+
+    def __post_init__(self) -> None:
+        _require(self, "text", str)
+        _require(self, "n_out", Integral)
+
+
+Response = LogLikelihoodResponse | RollingResponse | GenerateResponse
+
+
+def logprobs_of(responses: Sequence[Response]) -> list[float]:
+    """The log-likelihoods of scored responses, for adapters that compare them."""
+    out = []
+    for response in responses:
+        if isinstance(response, GenerateResponse):
+            raise TypeError("a generated answer carries no log-likelihood")
+        out.append(float(response.logprob))
+    return out
+
+
+def generated_text(response: Response) -> str:
+    if not isinstance(response, GenerateResponse):
+        raise TypeError(f"{type(response).__name__} carries no generated text")
+    return response.text

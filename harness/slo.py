@@ -21,7 +21,7 @@ from harness.config import SLOConfig
 from harness.metrics import Metric, mean_metric, summarize
 from harness.metrics.base import wilson_interval
 from harness.profilers.serving import served, tpot_s
-from harness.requests import Response
+from harness.requests import GenerateResponse, Response
 from harness.values import Value
 
 
@@ -30,9 +30,10 @@ class SLOValues:
     quality: dict[str, Value] = field(default_factory=dict)
     perf: dict[str, Value] = field(default_factory=dict)
     unavailable: dict[str, str] = field(default_factory=dict)
+    metrics: tuple[Metric, ...] = ()  # the `<metric>_under_slo` metrics of `quality`
 
 
-def meets(slo: SLOConfig, response: Response) -> bool:
+def meets(slo: SLOConfig, response: GenerateResponse) -> bool:
     if response.error is not None or response.latency_s is None:
         return False
     tpot = tpot_s(response)
@@ -91,13 +92,14 @@ def slo_values(
         {k: (v if ok else 0.0) for k, v in s.items()}
         for s, ok in zip(scores, sample_met, strict=True)
     ]
-    quality = {}
+    quality, derived = {}, []
     for metric in metrics:
         if metric.mean_of is None or not metric.higher_is_better:
             continue  # corpus metrics (BLEU, perplexity) have no per-sample failure score
         under = mean_metric(f"{metric.name}_under_slo", metric.unit, True, metric.mean_of)
         quality[under.name] = summarize(under, gated, seed)
-    return SLOValues(quality, perf)
+        derived.append(under)
+    return SLOValues(quality, perf, metrics=tuple(derived))
 
 
 def _describe(slo: SLOConfig) -> str:

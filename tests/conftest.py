@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import gc
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
+from harness.metrics import Metric
+from harness.metrics.primary import default_primary
+from harness.metrics.spec import MetricSpec, metric_specs
 from harness.store.runfiles import Fingerprint, Manifest
 
 CORPUS = [
@@ -199,6 +202,16 @@ def make_fingerprint(**overrides: Any) -> Fingerprint:
         "hf_hub_offline": None,
     }
     return Fingerprint.model_validate({**base, **overrides})
+
+
+def make_specs(
+    adapter: str, metrics: Iterable[Metric], names: Iterable[str]
+) -> dict[str, MetricSpec]:
+    """The specs a run of `adapter` stores for its quality metrics `names` (a subset of the
+    adapter's `metrics`), with the adapter's default primaries, as the runner builds them."""
+    wanted = list(names)
+    chosen = [m for m in metrics if m.name in wanted]
+    return metric_specs(chosen, default_primary(adapter, wanted))
 
 
 def make_manifest(env: Fingerprint | None = None) -> Manifest:

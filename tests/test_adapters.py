@@ -18,7 +18,7 @@ from harness.adapters.prompting import render
 from harness.config import TaskConfig
 from harness.data.base import make_sample
 from harness.errors import UserError
-from harness.requests import LogLikelihood, Response
+from harness.requests import GenerateResponse, LogLikelihood, LogLikelihoodResponse
 
 
 def _context(seed: int = 0, shots: ShotPicker | None = None) -> AdapterContext:
@@ -58,7 +58,13 @@ def test_classification_requests_and_scores() -> None:
     assert context.count("Sentiment: positive") == 2 and context.endswith(
         "Review: great\nSentiment:"
     )
-    scores = adapter.score(sample, [Response(logprob=-3.0), Response(logprob=-1.0)])
+    scores = adapter.score(
+        sample,
+        [
+            LogLikelihoodResponse(-3.0, is_greedy=False, n_tokens=1),
+            LogLikelihoodResponse(-1.0, is_greedy=False, n_tokens=1),
+        ],
+    )
     assert scores["correct"] == 1.0 and scores["gold"] == 1.0
 
 
@@ -68,7 +74,10 @@ def test_classification_rejects_unknown_label() -> None:
     with pytest.raises(UserError, match=r"'c' is not among options\.labels"):
         adapter.score(
             make_sample({"text": "x", "label": "c"}, "c"),
-            [Response(logprob=-1.0), Response(logprob=-2.0)],
+            [
+                LogLikelihoodResponse(-1.0, is_greedy=False, n_tokens=1),
+                LogLikelihoodResponse(-2.0, is_greedy=False, n_tokens=1),
+            ],
         )
 
 
@@ -82,7 +91,9 @@ def test_multiple_choice_shuffle_is_seeded_and_gold_tracked() -> None:
     texts = [r.continuation for r in reqs if isinstance(r, LogLikelihood)]
     assert sorted(texts) == [" 22", " 4", " 5"]
     logprobs = [-1.0 if t == " 4" else -5.0 for t in texts]
-    scores = adapter.score(sample, [Response(logprob=lp) for lp in logprobs])
+    scores = adapter.score(
+        sample, [LogLikelihoodResponse(lp, is_greedy=False, n_tokens=1) for lp in logprobs]
+    )
     assert scores["correct"] == 1.0 and texts[int(scores["gold"])] == " 4"
 
 
@@ -94,9 +105,9 @@ def test_qa_numeric_and_extractive_scoring() -> None:
         _context(),
     )
     sample = make_sample({"question": "q", "answer": "work\n#### 1,200"})
-    right = numeric.score(sample, [Response(text=" so it is 1200.\n#### 1200")])
+    right = numeric.score(sample, [GenerateResponse(" so it is 1200.\n#### 1200", n_out=1)])
     assert right == {"exact_match": 1.0, "exact_match_strict": 1.0}
-    loose = numeric.score(sample, [Response(text=" it is 1200")])
+    loose = numeric.score(sample, [GenerateResponse(" it is 1200", n_out=1)])
     assert loose == {"exact_match": 1.0, "exact_match_strict": 0.0}
     squad = QAAdapter(
         QAOptions(
@@ -114,7 +125,10 @@ def test_qa_numeric_and_extractive_scoring() -> None:
             "answers": {"text": ["Denver Broncos", "Broncos"], "answer_start": [0, 7]},
         }
     )
-    assert squad.score(row, [Response(text=" the Broncos.")]) == {"exact_match": 1.0, "f1": 1.0}
+    assert squad.score(row, [GenerateResponse(" the Broncos.", n_out=1)]) == {
+        "exact_match": 1.0,
+        "f1": 1.0,
+    }
 
 
 def test_context_sharing_matches_separate_forwards(tiny_model_dir: Path) -> None:

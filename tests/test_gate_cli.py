@@ -14,12 +14,12 @@ from typing import Any
 
 import pytest
 
+from harness.adapters.choice import ClassificationAdapter
 from harness.metrics.choice import choice_scores
-from harness.metrics.primary import PRIMARY_KEY
 from harness.store.records import Record, RunStore
 from harness.store.runfiles import SampleRow
 from harness.values import Value
-from tests.conftest import make_fingerprint, make_manifest, run_cli
+from tests.conftest import make_fingerprint, make_manifest, make_specs, run_cli
 
 TASKS = ("sentiment", "topic")
 VARIANT = "m"
@@ -66,7 +66,7 @@ def _unit(task: str, correct: Sequence[float], cpu: str) -> tuple[Record, list[S
             "input_tokens_per_s": speed,
             "wall_time": Value(value=statistics.median(wall), unit="s", repeats=wall),
         },
-        conventions={PRIMARY_KEY: "accuracy"},
+        metrics=make_specs("classification", ClassificationAdapter.metrics, ["accuracy"]),
         started_at="t",
         wall_s=1.0,
         env=make_fingerprint(cpu=cpu),

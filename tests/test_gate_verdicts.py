@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from harness.adapters.choice import ClassificationAdapter
 from harness.gate import Comparison, compare_perf, compare_quality, decide
 from harness.gate.paired import paired_bootstrap
 from harness.gate.rules import GateRules, Rule, Tolerance
@@ -15,7 +16,7 @@ from harness.gate.runs import RunData
 from harness.metrics.choice import choice_scores
 from harness.store.records import Record
 from harness.values import Value
-from tests.conftest import make_fingerprint, make_manifest
+from tests.conftest import make_fingerprint, make_manifest, make_specs
 
 TASK, VARIANT = "pang_lee_sentiment", "smollm2"
 
@@ -32,6 +33,7 @@ def _record(quality: dict[str, Value], perf: dict[str, Value] | None = None) -> 
         n_params=1,
         knobs={},
         quality=quality,
+        metrics=make_specs("classification", ClassificationAdapter.metrics, quality),
         perf=perf or {},
         started_at="t",
         wall_s=1.0,

@@ -109,12 +109,17 @@ def test_ladder_levels_are_real_files_with_real_bytes() -> None:
     stamp = levels["q4_k_m"].path.stat().st_mtime_ns
     assert ladder_file(source_path, "q4_k_m", 2).path.stat().st_mtime_ns == stamp  # built once
     q4 = _load("llamacpp", {"quant": "q4_k_m"})
-    details = getattr(q4, "load_details", {})
+    from harness.backends.llamacpp import LlamaCppBackend
+
+    assert isinstance(q4, LlamaCppBackend)
+    details = q4.load_details
+    bits = details.measure("bits_per_weight")
     # K-quant blocks are 256 weights; SmolLM2's 576-wide rows fall back to other types, so the
     # real bits per weight sit above the nominal 4.5-4.9 of Q4_K_M.
-    assert 4.5 < details["bits_per_weight"] < 7.5
-    assert details["file_bytes"] == levels["q4_k_m"].path.stat().st_size
-    assert details["resident_bytes"] > 0.5 * q4.info.weight_bytes
+    assert bits is not None and 4.5 < bits < 7.5
+    assert details.measure("file_bytes") == levels["q4_k_m"].path.stat().st_size
+    resident = details.measure("resident_bytes")
+    assert resident is not None and resident > 0.5 * q4.info.weight_bytes
 
 
 def test_suite_records_carry_the_real_ladder(tmp_path: Path, write_yaml: WriteYaml) -> None:

@@ -8,11 +8,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from harness.adapters.choice import ClassificationAdapter
+from harness.adapters.perplexity import PerplexityAdapter
 from harness.report.fit import Fit, Refusal, fit_power_law, pareto_front
 from harness.report.render import render
 from harness.store.records import Record
 from harness.values import Value
-from tests.conftest import make_manifest
+from tests.conftest import make_manifest, make_specs
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
@@ -109,6 +111,7 @@ def _record(
                 n=10,
             )
         },
+        metrics=make_specs("perplexity", PerplexityAdapter.metrics, ["token_perplexity"]),
         perf={
             "input_tokens_per_s": Value(value=tps, unit="tok/s", higher_is_better=True),
             "wall_time": Value(value=1.0, unit="s"),
@@ -249,7 +252,10 @@ def test_vs_base_uses_paired_samples_and_flags_below_chance() -> None:
             update={
                 "adapter": "classification",
                 "quality": {"accuracy": value},
-                "conventions": {"chance_accuracy": "0.5", "primary_metrics": "accuracy"},
+                "metrics": make_specs(
+                    "classification", ClassificationAdapter.metrics, ["accuracy"]
+                ),
+                "conventions": {"chance_accuracy": "0.5"},
             }
         )
 

@@ -14,14 +14,13 @@ import pandas as pd
 import pytest
 from scipy.stats import binomtest
 
+from harness.adapters.choice import ClassificationAdapter
 from harness.metrics import summarize
-from harness.metrics.catalog import all_metrics
 from harness.metrics.choice import choice_scores
-from harness.metrics.primary import PRIMARY_KEY
 from harness.store.records import Record, RunStore
 from harness.store.runfiles import SampleRow
 from harness.values import Value
-from tests.conftest import make_manifest, run_cli
+from tests.conftest import make_manifest, make_specs, run_cli
 
 N, WRONG, LOST = 200, 40, 30  # the variant loses 30 of its base's 160 right answers
 BASE_SPEED, FAST_SPEED = (100.0, 103.0, 98.0), (200.0, 206.0, 196.0)
@@ -36,7 +35,7 @@ def _write_run(folder: Path) -> Path:
     """Records as the runner writes them: quality summarized from the per-sample scores."""
     store = RunStore(folder)
     store.create(make_manifest())
-    accuracy = all_metrics()["accuracy"]
+    accuracy = next(m for m in ClassificationAdapter.metrics if m.name == "accuracy")
     for variant, (knobs, lost, speed) in VARIANTS.items():
         scores = [
             choice_scores([-0.1, -3.0] if right else [-3.0, -0.1], [3, 3], 0, [4, 4])
@@ -62,7 +61,7 @@ def _write_run(folder: Path) -> Path:
             knobs=knobs,
             quality={"accuracy": summarize(accuracy, scores, 0)},
             perf={"input_tokens_per_s": perf},
-            conventions={PRIMARY_KEY: "accuracy"},
+            metrics=make_specs("classification", [accuracy], ["accuracy"]),
             started_at="t",
             wall_s=1.0,
         )

@@ -16,7 +16,7 @@ import torch
 from harness.adapters.base import AdapterContext
 from harness.config import TaskConfig
 from harness.hardware.fingerprint import fingerprint, hardware_key
-from harness.requests import Response
+from harness.requests import LogLikelihoodResponse
 from harness.store.runfiles import Fingerprint
 from tests.conftest import make_fingerprint, run_cli
 
@@ -162,7 +162,10 @@ def test_choice_output_keeps_a_logprob_of_zero() -> None:
         AdapterContext(task=TaskConfig(name="t", adapter="classification", source={}), seed=0),
     )
     sample = Sample(id="a", fields={"text": "t"}, label="pos")
-    responses = [Response(logprob=-2.0), Response(logprob=0.0)]
+    responses = [
+        LogLikelihoodResponse(-2.0, is_greedy=False, n_tokens=1),
+        LogLikelihoodResponse(0.0, is_greedy=False, n_tokens=1),
+    ]
     assert adapter.output(sample, responses)["prediction"] == "pos"
     assert adapter.score(sample, responses)["correct"] == 1.0
 
@@ -273,4 +276,4 @@ def test_bnb_4bit_quantized_bytes_count_every_weight() -> None:
     model.proj.weight = packed
     details = apply_quant(SimpleNamespace(model=model), "bnb_nf4")
     # 2048 weights at 4 bits + the 320-weight head at 16 bits
-    assert details["weight_bytes_quantized"] == pytest.approx((2048 * 4 + 320 * 16) / 8)
+    assert details.measure("weight_bytes_quantized") == pytest.approx((2048 * 4 + 320 * 16) / 8)

@@ -20,7 +20,12 @@ from harness.config import ModelConfig, ServerConfig, SLOConfig
 from harness.errors import UserError
 from harness.metrics import mean_metric
 from harness.profilers.serving import request_stats, tpot_s
-from harness.requests import Generate, LogLikelihood, Response, RollingLogLikelihood
+from harness.requests import (
+    Generate,
+    GenerateResponse,
+    LogLikelihood,
+    RollingLogLikelihood,
+)
 from harness.slo import meets, slo_values
 
 FAKE = str(Path(__file__).with_name("fake_openai_server.py"))
@@ -89,8 +94,8 @@ def test_open_loop_releases_requests_at_their_arrival_times() -> None:
     assert gaps == pytest.approx(np.diff(offsets), abs=0.03)
 
 
-def _response(ttft: float, e2e: float, n_out: int, error: str | None = None) -> Response:
-    return Response(
+def _response(ttft: float, e2e: float, n_out: int, error: str | None = None) -> GenerateResponse:
+    return GenerateResponse(
         text="x", n_in=5, n_out=n_out, ttft_s=ttft, latency_s=e2e, itl_s=(0.01,), error=error
     )
 

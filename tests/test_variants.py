@@ -50,11 +50,11 @@ def test_gguf_round_trip_quantizes_linears_only(
         )
     ]
     assert all(changed)
-    assert quant.details["bits_per_weight"] == pytest.approx(bits)
+    assert quant.facts.measure("bits_per_weight") == pytest.approx(bits)
     total = base.backend.info.n_params
     linears = _linear_numel(base.backend.model)
     expected = (linears * bits + (total - linears) * 32) / 8
-    assert quant.details["weight_bytes_quantized"] == pytest.approx(expected)
+    assert quant.facts.measure("weight_bytes_quantized") == pytest.approx(expected)
     assert quant.perf_values()["weight_bytes_quantized"].unit == "B"
 
 
@@ -71,7 +71,7 @@ def test_torch_int8_dynamic_shrinks_weights_and_runs(tiny_model_dir: Path) -> No
     linears = _linear_numel(base.backend.model)
     saved = base.backend.info.weight_bytes - int8.backend.info.weight_bytes
     assert saved == 3 * linears  # 4 bytes -> 1 byte per quantized weight
-    assert int8.details["bits_per_weight"] == 8.0
+    assert int8.facts.measure("bits_per_weight") == 8.0
     out = int8.backend.generate([Generate(CORPUS[0], 3)])
     assert out[0].n_out is not None and out[0].n_out > 0
 
@@ -99,7 +99,7 @@ def test_layer_truncation_and_middle_drop(tiny_model_dir: Path) -> None:
     dropped = _load(tiny_model_dir, drop_middle=2)
     layers = dropped.backend.model.model.layers
     assert len(layers) == 2 and [layer.self_attn.layer_idx for layer in layers] == [0, 1]
-    assert layers[1] is not None and dropped.details["layers_original"] == 4
+    assert layers[1] is not None and dropped.facts.measure("layers_original") == 4
     for loaded in (one, dropped):  # generation uses the KV cache, indexed by layer
         assert loaded.backend.generate([Generate(CORPUS[1], 4)])[0].n_out
         assert _ppl_logprob(loaded) < 0

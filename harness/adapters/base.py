@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, JsonValue
 
 from harness.config import TaskConfig
 from harness.data.base import Sample
@@ -36,7 +36,7 @@ class Adapter(Protocol):
 
     def score(self, sample: Sample, responses: Sequence[Response]) -> Mapping[str, float]: ...
 
-    def output(self, sample: Sample, responses: Sequence[Response]) -> Mapping[str, Any]: ...
+    def output(self, sample: Sample, responses: Sequence[Response]) -> Mapping[str, JsonValue]: ...
 
 
 @dataclass(frozen=True)
@@ -78,4 +78,4 @@ class AdapterFactory(Protocol):
     def __call__(self, options: Any, context: AdapterContext) -> Adapter: ...
 
 
-ADAPTERS: Registry[AdapterFactory] = Registry("adapter")
+ADAPTERS: Registry[AdapterFactory] = Registry("adapter", builtins=("harness.adapters",))

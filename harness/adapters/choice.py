@@ -12,22 +12,18 @@ from __future__ import annotations
 
 import random
 from collections.abc import Mapping, Sequence
-from typing import Any, ClassVar
+from typing import ClassVar
 
-from pydantic import Field
+from pydantic import Field, JsonValue
 
 from harness.adapters.base import ADAPTERS, AdapterContext, AdapterOptions, ShotPicker
 from harness.adapters.prompting import render
 from harness.data.base import Sample
 from harness.errors import UserError
 from harness.metrics import Metric, corpus_metric, mean_metric
-from harness.metrics.choice import (
-    choice_lengths,
-    choice_scores,
-    expected_calibration_error,
-    macro_f1,
-)
-from harness.requests import LogLikelihood, Request, Response
+from harness.metrics.choice import choice_lengths, choice_scores
+from harness.metrics.reducers import CalibrationError, MacroF1
+from harness.requests import LogLikelihood, Request, Response, logprobs_of
 
 CHOICE_CONVENTIONS = {
     "choices": "summed continuation log-likelihood",
@@ -48,22 +44,11 @@ def _choice_metrics(with_f1: bool) -> tuple[Metric, ...]:
         mean_metric("accuracy_norm", "fraction", True, "correct_norm"),
         mean_metric("accuracy_norm_bytes", "fraction", True, "correct_norm_bytes"),
         mean_metric("brier", "score", False, "brier"),
-        corpus_metric("ece", "fraction", False, expected_calibration_error),
+        corpus_metric("ece", "fraction", False, CalibrationError()),
     ]
     if with_f1:
-        metrics.insert(2, corpus_metric("macro_f1", "fraction", True, macro_f1))
+        metrics.insert(2, corpus_metric("macro_f1", "fraction", True, MacroF1()))
     return tuple(metrics)
-
-
-def _logprobs(responses: Sequence[Response]) -> list[float]:
-    """Each choice's log-likelihood. A missing one is a backend bug, not a score; a value of
-    exactly 0.0 (probability 1) is a real score and must not be mistaken for missing."""
-    out = []
-    for r in responses:
-        if r.logprob is None:
-            raise RuntimeError("backend returned no log-likelihood for a choice")
-        out.append(float(r.logprob))
-    return out
 
 
 class ClassificationOptions(AdapterOptions):
@@ -107,14 +92,14 @@ class ClassificationAdapter:
 
     def score(self, sample: Sample, responses: Sequence[Response]) -> Mapping[str, float]:
         chars, nbytes = choice_lengths([self.options.labels[label] for label in self.labels])
-        return choice_scores(_logprobs(responses), chars, self._gold(sample), nbytes)
+        return choice_scores(logprobs_of(responses), chars, self._gold(sample), nbytes)
 
-    def output(self, sample: Sample, responses: Sequence[Response]) -> Mapping[str, Any]:
-        logprobs = _logprobs(responses)
+    def output(self, sample: Sample, responses: Sequence[Response]) -> Mapping[str, JsonValue]:
+        logprobs = logprobs_of(responses)
         best = max(range(len(responses)), key=lambda i: logprobs[i])
         return {
             "prediction": self.labels[best],
-            "logprobs": {lab: r.logprob for lab, r in zip(self.labels, responses, strict=True)},
+            "logprobs": dict(zip(self.labels, logprobs, strict=True)),
         }
 
 
@@ -158,7 +143,9 @@ class MultipleChoiceAdapter:
     def score(self, sample: Sample, responses: Sequence[Response]) -> Mapping[str, float]:
         chars, nbytes = choice_lengths(self._texts(sample))
         gold = self._order(sample).index(self.options.gold)
-        return choice_scores(_logprobs(responses), chars, gold, nbytes)
+        return choice_scores(logprobs_of(responses), chars, gold, nbytes)
 
-    def output(self, sample: Sample, responses: Sequence[Response]) -> Mapping[str, Any]:
-        return {"order": self._order(sample), "logprobs": [r.logprob for r in responses]}
+    def output(self, sample: Sample, responses: Sequence[Response]) -> Mapping[str, JsonValue]:
+        order: list[JsonValue] = [*self._order(sample)]
+        logprobs: list[JsonValue] = [*logprobs_of(responses)]
+        return {"order": order, "logprobs": logprobs}

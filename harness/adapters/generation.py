@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, ClassVar, Literal
+from typing import ClassVar, Literal
+
+from pydantic import JsonValue
 
 from harness.adapters.base import ADAPTERS, AdapterContext, AdapterOptions, ShotPicker
 from harness.adapters.prompting import (
@@ -14,17 +16,16 @@ from harness.adapters.prompting import (
 )
 from harness.data.base import Sample
 from harness.metrics import Metric, corpus_metric, mean_metric
+from harness.metrics.reducers import AverageOf, SacrebleuCorpus
 from harness.metrics.squad import best_over_golds, extract_number
 from harness.metrics.text import (
     ROUGE_TYPES,
     SACREBLEU_METRICS,
-    corpus_from_stats,
-    mean_of,
     rouge_scores,
     sentence_stats,
     signatures,
 )
-from harness.requests import Generate, Request, Response
+from harness.requests import Generate, Request, Response, generated_text
 
 
 class _GenerationAdapter:
@@ -49,12 +50,12 @@ class _GenerationAdapter:
     def reference(self, sample: Sample) -> str:
         return render(self.options.target, sample.fields).strip()
 
-    def output(self, sample: Sample, responses: Sequence[Response]) -> Mapping[str, Any]:
-        return {"generated": responses[0].text, "reference": self.reference(sample)}
+    def output(self, sample: Sample, responses: Sequence[Response]) -> Mapping[str, JsonValue]:
+        return {"generated": generated_text(responses[0]), "reference": self.reference(sample)}
 
     @staticmethod
     def text(responses: Sequence[Response]) -> str:
-        return (responses[0].text or "").strip()
+        return generated_text(responses[0]).strip()
 
 
 QA_NUMERIC_METRICS: tuple[Metric, ...] = (
@@ -123,9 +124,9 @@ class TranslationAdapter(_GenerationAdapter):
 
     Options: ClassVar[type[AdapterOptions]] = TranslationOptions
     metrics: tuple[Metric, ...] = (
-        corpus_metric("bleu", "BLEU", True, corpus_from_stats("bleu")),
-        corpus_metric("chrf", "chrF", True, corpus_from_stats("chrf")),
-        corpus_metric("ter", "TER", False, corpus_from_stats("ter")),
+        corpus_metric("bleu", "BLEU", True, SacrebleuCorpus(metric="bleu")),
+        corpus_metric("chrf", "chrF", True, SacrebleuCorpus(metric="chrf")),
+        corpus_metric("ter", "TER", False, SacrebleuCorpus(metric="ter")),
     )
 
     def __init__(self, options: TranslationOptions, context: AdapterContext) -> None:
@@ -151,7 +152,7 @@ class SummarizationAdapter(_GenerationAdapter):
     Options: ClassVar[type[AdapterOptions]] = SummarizationOptions
     options: SummarizationOptions
     metrics: tuple[Metric, ...] = tuple(
-        corpus_metric(name, "F1", True, mean_of(name)) for name in ROUGE_TYPES
+        corpus_metric(name, "F1", True, AverageOf(field=name)) for name in ROUGE_TYPES
     )
 
     def __init__(self, options: SummarizationOptions, context: AdapterContext) -> None:

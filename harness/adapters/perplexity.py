@@ -9,15 +9,15 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping, Sequence
-from typing import Any, ClassVar
+from typing import ClassVar
 
-from pydantic import Field
+from pydantic import Field, JsonValue
 
 from harness.adapters.base import ADAPTERS, AdapterContext, AdapterOptions
 from harness.data.base import Sample
 from harness.metrics import Metric, corpus_metric
-from harness.metrics.base import Scores
-from harness.requests import Request, Response, RollingLogLikelihood
+from harness.metrics.reducers import RatioOf
+from harness.requests import Request, Response, RollingLogLikelihood, RollingResponse
 
 
 class PerplexityOptions(AdapterOptions):
@@ -26,19 +26,15 @@ class PerplexityOptions(AdapterOptions):
     stride: int | None = Field(default=None, ge=1)
 
 
-def _ratio(numerator: str, denominator: str, scale: float = 1.0) -> Any:
-    def reduce(scores: Scores) -> float:
-        total = sum(s[denominator] for s in scores)
-        return -sum(s[numerator] for s in scores) / total * scale if total else math.nan
+def _rolling(responses: Sequence[Response]) -> RollingResponse:
+    (response,) = responses
+    if not isinstance(response, RollingResponse):
+        raise TypeError(f"perplexity expects a rolling log-likelihood, got {response!r}")
+    return response
 
-    return reduce
 
-
-def _exp(inner: Any) -> Any:
-    def reduce(scores: Scores) -> float:
-        return math.exp(inner(scores))
-
-    return reduce
+def _perplexity(units: str) -> RatioOf:
+    return RatioOf(numerator="logprob", denominator=units, exponentiate=True)
 
 
 def count_words(text: str) -> int:
@@ -52,11 +48,14 @@ class PerplexityAdapter:
     uses_fewshot: ClassVar[bool] = False  # a text's likelihood has no examples to prepend
 
     metrics: tuple[Metric, ...] = (
-        corpus_metric("token_perplexity", "ppl", False, _exp(_ratio("logprob", "n_tokens"))),
-        corpus_metric("word_perplexity", "ppl", False, _exp(_ratio("logprob", "n_words"))),
-        corpus_metric("byte_perplexity", "ppl", False, _exp(_ratio("logprob", "n_bytes"))),
+        corpus_metric("token_perplexity", "ppl", False, _perplexity("n_tokens")),
+        corpus_metric("word_perplexity", "ppl", False, _perplexity("n_words")),
+        corpus_metric("byte_perplexity", "ppl", False, _perplexity("n_bytes")),
         corpus_metric(
-            "bits_per_byte", "bits/byte", False, _ratio("logprob", "n_bytes", 1 / math.log(2))
+            "bits_per_byte",
+            "bits/byte",
+            False,
+            RatioOf(numerator="logprob", denominator="n_bytes", scale=1 / math.log(2)),
         ),
     )
 
@@ -76,8 +75,7 @@ class PerplexityAdapter:
 
     def score(self, sample: Sample, responses: Sequence[Response]) -> Mapping[str, float]:
         text = str(sample.fields[self.options.text_field])
-        (response,) = responses
-        assert response.logprob is not None and response.n_tokens is not None
+        response = _rolling(responses)
         return {
             "logprob": response.logprob,
             "n_tokens": float(response.n_tokens),
@@ -85,5 +83,5 @@ class PerplexityAdapter:
             "n_bytes": float(len(text.encode("utf-8"))),
         }
 
-    def output(self, sample: Sample, responses: Sequence[Response]) -> Mapping[str, Any]:
-        return {"n_tokens": responses[0].n_tokens}
+    def output(self, sample: Sample, responses: Sequence[Response]) -> Mapping[str, JsonValue]:
+        return {"n_tokens": _rolling(responses).n_tokens}

@@ -5,11 +5,19 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 from harness.config import ModelConfig
 from harness.registry import Registry
-from harness.requests import Generate, LogLikelihood, Response, RollingLogLikelihood
+from harness.requests import (
+    Generate,
+    GenerateResponse,
+    LogLikelihood,
+    LogLikelihoodResponse,
+    RollingLogLikelihood,
+    RollingResponse,
+)
+from harness.values import Scalar
 
 Progress = Callable[[int], None]  # called with the number of requests just finished
 
@@ -23,7 +31,7 @@ class BackendInfo:
     device: str
     weight_bytes: int
     max_length: int
-    details: Mapping[str, Any] = field(default_factory=dict)
+    details: Mapping[str, Scalar] = field(default_factory=dict)
 
 
 class Backend(Protocol):
@@ -31,20 +39,20 @@ class Backend(Protocol):
 
     def loglikelihood(
         self, reqs: Sequence[LogLikelihood], progress: Progress | None = None
-    ) -> list[Response]: ...
+    ) -> list[LogLikelihoodResponse]: ...
 
     def loglikelihood_rolling(
         self, reqs: Sequence[RollingLogLikelihood], progress: Progress | None = None
-    ) -> list[Response]: ...
+    ) -> list[RollingResponse]: ...
 
     def generate(
         self, reqs: Sequence[Generate], progress: Progress | None = None
-    ) -> list[Response]: ...
+    ) -> list[GenerateResponse]: ...
 
     def count_tokens(self, text: str) -> int: ...
 
     def synchronize(self) -> None: ...
 
 
-BackendFactory = Callable[[ModelConfig, Mapping[str, Any], Path], Backend]
-BACKENDS: Registry[BackendFactory] = Registry("backend")
+BackendFactory = Callable[[ModelConfig, Mapping[str, Scalar], Path], Backend]
+BACKENDS: Registry[BackendFactory] = Registry("backend", builtins=("harness.backends",))

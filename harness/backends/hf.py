@@ -15,7 +15,12 @@ from harness.backends.hf_params import count_params
 from harness.backends.hf_scoring import ItemScore, RowScorer
 from harness.backends.items import context_item, item_response
 from harness.backends.windows import rolling_windows
-from harness.requests import LogLikelihood, Response, RollingLogLikelihood
+from harness.requests import (
+    LogLikelihood,
+    LogLikelihoodResponse,
+    RollingLogLikelihood,
+    RollingResponse,
+)
 
 
 def weight_bytes(model: Any) -> int:
@@ -90,7 +95,7 @@ class HFBackend(GenerationMixin):
     # ---- the three request kinds ---------------------------------------------------------
     def loglikelihood(
         self, reqs: Sequence[LogLikelihood], progress: Progress | None = None
-    ) -> list[Response]:
+    ) -> list[LogLikelihoodResponse]:
         items = [self._context_item(r.context, r.continuation) for r in reqs]
         scores = self._score_with_sharing(items, progress)
         return [
@@ -132,7 +137,7 @@ class HFBackend(GenerationMixin):
 
     def loglikelihood_rolling(
         self, reqs: Sequence[RollingLogLikelihood], progress: Progress | None = None
-    ) -> list[Response]:
+    ) -> list[RollingResponse]:
         items: list[Item] = []
         owners: list[int] = []
         counts: list[int] = []
@@ -154,6 +159,6 @@ class HFBackend(GenerationMixin):
         if progress:
             progress(len(reqs))
         return [
-            Response(logprob=t, n_tokens=n, n_computed=c, n_logits=k)
+            RollingResponse(logprob=t, n_tokens=n, n_computed=c, n_logits=k)
             for t, n, c, k in zip(totals, counts, computed, logits, strict=True)
         ]

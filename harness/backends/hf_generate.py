@@ -14,7 +14,7 @@ from transformers import StoppingCriteria
 from harness.backends.base import BackendInfo, Progress
 from harness.backends.stops import cut_at_stop
 from harness.errors import UserError
-from harness.requests import Generate, Response
+from harness.requests import Generate, GenerateResponse
 
 
 class FirstTokenClock(StoppingCriteria):
@@ -79,8 +79,8 @@ class GenerationMixin:
 
     def generate(
         self, reqs: Sequence[Generate], progress: Progress | None = None
-    ) -> list[Response]:
-        results: list[Response | None] = [None] * len(reqs)
+    ) -> list[GenerateResponse]:
+        results: list[GenerateResponse | None] = [None] * len(reqs)
         prompt_ids = [self._prompt_ids(r) for r in reqs]
 
         def key(i: int) -> tuple[int, tuple[str, ...], int]:
@@ -118,7 +118,7 @@ class GenerationMixin:
     @torch.inference_mode()
     def _generate_batch(
         self, reqs: Sequence[Generate], prompt_ids: list[list[int]], batch: list[int]
-    ) -> list[Response]:
+    ) -> list[GenerateResponse]:
         width = max(len(prompt_ids[i]) for i in batch)
         ids = torch.full((len(batch), width), self.pad_id, dtype=torch.long)
         mask = torch.zeros_like(ids)
@@ -146,7 +146,7 @@ class GenerationMixin:
                 self.tokenizer.decode(tokens, skip_special_tokens=True), request.stop
             )
             responses.append(
-                Response(
+                GenerateResponse(
                     text=text,
                     n_in=len(prompt_ids[i]),
                     n_out=len(tokens),

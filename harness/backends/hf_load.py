@@ -12,15 +12,14 @@ from typing import Any
 from harness.assets import cache_dir, publish_folder, resolve, sha256_of
 from harness.config import ModelConfig
 from harness.errors import UserError
-
-DTYPES = ("float32", "bfloat16", "float16")
+from harness.variants.base import DTYPE_BITS
 
 
 def torch_dtype(name: str) -> Any:
     import torch
 
-    if name not in DTYPES:
-        raise UserError(f"knob 'dtype': '{name}' is not one of {', '.join(DTYPES)}")
+    if name not in DTYPE_BITS:
+        raise UserError(f"knob 'dtype': '{name}' is not one of {', '.join(DTYPE_BITS)}")
     return getattr(torch, name)
 
 

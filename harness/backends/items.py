@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from harness.requests import Response
+from harness.requests import LogLikelihoodResponse
 
 Item = tuple[list[int], int]
 
@@ -45,12 +45,12 @@ def context_item(
 
 def item_response(
     item: Item, logprob: float, greedy: bool, computed: int, logits: int | None = None
-) -> Response:
+) -> LogLikelihoodResponse:
     """The answer to a log-likelihood request scored as `item`; `computed` counts the tokens
     the engine actually ran and `logits` the output-head positions (fewer when a shared
     context was reused; both may be 0 when another request's forward served this one)."""
     tokens, n_scored = item
-    return Response(
+    return LogLikelihoodResponse(
         logprob=logprob,
         is_greedy=greedy,
         n_tokens=n_scored,

@@ -10,7 +10,7 @@ and its own decode steps.
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from harness.backends.base import BackendInfo, Progress
@@ -19,17 +19,25 @@ from harness.backends.llamacpp_decode import Decoder, log_softmax_at
 from harness.backends.stops import cut_at_stop
 from harness.backends.windows import rolling_windows
 from harness.errors import UserError
-from harness.requests import Generate, LogLikelihood, Response, RollingLogLikelihood
+from harness.requests import (
+    Generate,
+    GenerateResponse,
+    LogLikelihood,
+    LogLikelihoodResponse,
+    RollingLogLikelihood,
+    RollingResponse,
+)
+from harness.variants.facts import TransformFacts
 
 
 class LlamaCppBackend:
     # The `quant` knob chose the file this backend loaded; there is nothing left to transform.
     quantized_at_load = True
 
-    def __init__(self, llama: Any, info: BackendInfo, load_details: Mapping[str, Any]) -> None:
+    def __init__(self, llama: Any, info: BackendInfo, load_details: TransformFacts) -> None:
         self.llama = llama
         self.info = info
-        self.load_details = dict(load_details)
+        self.load_details = load_details
         self.decoder = Decoder(llama)
         self.max_length = info.max_length
         bos, eos = int(llama.token_bos()), int(llama.token_eos())
@@ -63,7 +71,7 @@ class LlamaCppBackend:
     # ---- the three request kinds ---------------------------------------------------------
     def loglikelihood(
         self, reqs: Sequence[LogLikelihood], progress: Progress | None = None
-    ) -> list[Response]:
+    ) -> list[LogLikelihoodResponse]:
         out = []
         for req in reqs:
             item = context_item(
@@ -76,7 +84,7 @@ class LlamaCppBackend:
 
     def loglikelihood_rolling(
         self, reqs: Sequence[RollingLogLikelihood], progress: Progress | None = None
-    ) -> list[Response]:
+    ) -> list[RollingResponse]:
         out = []
         for req in reqs:
             seq = [self.prefix_id, *self.encode(req.text)]
@@ -85,14 +93,14 @@ class LlamaCppBackend:
             for w in rolling_windows(len(seq) - 1, length, req.stride):
                 logprob, _, n = self._score((seq[w.start : w.end + 1], w.n_scored))
                 total, ran = total + logprob, ran + n
-            out.append(Response(logprob=total, n_tokens=len(seq) - 1, n_computed=ran))
+            out.append(RollingResponse(logprob=total, n_tokens=len(seq) - 1, n_computed=ran))
             if progress:
                 progress(1)
         return out
 
     def generate(
         self, reqs: Sequence[Generate], progress: Progress | None = None
-    ) -> list[Response]:
+    ) -> list[GenerateResponse]:
         out = []
         for req in reqs:
             out.append(self._generate_one(req))
@@ -122,7 +130,7 @@ class LlamaCppBackend:
         prompt = formatter(messages=[{"role": "user", "content": req.prompt}]).prompt
         return self.encode(prompt)
 
-    def _generate_one(self, req: Generate) -> Response:
+    def _generate_one(self, req: Generate) -> GenerateResponse:
         """Greedy decoding one token at a time, stopping at an end-of-generation token, a stop
         sequence (after the first non-blank character), max_new_tokens or a full context."""
         prompt = self._prompt_ids(req)
@@ -149,7 +157,7 @@ class LlamaCppBackend:
             text = self.llama.detokenize(new).decode("utf-8", errors="ignore")
             if req.stop and cut_at_stop(text, req.stop) != text:
                 break
-        return Response(
+        return GenerateResponse(
             text=cut_at_stop(text, req.stop),
             n_in=len(prompt),
             n_out=len(new),

@@ -21,16 +21,14 @@ from harness.backends.traits import BackendTraits, with_traits
 from harness.config import ModelConfig
 from harness.errors import UserError
 from harness.values import Scalar
-from harness.variants.base import KNOBS, Knob
-from harness.variants.llamacpp_levels import llamacpp_level_check
+from harness.variants.base import knob
+from harness.variants.facts import Measure, Note, TransformFacts
 
 EXTRA = "pip install 'limitbench[llamacpp]'"
 DEFAULT_N_CTX = 2048
 
 
-def _count(value: Scalar) -> str | None:
-    ok = isinstance(value, int) and not isinstance(value, bool) and value >= -1
-    return None if ok else "expected an integer (-1 = all layers)"
+LLAMACPP = frozenset({"llamacpp"})
 
 
 def _positive(value: Scalar) -> str | None:
@@ -38,13 +36,34 @@ def _positive(value: Scalar) -> str | None:
     return None if ok else "expected a positive integer"
 
 
-KNOBS.register("n_ctx")(Knob("llama.cpp context size in tokens (KV cache)", "load", _positive))
-KNOBS.register("n_batch")(
-    Knob("llama.cpp tokens per decode call (prompt batch)", "load", _positive)
+@knob(
+    "n_ctx", "llama.cpp context size in tokens (KV cache)", "load", unit="tokens", backends=LLAMACPP
 )
-KNOBS.register("n_gpu_layers")(
-    Knob("llama.cpp layers offloaded to the GPU (-1 = all; needs a GPU build)", "load", _count)
+def _n_ctx(value: Scalar) -> str | None:
+    return _positive(value)
+
+
+@knob(
+    "n_batch",
+    "llama.cpp tokens per decode call (prompt batch)",
+    "load",
+    unit="tokens",
+    backends=LLAMACPP,
 )
+def _n_batch(value: Scalar) -> str | None:
+    return _positive(value)
+
+
+@knob(
+    "n_gpu_layers",
+    "llama.cpp layers offloaded to the GPU (-1 = all; needs a GPU build)",
+    "load",
+    unit="layers",
+    backends=LLAMACPP,
+)
+def _count(value: Scalar) -> str | None:
+    ok = isinstance(value, int) and not isinstance(value, bool) and value >= -1
+    return None if ok else "expected an integer (-1 = all layers)"
 
 
 def missing_extra() -> str | None:
@@ -56,16 +75,17 @@ def missing_extra() -> str | None:
     return None
 
 
+# Only the knobs naming llamacpp (their declarations say which): `dtype` and the other shared
+# knobs are rejected, the weight format being the quant level.
 TRAITS = BackendTraits(
-    knobs=frozenset({"quant", "threads", "n_ctx", "n_batch", "n_gpu_layers", "max_length"}),
-    knob_checks={"quant": llamacpp_level_check},
+    shared_knobs=False,
     requires=lambda: missing_extra(),  # looked up late, so tests can stand in for it
 )
 
 
 @BACKENDS.register("llamacpp")
 @with_traits(TRAITS)
-def load_llamacpp(cfg: ModelConfig, knobs: Mapping[str, Any], base_dir: Path) -> Backend:
+def load_llamacpp(cfg: ModelConfig, knobs: Mapping[str, Scalar], base_dir: Path) -> Backend:
     reason = missing_extra()
     if reason is not None:
         raise UserError(f"model '{cfg.name}': {reason}")
@@ -75,21 +95,28 @@ def load_llamacpp(cfg: ModelConfig, knobs: Mapping[str, Any], base_dir: Path) ->
     if source.suffix != ".gguf":
         raise UserError(f"model '{cfg.name}': backend llamacpp needs a .gguf file, got {source}")
     threads = int(knobs.get("threads", default_threads()))
-    details: dict[str, Any] = {"engine": "llama.cpp (llama-cpp-python)"}
+    details = TransformFacts.of(Note("engine", "llama.cpp (llama-cpp-python)"))
     path = source
     if "quant" in knobs:
         from harness.backends.llamacpp_ladder import ladder_file
 
         level = ladder_file(source, str(knobs["quant"]), threads)
         path = level.path
-        details.update(quant_kernels="real llama.cpp kernels", quant_source=level.provenance)
+        details = details.then(
+            [
+                Note("quant_kernels", "real llama.cpp kernels"),
+                Note("quant_source", level.provenance),
+            ]
+        )
     llama, resident = _open(cfg, path, knobs, threads)
     info = _info(cfg.name, path, llama, knobs)
-    details.update(
-        bits_per_weight=8 * info.weight_bytes / max(info.n_params, 1),
-        file_bytes=path.stat().st_size,
-        resident_bytes=resident,
-        llamacpp_file=str(path),
+    details = details.then(
+        [
+            Measure("bits_per_weight", 8 * info.weight_bytes / max(info.n_params, 1), "bits"),
+            Measure("file_bytes", path.stat().st_size, "B"),
+            Measure("resident_bytes", resident, "B"),
+            Note("llamacpp_file", str(path)),
+        ]
     )
     return LlamaCppBackend(llama, info, details)
 
@@ -104,7 +131,9 @@ def default_threads() -> int:
     return len(os.sched_getaffinity(0))
 
 
-def _open(cfg: ModelConfig, path: Path, knobs: Mapping[str, Any], threads: int) -> tuple[Any, int]:
+def _open(
+    cfg: ModelConfig, path: Path, knobs: Mapping[str, Scalar], threads: int
+) -> tuple[Any, int]:
     """The loaded model, and the RSS it added once every weight was touched by a decode."""
     import llama_cpp
 
@@ -134,7 +163,7 @@ def _open(cfg: ModelConfig, path: Path, knobs: Mapping[str, Any], threads: int) 
     return llama, psutil.Process().memory_info().rss - before
 
 
-def _info(name: str, path: Path, llama: Any, knobs: Mapping[str, Any]) -> BackendInfo:
+def _info(name: str, path: Path, llama: Any, knobs: Mapping[str, Scalar]) -> BackendInfo:
     model = llama._model
     n_ctx = int(llama.n_ctx())
     layers = int(knobs.get("n_gpu_layers", 0))

@@ -5,15 +5,31 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
 
 from harness.backends.base import BACKENDS, Backend, BackendInfo, Progress
 from harness.config import ModelConfig
-from harness.requests import Generate, LogLikelihood, Response, RollingLogLikelihood
-from harness.variants.base import KNOBS, Knob
+from harness.requests import (
+    Generate,
+    GenerateResponse,
+    LogLikelihood,
+    LogLikelihoodResponse,
+    RollingLogLikelihood,
+    RollingResponse,
+)
+from harness.values import Scalar
+from harness.variants.base import knob
 
-KNOBS.register("mock_quality")(Knob("mock backend only: divides its log-likelihoods", "runtime"))
-KNOBS.register("mock_delay_s")(Knob("mock backend only: sleep per request", "runtime"))
+MOCK = frozenset({"mock"})
+
+
+@knob("mock_quality", "mock backend only: divides its log-likelihoods", "runtime", backends=MOCK)
+def _mock_quality(value: Scalar) -> str | None:
+    return None
+
+
+@knob("mock_delay_s", "mock backend only: sleep per request", "runtime", unit="s", backends=MOCK)
+def _mock_delay_s(value: Scalar) -> str | None:
+    return None
 
 
 class MockBackend:
@@ -32,9 +48,11 @@ class MockBackend:
 
     def loglikelihood(
         self, reqs: Sequence[LogLikelihood], progress: Progress | None = None
-    ) -> list[Response]:
+    ) -> list[LogLikelihoodResponse]:
         out = [
-            Response(logprob=-0.1 * len(r.continuation) / self.quality, is_greedy=True, n_tokens=1)
+            LogLikelihoodResponse(
+                logprob=-0.1 * len(r.continuation) / self.quality, is_greedy=True, n_tokens=1
+            )
             for r in reqs
         ]
         if progress:
@@ -43,10 +61,12 @@ class MockBackend:
 
     def loglikelihood_rolling(
         self, reqs: Sequence[RollingLogLikelihood], progress: Progress | None = None
-    ) -> list[Response]:
+    ) -> list[RollingResponse]:
         time.sleep(self.delay_s * len(reqs))
         out = [
-            Response(logprob=-0.5 * len(r.text) / self.quality, n_tokens=self.count_tokens(r.text))
+            RollingResponse(
+                logprob=-0.5 * len(r.text) / self.quality, n_tokens=self.count_tokens(r.text)
+            )
             for r in reqs
         ]
         if progress:
@@ -55,14 +75,17 @@ class MockBackend:
 
     def generate(
         self, reqs: Sequence[Generate], progress: Progress | None = None
-    ) -> list[Response]:
-        out = [Response(text=r.prompt[-8:], n_in=len(r.prompt), n_out=2, ttft_s=0.0) for r in reqs]
+    ) -> list[GenerateResponse]:
+        out = [
+            GenerateResponse(text=r.prompt[-8:], n_in=len(r.prompt), n_out=2, ttft_s=0.0)
+            for r in reqs
+        ]
         if progress:
             progress(len(reqs))
         return out
 
 
 @BACKENDS.register("mock")
-def load_mock(cfg: ModelConfig, knobs: Mapping[str, Any], base_dir: Path) -> Backend:
+def load_mock(cfg: ModelConfig, knobs: Mapping[str, Scalar], base_dir: Path) -> Backend:
     quality = float(knobs.get("mock_quality", 1.0))
     return MockBackend(cfg.name, quality, float(knobs.get("mock_delay_s", 0.0)))

@@ -18,7 +18,15 @@ from harness.backends.base import BackendInfo, Progress
 from harness.backends.server_launch import LaunchedServer
 from harness.config import ServerConfig
 from harness.errors import UserError
-from harness.requests import Generate, LogLikelihood, Response, RollingLogLikelihood
+from harness.requests import (
+    Generate,
+    GenerateResponse,
+    LogLikelihood,
+    LogLikelihoodResponse,
+    RollingLogLikelihood,
+    RollingResponse,
+)
+from harness.values import Scalar
 
 T = TypeVar("T")
 EXTRA_HINT = "pip install 'limitbench[serving]'"
@@ -53,7 +61,7 @@ class OpenAIBackend:
         server: ServerConfig,
         url: str,
         headers: dict[str, str],
-        knobs: Mapping[str, Any],
+        knobs: Mapping[str, Scalar],
         info: BackendInfo,
         launched: LaunchedServer | None = None,
     ) -> None:
@@ -72,21 +80,22 @@ class OpenAIBackend:
 
     def generate(
         self, reqs: Sequence[Generate], progress: Progress | None = None
-    ) -> list[Response]:
+    ) -> list[GenerateResponse]:
         jobs = [self._generate_job(r) for r in reqs]
         return self._run("generate", jobs, progress)
 
     def loglikelihood(
         self, reqs: Sequence[LogLikelihood], progress: Progress | None = None
-    ) -> list[Response]:
+    ) -> list[LogLikelihoodResponse]:
         jobs = [self._echo_job(r.context + r.continuation, len(r.context)) for r in reqs]
         return self._run("loglikelihood", jobs, progress)
 
     def loglikelihood_rolling(
         self, reqs: Sequence[RollingLogLikelihood], progress: Progress | None = None
-    ) -> list[Response]:
+    ) -> list[RollingResponse]:
         jobs = [self._echo_job(r.text, 0) for r in reqs]
-        return self._run("loglikelihood_rolling", jobs, progress)
+        scored = self._run("loglikelihood_rolling", jobs, progress)
+        return [RollingResponse(r.logprob, r.n_tokens, retries=r.retries) for r in scored]
 
     def count_tokens(self, text: str) -> int:
         """Through llama.cpp's /extras/tokenize/count or vLLM's /tokenize, where offered."""
@@ -110,7 +119,9 @@ class OpenAIBackend:
 
     # -- requests ---------------------------------------------------------------------------
 
-    def _generate_job(self, req: Generate) -> Callable[[Any, float], Coroutine[Any, Any, Response]]:
+    def _generate_job(
+        self, req: Generate
+    ) -> Callable[[Any, float], Coroutine[Any, Any, GenerateResponse]]:
         chat = self.server.chat or req.chat
         payload: dict[str, Any] = {
             "model": self.server.model,
@@ -128,12 +139,12 @@ class OpenAIBackend:
             payload["prompt"] = req.prompt
         path = "/chat/completions" if chat else "/completions"
 
-        async def job(client: Any, started: float) -> Response:
+        async def job(client: Any, started: float) -> GenerateResponse:
             got = await net.stream_completion(
                 client, self.httpx, self.url + path, payload, self.server.max_retries, started
             )
             n_out = got.completion_tokens if got.completion_tokens is not None else got.n_chunks
-            return Response(
+            return GenerateResponse(
                 text=got.text,
                 n_in=got.prompt_tokens,
                 n_out=n_out,
@@ -149,7 +160,7 @@ class OpenAIBackend:
 
     def _echo_job(
         self, text: str, scored_from: int
-    ) -> Callable[[Any, float], Coroutine[Any, Any, Response]]:
+    ) -> Callable[[Any, float], Coroutine[Any, Any, LogLikelihoodResponse]]:
         payload = {
             "model": self.server.model,
             "prompt": text,
@@ -160,7 +171,7 @@ class OpenAIBackend:
             **self.server.params,
         }
 
-        async def job(client: Any, started: float) -> Response:
+        async def job(client: Any, started: float) -> LogLikelihoodResponse:
             body, retries = await net.post_json(
                 client, self.httpx, self.url + "/completions", payload, self.server.max_retries
             )
@@ -228,7 +239,7 @@ def _support_hint(kind: str) -> str:
 
 def _score_echo(
     body: Mapping[str, Any], text: str, scored_from: int, retries: int, url: str
-) -> Response:
+) -> LogLikelihoodResponse:
     """Sum the log-probabilities of the echoed prompt tokens that start at or after
     `scored_from` (the continuation), skipping the one generated token and the first
     token, which the OpenAI echo convention leaves unscored."""
@@ -249,4 +260,4 @@ def _score_echo(
             greedy = greedy and float(value) >= max(top.values()) - 1e-6
         elif i >= len(tokens):
             greedy = False
-    return Response(logprob=total, is_greedy=greedy, n_tokens=count, retries=retries)
+    return LogLikelihoodResponse(logprob=total, is_greedy=greedy, n_tokens=count, retries=retries)

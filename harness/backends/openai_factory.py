@@ -5,37 +5,44 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 from harness.backends.base import BACKENDS, Backend, BackendInfo
 from harness.config import ModelConfig, ServerConfig
 from harness.errors import UserError, did_you_mean
 from harness.values import Scalar
-from harness.variants.base import KNOBS, Knob
+from harness.variants.base import OFFERED_LOAD, knob
+
+SERVED = frozenset({"openai"})
 
 
+@knob(
+    "concurrency",
+    "served models: requests in flight (closed loop)",
+    "runtime",
+    unit="requests",
+    axis=OFFERED_LOAD,
+    backends=SERVED,
+)
 def _positive_int(value: Scalar) -> str | None:
     ok = isinstance(value, int) and not isinstance(value, bool) and value > 0
     return None if ok else "expected a positive integer"
 
 
+@knob(
+    "request_rate",
+    "served models: seeded Poisson arrivals per second (open loop)",
+    "runtime",
+    unit="req/s",
+    axis=OFFERED_LOAD,
+    backends=SERVED,
+)
 def _positive_number(value: Scalar) -> str | None:
     ok = isinstance(value, int | float) and not isinstance(value, bool) and value > 0
     return None if ok else "expected a positive number of requests per second"
 
 
-KNOBS.register("concurrency")(
-    Knob("served models: requests in flight (closed loop)", "runtime", _positive_int)
-)
-KNOBS.register("request_rate")(
-    Knob(
-        "served models: seeded Poisson arrivals per second (open loop)", "runtime", _positive_number
-    )
-)
-
-
 @BACKENDS.register("openai")
-def load_openai(cfg: ModelConfig, knobs: Mapping[str, Any], base_dir: Path) -> Backend:
+def load_openai(cfg: ModelConfig, knobs: Mapping[str, Scalar], base_dir: Path) -> Backend:
     from harness.backends.openai import OpenAIBackend, api_headers, import_httpx
     from harness.backends.server_launch import LaunchedServer
 

@@ -1,21 +1,22 @@
 """What a backend honours and needs, checked when a suite is planned, before anything runs.
 
-A backend that declares no traits honours every knob (the transformers backend, which the
-knobs were written for). A backend that declares `knobs` rejects every other knob with a
-clear error instead of silently ignoring it (e.g. `dtype` on llama.cpp, whose weight format
-is the `quant` level); `knob_checks` validate values per backend (a quant level one engine
-has and the other lacks); `requires` says why the backend cannot load here (a missing extra).
+Which backends honour a knob is declared with the knob (`Knob.backends`, harness.variants):
+most knobs are shared (honoured by every backend that takes shared knobs, e.g. the
+transformers backend they were written for), some name their engines (`n_ctx`: llamacpp;
+`concurrency`: openai). A backend that sets `shared_knobs=False` honours only the knobs that
+name it, and rejects the rest with a clear error instead of silently ignoring them (e.g.
+`dtype` on llama.cpp, whose weight format is the `quant` level). `requires` says why the
+backend cannot load here (a missing extra).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeVar
 
 from harness.backends.base import BACKENDS
 from harness.errors import UserError, close_match
-from harness.values import Scalar
 
 if TYPE_CHECKING:
     from harness.variants.base import Variant
@@ -25,9 +26,7 @@ F = TypeVar("F")
 
 @dataclass(frozen=True)
 class BackendTraits:
-    knobs: frozenset[str] | None = None  # None: every registered knob but `foreign`
-    foreign: frozenset[str] = frozenset()  # knobs of other engines, rejected here
-    knob_checks: Mapping[str, Callable[[Scalar], str | None]] = field(default_factory=dict)
+    shared_knobs: bool = True  # False: only the knobs whose declaration names this backend
     requires: Callable[[], str | None] | None = None  # None, or why it cannot load here
 
 
@@ -46,8 +45,17 @@ def traits_of(backend: str) -> BackendTraits:
     return found if isinstance(found, BackendTraits) else BackendTraits()
 
 
+def honoured_knobs(backend: str) -> list[str]:
+    from harness.variants import KNOBS
+
+    shared = traits_of(backend).shared_knobs
+    return [name for name, knob in KNOBS if knob.honoured_by(backend, shared)]
+
+
 def check_variants(variants: Sequence[Variant], where: str) -> None:
     """Every variant's knobs are honoured by its backend, and the backend can load here."""
+    from harness.variants import KNOBS
+
     for variant in variants:
         backend = variant.model.backend
         traits = traits_of(backend)
@@ -55,18 +63,21 @@ def check_variants(variants: Sequence[Variant], where: str) -> None:
         if traits.requires is not None and (reason := traits.requires()) is not None:
             raise UserError(f"{prefix}: {reason}")
         for name, value in variant.knobs:
-            if name in traits.foreign:
-                raise UserError(
-                    f"{prefix}: knob '{name}' is another engine's and not honoured here"
-                )
-            if traits.knobs is not None and name not in traits.knobs:
-                match = close_match(name, traits.knobs)
-                raise UserError(
-                    f"{prefix}: knob '{name}' is not honoured by this backend, which honours "
-                    f"{', '.join(sorted(traits.knobs))}"
-                    + (f" (did you mean '{match}'?)" if match else "")
-                )
-            check = traits.knob_checks.get(name)
+            knob = KNOBS.get(name)
+            if not knob.honoured_by(backend, traits.shared_knobs):
+                raise UserError(f"{prefix}: {_not_honoured(name, backend, traits.shared_knobs)}")
+            check = knob.backend_checks.get(backend)
             problem = check(value) if check is not None else None
             if problem:
                 raise UserError(f"{prefix}: knob '{name}' = {value!r}: {problem}")
+
+
+def _not_honoured(name: str, backend: str, shared: bool) -> str:
+    if shared:
+        return f"knob '{name}' is another engine's and not honoured here"
+    honoured = honoured_knobs(backend)
+    match = close_match(name, honoured)
+    return (
+        f"knob '{name}' is not honoured by this backend, which honours "
+        f"{', '.join(sorted(honoured))}" + (f" (did you mean '{match}'?)" if match else "")
+    )

@@ -51,7 +51,7 @@ class Loader:
     resolve_path: bool = True  # False when `path` is not a file (a hub dataset id)
 
 
-LOADERS: Registry[Loader] = Registry("data format")
+LOADERS: Registry[Loader] = Registry("data format", builtins=("harness.data",))
 
 
 def register_loader(
@@ -69,10 +69,7 @@ def load_source(source: Mapping[str, Any], where: str, base_dir: Path) -> list[S
     name = source.get("format")
     if not isinstance(name, str):
         raise UserError(f"{where}: missing required key 'source.format'")
-    try:
-        loader = LOADERS.get(name)
-    except UserError as err:
-        raise UserError(f"{where}: key 'source.format': {err}") from None
+    loader = LOADERS.get(name, where=f"{where}: key 'source.format'")
     options = validate(loader.options, source, where, prefix="source")
     from harness.assets import resolve_local
 

@@ -2,18 +2,29 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from harness.errors import UserError, did_you_mean
+from harness.errors import UserError
+from harness.registry import Registry
 from harness.run.plan import Plan
 from harness.run.runner import ProgressSink
 from harness.store.records import RunStore
 
-EXECUTORS = ("local", "ray")
 # `limitbench run` exit codes: 0 all units finished, 1 gate regression (gate only),
 # 2 bad input, 3 some units failed after their retries (the others are kept; --resume
 # retries the missing ones).
 EXIT_UNITS_FAILED = 3
+
+
+# An executor runs the unfinished units of a plan and sends each finished one back to the
+# driver, which alone writes the store. Registered with `@EXECUTORS.register(name)`.
+ExecutorFn = Callable[
+    [Plan, RunStore, set[tuple[str, str]], ProgressSink, "ExecutorOptions"], "Outcome"
+]
+EXECUTORS: Registry[ExecutorFn] = Registry(
+    "executor", builtins=("harness.executors.local", "harness.executors.ray")
+)
 
 
 @dataclass(frozen=True)
@@ -24,11 +35,7 @@ class ExecutorOptions:
     shared_cache: str | None = None  # LIMITBENCH_CACHE for every Ray worker
 
     def __post_init__(self) -> None:
-        if self.name not in EXECUTORS:
-            raise UserError(
-                f"option '--executor': '{self.name}' is not one of {', '.join(EXECUTORS)}"
-                f"{did_you_mean(self.name, EXECUTORS)}"
-            )
+        EXECUTORS.get(self.name, where="option '--executor'")
         if self.max_retries < 0:
             raise UserError(f"option '--max-retries': expected 0 or more, got {self.max_retries}")
         if self.name == "local" and (self.address or self.shared_cache):
@@ -62,10 +69,4 @@ def run_units(
     options: ExecutorOptions,
 ) -> Outcome:
     """Run every unfinished unit with the chosen executor; the store is written here only."""
-    if options.name == "ray":
-        from harness.executors.ray import run_on_ray
-
-        return run_on_ray(p, store, done, sink, options)
-    from harness.executors.local import run_local
-
-    return run_local(p, store, done, sink)
+    return EXECUTORS.get(options.name)(p, store, done, sink, options)

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
-from harness.executors.base import Outcome
+from harness.executors.base import EXECUTORS, ExecutorOptions, Outcome
 from harness.run.plan import Plan
 from harness.run.runner import ProgressSink, execute
 from harness.store.records import RunStore
 
 
-def run_local(p: Plan, store: RunStore, done: set[tuple[str, str]], sink: ProgressSink) -> Outcome:
+@EXECUTORS.register("local")
+def run_local(
+    p: Plan,
+    store: RunStore,
+    done: set[tuple[str, str]],
+    sink: ProgressSink,
+    options: ExecutorOptions,
+) -> Outcome:
     """A failing unit stops the run here, as it always has (exit 2 with the reason)."""
     return Outcome(ran=execute(p, store, done, sink))

@@ -10,7 +10,7 @@ from typing import Any
 
 from harness.config import Resources
 from harness.errors import UserError
-from harness.executors.base import ExecutorOptions, Outcome
+from harness.executors.base import EXECUTORS, ExecutorOptions, Outcome
 from harness.executors.progress import ClusterView
 from harness.executors.scheduler import Scheduler
 from harness.run.plan import Plan
@@ -46,6 +46,7 @@ def probe_address(address: str | None) -> None:
         ) from None
 
 
+@EXECUTORS.register("ray")
 def run_on_ray(
     p: Plan,
     store: RunStore,

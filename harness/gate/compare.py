@@ -12,8 +12,6 @@ from harness.gate.paired import holm, mcnemar, paired_bootstrap
 from harness.gate.perf import compare_perf
 from harness.gate.rules import GateRules
 from harness.gate.runs import RunData
-from harness.metrics.catalog import all_metrics
-from harness.metrics.primary import primary_of
 
 __all__ = ["Comparison", "compare_perf", "compare_quality"]
 
@@ -35,9 +33,11 @@ def _paired(
 ) -> Comparison:
     variant, task = key
     tol = rules.tolerance(task, metric)
-    found = all_metrics().get(metric)
-    if found is None:
+    found = base.records[key].metric_spec(metric)
+    if found is None or not found.recomputable:
         detail = "no per-sample reducer known for this metric"
+        if found is not None:
+            detail = "its per-sample scores (gated by the SLO) are not stored"
         return Comparison("quality", task, variant, metric, "skipped", detail, tolerance=tol)
     b_rows, c_rows = base.samples.get(key, {}), cand.samples.get(key, {})
     common = sorted(set(b_rows) & set(c_rows))
@@ -116,7 +116,7 @@ def compare_quality(base: RunData, cand: RunData, rules: GateRules) -> list[Comp
     for key, record in sorted(base.records.items()):
         variant, task = key
         other = cand.records.get(key)
-        primary = primary_of(record.conventions, record.adapter, record.quality)
+        primary = record.primary_metrics()
         for metric in record.quality:
             role: Role = "primary" if metric in primary else "secondary"
             if other is None or metric not in other.quality:

@@ -8,43 +8,52 @@ Means of per-sample scores get a closed-form stderr and a t interval. Corpus-lev
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Callable
 
 import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
 
+from harness.metrics.reducers import MeanOf, Reducer
+from harness.metrics.scores import Scores
 from harness.values import Value
 
-Scores = Sequence[Mapping[str, float]]
+__all__ = ["Metric", "Scores", "bootstrap", "corpus_metric", "mean_metric", "summarize"]
+
 N_BOOTSTRAP = 1000
 
 
-@dataclass(frozen=True)
-class Metric:
-    name: str
-    unit: str
-    higher_is_better: bool
-    reduce: Callable[[Scores], float]
-    mean_of: str | None = None  # set when the metric is the mean of one per-sample field
+class Metric(BaseModel):
+    """What a task metric means and how it is computed from per-sample scores."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str = Field(description="the metric's key in a record's `quality`")
+    unit: str = Field(description="unit of the value and its interval")
+    higher_is_better: bool = Field(description="direction of improvement")
+    reducer: Reducer = Field(description="how the value is computed from per-sample scores")
+
+    def reduce(self, scores: Scores) -> float:
+        return self.reducer.reduce(scores)
+
+    @property
+    def mean_of(self) -> str | None:
+        """The per-sample field this metric is the plain mean of (closed-form interval,
+        McNemar in the gate), else None."""
+        return self.reducer.field if isinstance(self.reducer, MeanOf) else None
 
 
 def mean_metric(name: str, unit: str, higher_is_better: bool, field: str | None = None) -> Metric:
-    key = field or name
-
-    def reduce(scores: Scores) -> float:
-        return float(np.mean([s[key] for s in scores]))
-
-    return Metric(name, unit, higher_is_better, reduce, mean_of=key)
+    return Metric(
+        name=name, unit=unit, higher_is_better=higher_is_better, reducer=MeanOf(field=field or name)
+    )
 
 
-def corpus_metric(
-    name: str, unit: str, higher_is_better: bool, reduce: Callable[[Scores], float]
-) -> Metric:
-    return Metric(name, unit, higher_is_better, reduce)
+def corpus_metric(name: str, unit: str, higher_is_better: bool, reducer: Reducer) -> Metric:
+    """A metric that is not a mean of per-sample values: its interval is bootstrapped."""
+    return Metric(name=name, unit=unit, higher_is_better=higher_is_better, reducer=reducer)
 
 
-def _value(metric: Metric, value: float, n: int, **uncertainty: Any) -> Value:
+def _value(metric: Metric, value: float, n: int, **uncertainty: float | str | None) -> Value:
     return Value(
         value=value, unit=metric.unit, higher_is_better=metric.higher_is_better, n=n, **uncertainty
     )

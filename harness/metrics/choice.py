@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from harness.metrics.base import Scores
+from harness.metrics.scores import Scores
 
 ECE_BINS = 10
 

@@ -3,15 +3,13 @@
 The gate corrects for multiple comparisons over primary metrics only: a task's accuracy, ECE,
 Brier and macro-F1 are four views of the same predictions, and spreading Holm's correction
 over all of them let a collapse pass. A task file may name its own (`primary: [...]`);
-otherwise its adapter's default below applies. The choice is stored in each record's
-`conventions["primary_metrics"]` so the gate reads what the run used.
+otherwise its adapter's default below applies. The choice is stored in each record's metric
+specs (`MetricSpec.primary_rank`) so the gate reads what the run used.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-
-PRIMARY_KEY = "primary_metrics"
 
 ADAPTER_PRIMARY: Mapping[str, tuple[str, ...]] = {
     "classification": ("accuracy",),
@@ -29,18 +27,3 @@ def default_primary(adapter: str, metrics: Iterable[str]) -> tuple[str, ...]:
     names = list(metrics)
     chosen = tuple(m for m in ADAPTER_PRIMARY.get(adapter, ()) if m in names)
     return chosen or tuple(names)
-
-
-def encode(primary: Iterable[str]) -> str:
-    return ",".join(primary)
-
-
-def primary_of(
-    conventions: Mapping[str, str], adapter: str, metrics: Iterable[str]
-) -> tuple[str, ...]:
-    """The primaries a record declares, in order, falling back to the adapter default for
-    runs made before primaries were recorded."""
-    stored = conventions.get(PRIMARY_KEY)
-    if stored:
-        return tuple(m for m in stored.split(",") if m)
-    return default_primary(adapter, metrics)

@@ -8,11 +8,11 @@ way sacrebleu's own paired-bootstrap significance test does.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from functools import cache
 from typing import Any
 
-from harness.metrics.base import Scores
+from harness.metrics.scores import Scores
 
 SACREBLEU_METRICS = ("bleu", "chrf", "ter")
 ROUGE_TYPES = ("rouge1", "rouge2", "rougeL", "rougeLsum")
@@ -74,10 +74,3 @@ def rouge_scores(prediction: str, reference: str, use_stemmer: bool) -> dict[str
         split_sentences(reference), split_sentences(prediction)
     )
     return {name: float(scores[name].fmeasure) for name in ROUGE_TYPES}
-
-
-def mean_of(field: str) -> Callable[[Scores], float]:
-    def reduce(scores: Sequence[Any]) -> float:
-        return float(sum(s[field] for s in scores) / len(scores))
-
-    return reduce

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Protocol
 
+from harness.backends.base import Backend
 from harness.registry import Registry
+from harness.requests import Response
 from harness.values import Value
 
 
@@ -23,9 +25,9 @@ class Work:
     latencies_s: list[float] = field(default_factory=list)
     ttfts_s: list[float] = field(default_factory=list)
     decode_steps: list[int] = field(default_factory=list)
-    responses: list[Any] = field(default_factory=list)  # every Response, for per-request stats
+    responses: list[Response] = field(default_factory=list)  # every answer, for per-request stats
     n_correct: float | None = None
-    backend: Any = None
+    backend: Backend | None = None
 
 
 class Profiler(Protocol):
@@ -38,4 +40,6 @@ class Profiler(Protocol):
 
 
 # A factory gets the backend the window will measure (some need its device or model).
-PROFILERS: Registry[Callable[[Any], Profiler]] = Registry("profiler")
+PROFILERS: Registry[Callable[[Backend], Profiler]] = Registry(
+    "profiler", builtins=("harness.profilers",)
+)

@@ -12,8 +12,8 @@ import sys
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
 
+from harness.backends.base import Backend
 from harness.profilers.base import PROFILERS, Profiler, Work
 from harness.values import Value
 
@@ -42,7 +42,7 @@ def read_rapl_j(files: list[tuple[Path, int]]) -> list[float]:
     return [int(path.read_text()) / 1e6 for path, _ in files]
 
 
-def nvml_reader(backend: Any = None) -> Callable[[], list[float]] | str:
+def nvml_reader(backend: Backend | None = None) -> Callable[[], list[float]] | str:
     """A function reading the energy counters of the GPU(s) holding the backend's model, in
     joules, or why there is none. Only the model's devices are summed: other GPUs on the
     machine run other work."""
@@ -72,7 +72,7 @@ def nvml_reader(backend: Any = None) -> Callable[[], list[float]] | str:
 
 
 class EnergyProfiler:
-    def __init__(self, backend: Any = None) -> None:
+    def __init__(self, backend: Backend | None = None) -> None:
         nvml = nvml_reader(backend)
         self.rapl = rapl_files()
         self.source = ""
@@ -149,5 +149,5 @@ class EnergyProfiler:
 
 
 @PROFILERS.register("energy")
-def make_energy(backend: Any = None) -> Profiler:
+def make_energy(backend: Backend | None = None) -> Profiler:
     return EnergyProfiler(backend)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Mapping
-from typing import Any
 
 import psutil
 
+from harness.backends.base import Backend
 from harness.profilers.base import PROFILERS, Profiler, Work
 from harness.values import Value
 
@@ -101,5 +101,5 @@ def _cuda_peaks() -> dict[str, Value]:
 
 
 @PROFILERS.register("memory")
-def make_memory(backend: Any = None) -> Profiler:
+def make_memory(backend: Backend | None = None) -> Profiler:
     return MemoryProfiler()

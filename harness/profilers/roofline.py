@@ -116,7 +116,7 @@ class RooflineProfiler:
         wall = time.perf_counter() - self.started
         model = getattr(backend, "model", None)
         peak = self.peak
-        if model is None or peak is None or not work.n_requests:
+        if backend is None or model is None or peak is None or not work.n_requests:
             return {}
         out = {
             "peak_flops": Value(

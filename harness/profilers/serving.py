@@ -9,26 +9,26 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping, Sequence
-from typing import Any
 
+from harness.backends.base import Backend
 from harness.profilers.base import PROFILERS, Profiler, Work
 from harness.profilers.timing import percentiles
-from harness.requests import Response
+from harness.requests import GenerateResponse, Response
 from harness.values import Value
 
 
-def tpot_s(response: Response) -> float | None:
+def tpot_s(response: GenerateResponse) -> float | None:
     """Time per output token after the first: (e2e - TTFT) / (output tokens - 1)."""
     if response.ttft_s is None or response.latency_s is None or (response.n_out or 0) < 2:
         return None
     return (response.latency_s - response.ttft_s) / ((response.n_out or 0) - 1)
 
 
-def served(responses: Sequence[Any]) -> list[Response]:
-    return [r for r in responses if isinstance(r, Response) and r.itl_s is not None]
+def served(responses: Sequence[Response]) -> list[GenerateResponse]:
+    return [r for r in responses if isinstance(r, GenerateResponse) and r.itl_s is not None]
 
 
-def request_stats(responses: Sequence[Response], wall_s: float) -> dict[str, Value]:
+def request_stats(responses: Sequence[GenerateResponse], wall_s: float) -> dict[str, Value]:
     ok = [r for r in responses if r.error is None]
     out: dict[str, Value] = {}
     out.update(percentiles("ttft", [r.ttft_s for r in ok if r.ttft_s is not None]))
@@ -99,7 +99,7 @@ class _NotServed:
 
 
 @PROFILERS.register("serving")
-def make_serving(backend: Any = None) -> Profiler:
+def make_serving(backend: Backend | None = None) -> Profiler:
     from harness.backends.openai import OpenAIBackend
 
     if not isinstance(backend, OpenAIBackend):

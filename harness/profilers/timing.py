@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from typing import Any
 
 import numpy as np
 
+from harness.backends.base import Backend
 from harness.profilers.base import PROFILERS, Profiler, Work
 from harness.values import Value
 
@@ -16,7 +16,7 @@ def _rate(count: int, seconds: float, unit: str, note: str) -> Value:
     return Value(value=count / seconds, unit=unit, higher_is_better=True, n=count, note=note)
 
 
-def latency_scope(backend: Any) -> str:
+def latency_scope(backend: Backend | None) -> str:
     """ "per request" where each request's own times were measured (a serving backend);
     "per batch" where every row of a batch carries its batch's (the transformers backend)."""
     return str(getattr(backend, "latency_scope", "per request"))
@@ -94,5 +94,5 @@ def time_per_output_token(work: Work) -> dict[str, Value]:
 
 
 @PROFILERS.register("timing")
-def make_timing(backend: Any = None) -> Profiler:
+def make_timing(backend: Backend | None = None) -> Profiler:
     return TimingProfiler()

@@ -9,6 +9,7 @@ import pandas as pd
 from harness.errors import UserError
 from harness.store.records import Record, RunStore
 from harness.store.runfiles import Manifest
+from harness.variants.base import DTYPE_BITS
 
 # Facts a variant's record carries in `perf` that describe the variant rather than its speed.
 AXES = ("n_params", "bits_per_weight", "sparsity", "layers_kept")
@@ -42,7 +43,7 @@ def axis_values(record: Record) -> dict[str, float]:
 
 
 def _dtype_bits(record: Record) -> float:
-    return {"bfloat16": 16.0, "float16": 16.0}.get(str(record.knobs.get("dtype")), 32.0)
+    return DTYPE_BITS.get(str(record.knobs.get("dtype")), 32.0)
 
 
 def to_frame(records: list[Record]) -> pd.DataFrame:
@@ -80,9 +81,7 @@ def to_frame(records: list[Record]) -> pd.DataFrame:
 def primary_metric(record: Record) -> str:
     """The task's first primary metric (declared in the task file or the adapter's
     default, see harness.metrics.primary), else the first it reports."""
-    from harness.metrics.primary import primary_of
-
-    for name in primary_of(record.conventions, record.adapter, record.quality):
+    for name in record.primary_metrics():
         if name in record.quality:
             return name
     return next(iter(record.quality))

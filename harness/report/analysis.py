@@ -12,14 +12,12 @@ from harness.report.plots import Series
 from harness.report.speed import Speed, interval_pareto, speed_of
 from harness.store.records import Record
 from harness.values import Value
+from harness.variants.base import SCALING_AXES, knobs_along, transform_knobs
 
-TRANSFORMS = ("layers", "drop_middle", "sparsity", "quant")
-# axis -> (the knobs that move along it, label, log scale); each knob is its own ladder
-AXES = {
-    "n_params": (("drop_middle", "layers"), "effective parameters", True),
-    "bits_per_weight": (("quant", "dtype"), "bits per weight", False),
-    "sparsity": (("sparsity",), "sparsity", False),
-}
+# Read from the knobs' own declarations (harness.variants): the transform knobs, and per
+# scaling axis (the knobs that move along it, label, log scale); each knob is its own ladder.
+TRANSFORMS = transform_knobs()
+AXES = {axis.name: (knobs_along(axis), axis.label, axis.log_scale) for axis in SCALING_AXES}
 FIT_MARGIN = 0.1
 
 

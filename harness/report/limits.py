@@ -7,12 +7,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 from harness.report import analysis as an
 from harness.report.fit import Fit
 from harness.report.markdown import fmt_bytes, fmt_number, table
-from harness.report.plots import scaling_plot
+from harness.report.plots import Series, scaling_plot
 from harness.store.records import Record
 
 
@@ -92,7 +91,7 @@ def fits_section(records: Sequence[Record], fig_dir: Path, rel: str, seed: int) 
     return "\n\n".join(p for p in parts if p)
 
 
-def _target_series(row: an.FitRow) -> Any:
+def _target_series(row: an.FitRow) -> Series:
     if not row.target.startswith("1 - "):
         return row.series
     s = row.series

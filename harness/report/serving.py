@@ -11,8 +11,9 @@ from harness.report.aggregate import primary_metric
 from harness.report.markdown import fmt_number, fmt_value, table
 from harness.report.plots import _pyplot
 from harness.store.records import Record
+from harness.variants.base import OFFERED_LOAD, knobs_along
 
-LOAD_KNOBS = ("concurrency", "request_rate")
+LOAD_KNOBS = knobs_along(OFFERED_LOAD)
 
 
 def is_served(record: Record) -> bool:

@@ -13,6 +13,7 @@ import numpy as np
 from harness.report.aggregate import primary_metric
 from harness.store.records import Record
 from harness.values import Value
+from harness.variants.base import OFFERED_LOAD, knobs_along
 
 SampleScores = Mapping[tuple[str, str], Mapping[str, Mapping[str, float]]]
 N_BOOT = 1000
@@ -39,7 +40,7 @@ class VersusBase:
     ratios: dict[str, Ratio | None]  # perf metric -> candidate/base ratio with interval
 
 
-LOAD_KNOBS = ("concurrency", "request_rate")
+LOAD_KNOBS = knobs_along(OFFERED_LOAD)
 
 
 def _load(record: Record) -> tuple[float, ...]:
@@ -76,8 +77,6 @@ def _verdict(low: float, high: float, higher_is_better: bool, n: int) -> str:
 
 
 def quality_change(record: Record, base: Record, samples: SampleScores, seed: int) -> QualityChange:
-    from harness.metrics.catalog import all_metrics
-
     metric = primary_metric(base)
     old, new = base.quality[metric], record.quality.get(metric)
     hib = old.higher_is_better is not False
@@ -87,8 +86,8 @@ def quality_change(record: Record, base: Record, samples: SampleScores, seed: in
     b_rows = samples.get((base.variant_id, base.task), {})
     c_rows = samples.get((record.variant_id, record.task), {})
     common = sorted(set(b_rows) & set(c_rows))
-    found = all_metrics().get(metric)
-    if found is None or len(common) < 2:
+    found = base.metric_spec(metric)
+    if found is None or not found.recomputable or len(common) < 2:
         return _unpaired(metric, old, new, hib)
     b = [b_rows[i] for i in common]
     c = [c_rows[i] for i in common]

@@ -3,32 +3,46 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 from harness.backends.base import Backend, Progress
 from harness.profilers.base import Work
-from harness.requests import Generate, LogLikelihood, Request, Response, RollingLogLikelihood
+from harness.requests import (
+    Generate,
+    GenerateResponse,
+    LogLikelihood,
+    LogLikelihoodResponse,
+    Request,
+    Response,
+    RollingLogLikelihood,
+)
 
-_METHODS: dict[type[Any], str] = {
-    LogLikelihood: "loglikelihood",
-    RollingLogLikelihood: "loglikelihood_rolling",
-    Generate: "generate",
-}
+
+def _answer(
+    backend: Backend, batch: Sequence[Request], progress: Progress | None
+) -> list[Response]:
+    """One backend call for a batch of requests of one kind."""
+    if all(isinstance(r, LogLikelihood) for r in batch):
+        return [
+            *backend.loglikelihood([r for r in batch if isinstance(r, LogLikelihood)], progress)
+        ]
+    if all(isinstance(r, RollingLogLikelihood) for r in batch):
+        rolling = [r for r in batch if isinstance(r, RollingLogLikelihood)]
+        return [*backend.loglikelihood_rolling(rolling, progress)]
+    return [*backend.generate([r for r in batch if isinstance(r, Generate)], progress)]
 
 
 def dispatch(
     backend: Backend, per_sample: Sequence[Sequence[Request]], progress: Progress | None = None
 ) -> tuple[list[list[Response]], Work]:
     """One backend call per request kind; responses regrouped per sample, in order."""
-    slots: dict[type[Any], list[tuple[int, int]]] = {}
+    slots: dict[type[Request], list[tuple[int, int]]] = {}
     for s, requests in enumerate(per_sample):
         for r, request in enumerate(requests):
             slots.setdefault(type(request), []).append((s, r))
     answers: list[list[Response | None]] = [[None] * len(reqs) for reqs in per_sample]
     work = Work(backend=backend)
-    for kind, where in slots.items():
-        batch = [per_sample[s][r] for s, r in where]
-        responses = getattr(backend, _METHODS[kind])(batch, progress)
+    for where in slots.values():
+        responses = _answer(backend, [per_sample[s][r] for s, r in where], progress)
         for (s, r), response in zip(where, responses, strict=True):
             answers[s][r] = response
         _count(work, responses)
@@ -36,27 +50,41 @@ def dispatch(
 
 
 def _count(work: Work, responses: Sequence[Response]) -> None:
+    """Tokens in, run, through the output head and out, per request. Fields a kind lacks
+    count as the old single Response type counted its unset fields (None, i.e. 0)."""
     work.responses.extend(responses)
     for response in responses:
         work.n_requests += 1
-        inputs = response.n_in or response.n_tokens or 0
-        computed = response.n_computed if response.n_computed is not None else inputs
+        if isinstance(response, GenerateResponse):
+            inputs, computed, logits, out = response.n_in or 0, None, None, response.n_out
+        elif isinstance(response, LogLikelihoodResponse):
+            inputs = response.n_in or response.n_tokens or 0
+            computed, logits, out = response.n_computed, response.n_logits, 0
+        else:
+            inputs, computed, out = response.n_tokens or 0, response.n_computed, 0
+            logits = response.n_logits
+        computed = computed if computed is not None else inputs
         work.input_tokens += inputs
         work.input_lengths.append(inputs)
         work.computed_tokens += computed
-        work.logit_tokens += response.n_logits if response.n_logits is not None else computed
-        work.output_tokens += response.n_out or 0
-        if response.latency_s is not None:
-            work.latencies_s.append(response.latency_s)
-        if response.ttft_s is not None:
-            work.ttfts_s.append(response.ttft_s)
-        if response.decode_steps is not None:
-            work.decode_steps.append(response.decode_steps)
+        work.logit_tokens += logits if logits is not None else computed
+        work.output_tokens += out or 0
+        if isinstance(response, GenerateResponse):
+            _count_timing(work, response)
+
+
+def _count_timing(work: Work, response: GenerateResponse) -> None:
+    if response.latency_s is not None:
+        work.latencies_s.append(response.latency_s)
+    if response.ttft_s is not None:
+        work.ttfts_s.append(response.ttft_s)
+    if response.decode_steps is not None:
+        work.decode_steps.append(response.decode_steps)
 
 
 def warmup(backend: Backend, per_sample: Sequence[Sequence[Request]]) -> None:
     """One small request of each kind, outside the measured window (caches, lazy init)."""
-    seen: set[type[Any]] = set()
+    seen: set[type[Request]] = set()
     for requests in per_sample:
         for request in requests:
             if type(request) in seen:
@@ -66,4 +94,4 @@ def warmup(backend: Backend, per_sample: Sequence[Sequence[Request]]) -> None:
                 request = Generate(request.prompt[-200:], 2, request.stop)
             elif isinstance(request, RollingLogLikelihood):
                 request = RollingLogLikelihood(request.text[:200], 64)
-            getattr(backend, _METHODS[type(request)])([request], None)
+            _answer(backend, [request], None)

@@ -72,10 +72,7 @@ def plan(suite_path: Path, limit: int | None) -> Plan:
     suite = load_suite(suite_path)
     tasks = [prepare_task(ref, suite, suite_path, limit) for ref in suite.tasks]
     for name in suite.profilers:
-        try:
-            PROFILERS.get(name)
-        except UserError as err:
-            raise UserError(f"{suite_path}: key 'profilers': {err}") from None
+        PROFILERS.get(name, where=f"{suite_path}: key 'profilers'")
     variants = expand_variants(suite, str(suite_path))
     names = {t.name for t in tasks}
     for index, model in enumerate(suite.models):
@@ -93,10 +90,7 @@ def plan(suite_path: Path, limit: int | None) -> Plan:
 def _check_model(model: ModelConfig, index: int, suite_path: Path) -> None:
     """Catch a wrong backend or a missing local model before anything runs."""
     where = f"{suite_path}: key 'models.{index}"
-    try:
-        BACKENDS.get(model.backend)
-    except UserError as err:
-        raise UserError(f"{where}.backend': {err}") from None
+    BACKENDS.get(model.backend, where=f"{where}.backend'")
     local = isinstance(model.source, str) and not model.source.startswith(PIP_PREFIX)
     # A server the suite does not start from the file only names its model with `source`.
     from_file = model.server is None or "{source}" in " ".join(model.server.command or [])
@@ -134,10 +128,7 @@ def find_task(name: str, dirs: list[Path], where: str) -> Path:
 
 def adapter_factory(task: TaskConfig, where: str) -> AdapterFactory:
     """The task's adapter class, refusing options it would silently ignore."""
-    try:
-        factory = ADAPTERS.get(task.adapter)
-    except UserError as err:
-        raise UserError(f"{where}: key 'adapter': {err}") from None
+    factory = ADAPTERS.get(task.adapter, where=f"{where}: key 'adapter'")
     if task.fewshot.k and not factory.uses_fewshot:
         raise UserError(
             f"{where}: key 'fewshot.k' = {task.fewshot.k}, but the '{task.adapter}' adapter "

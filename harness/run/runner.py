@@ -21,7 +21,7 @@ from harness.config import file_sha256
 from harness.errors import UserError
 from harness.hardware.fingerprint import fingerprint
 from harness.metrics import summarize
-from harness.metrics.primary import PRIMARY_KEY, encode
+from harness.metrics.spec import metric_specs
 from harness.requests import Response
 from harness.run.load import LoadedVariant, load_variant
 from harness.run.measure import measure
@@ -144,6 +144,7 @@ def run_unit(
         n_params=loaded.n_params,
         knobs=variant.knob_dict,
         quality={**quality, **slo.quality},
+        metrics=metric_specs(task.adapter.metrics, task.primary, slo.metrics),
         perf={
             **measured.perf,
             **loaded.perf_values(),
@@ -154,7 +155,6 @@ def run_unit(
         conventions={
             **task.adapter.conventions,
             **loaded.conventions(),
-            PRIMARY_KEY: encode(task.primary),
         },
         started_at=started,
         wall_s=time.perf_counter() - clock,

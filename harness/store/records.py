@@ -20,10 +20,13 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from harness.errors import UserError
+from harness.metrics.spec import MetricSpec
 from harness.store.runfiles import Fingerprint, Manifest, SampleRow
 from harness.values import Value
 
-SCHEMA_VERSION = 1
+# 2: each record stores its quality metrics' specs (`metrics`); 1: none, see
+# harness.metrics.legacy. Both load.
+SCHEMA_VERSION = 2
 
 
 class Record(BaseModel):
@@ -42,6 +45,11 @@ class Record(BaseModel):
     n_params: int = Field(description="effective parameters (non-zero / kept layers)")
     knobs: dict[str, str | int | float | bool] = Field(description="the variant's knob values")
     quality: dict[str, Value] = Field(description="task metrics, each with its uncertainty")
+    metrics: dict[str, MetricSpec] = Field(
+        default_factory=dict,
+        description="quality metric name -> how it is computed from the unit's per-sample "
+        "scores, its direction and whether the gate judges it (empty in schema_version 1)",
+    )
     perf: dict[str, Value] = Field(
         description="measured speed, memory, energy and variant facts, each with its unit"
     )
@@ -62,6 +70,27 @@ class Record(BaseModel):
     @property
     def unit_key(self) -> tuple[str, str]:
         return (self.variant_id, self.task)
+
+    def metric_spec(self, name: str) -> MetricSpec | None:
+        """How quality metric `name` is recomputed and compared; None when unknown."""
+        if self.schema_version >= 2:
+            return self.metrics.get(name)
+        from harness.metrics.legacy import v1_metric_specs
+
+        return v1_metric_specs(self).get(name)
+
+    def primary_metrics(self) -> tuple[str, ...]:
+        """The metrics the task is judged on, the report's ranking metric first."""
+        if self.schema_version < 2:
+            from harness.metrics.legacy import v1_primary_metrics
+
+            return v1_primary_metrics(self)
+        ranked = sorted(
+            (spec.primary_rank, name)
+            for name, spec in self.metrics.items()
+            if spec.primary_rank is not None
+        )
+        return tuple(name for _, name in ranked)
 
 
 def _read_complete_lines(path: Path) -> list[dict[str, Any]]:

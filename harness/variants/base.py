@@ -4,28 +4,104 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from harness.config import ModelConfig, SuiteConfig, VariantsConfig
 from harness.errors import UserError
 from harness.registry import Registry
 from harness.values import Scalar
+from harness.variants.facts import TransformFacts
+
+
+@dataclass(frozen=True)
+class Axis:
+    """A scaling axis of the report: where a variant sits, read from its record."""
+
+    name: str  # the record's value along it (n_params, or a fact in perf)
+    label: str  # the plot's axis label
+    log_scale: bool
+
+
+N_PARAMS = Axis("n_params", "effective parameters", log_scale=True)
+BITS_PER_WEIGHT = Axis("bits_per_weight", "bits per weight", log_scale=False)
+SPARSITY = Axis("sparsity", "sparsity", log_scale=False)
+OFFERED_LOAD = Axis("offered_load", "offered load", log_scale=False)
+# The axes the report draws scaling curves along, in its order (load has its own section).
+SCALING_AXES = (N_PARAMS, BITS_PER_WEIGHT, SPARSITY)
+
+# Every backend that takes the shared knobs (all but those that honour only the knobs naming
+# them, like llama.cpp, whose weight format is its quant level).
+SHARED = frozenset({"*"})
+# Weight dtypes and their bits per weight (the report's bits axis for an unquantized model).
+DTYPE_BITS = {"float32": 32.0, "bfloat16": 16.0, "float16": 16.0}
 
 
 @dataclass(frozen=True)
 class Knob:
-    """One variant axis. `load` knobs shape loading, `transform` knobs rewrite the loaded
-    model (apply is called with the model and value), `runtime` knobs steer dispatch."""
+    """One variant knob, declared once: what it does, when, its unit, the report axis it
+    moves a variant along and the backends that honour it.
+
+    `load` knobs shape loading, `transform` knobs rewrite the loaded model (apply is called
+    with the backend and value and reports typed facts), `runtime` knobs steer dispatch.
+    """
 
     description: str
     stage: Literal["load", "transform", "runtime"]
     check: Callable[[Scalar], str | None] = lambda value: None
-    apply: Callable[[Any, Scalar], Mapping[str, Any]] | None = None
+    apply: Callable[[Any, Scalar], TransformFacts] | None = None
     order: int = 0  # transforms apply in ascending order
+    unit: str | None = None  # of the knob's value; None for names and flags
+    axis: Axis | None = None  # the report's scaling axis this knob moves a variant along
+    backends: frozenset[str] = SHARED  # backend names that honour it; "*": see SHARED
+    backend_checks: Mapping[str, Callable[[Scalar], str | None]] = field(default_factory=dict)
+
+    def honoured_by(self, backend: str, shared: bool) -> bool:
+        """Whether `backend` honours this knob; `shared`: it takes the shared knobs."""
+        return backend in self.backends or (shared and "*" in self.backends)
 
 
-KNOBS: Registry[Knob] = Registry("variant knob")
+# Shared knobs live in harness.variants; engine-specific ones beside their backend.
+KNOBS: Registry[Knob] = Registry(
+    "variant knob", builtins=("harness.variants.knobs", "harness.backends")
+)
+
+
+Check = Callable[[Scalar], str | None]
+
+
+def knob(
+    name: str,
+    description: str,
+    stage: Literal["load", "transform", "runtime"],
+    *,
+    apply: Callable[[Any, Scalar], TransformFacts] | None = None,
+    order: int = 0,
+    unit: str | None = None,
+    axis: Axis | None = None,
+    backends: frozenset[str] = SHARED,
+    backend_checks: Mapping[str, Check] | None = None,
+) -> Callable[[Check], Check]:
+    """Declare the knob `name` on its value check: `@knob("layers", ...)` over the function
+    that says what is wrong with a value (None when it is fine). See Knob for the fields."""
+
+    def declare(check: Check) -> Check:
+        found = Knob(
+            description, stage, check, apply, order, unit, axis, backends, backend_checks or {}
+        )
+        KNOBS.register(name)(found)
+        return check
+
+    return declare
+
+
+def knobs_along(axis: Axis) -> tuple[str, ...]:
+    """The knobs that move a variant along `axis`, by name."""
+    return tuple(name for name, knob in KNOBS if knob.axis == axis)
+
+
+def transform_knobs() -> tuple[str, ...]:
+    return tuple(name for name, knob in KNOBS if knob.stage == "transform")
 
 
 def _one_of(*allowed: Scalar) -> Callable[[Scalar], str | None]:
@@ -37,19 +113,51 @@ def _positive_int(value: Scalar) -> str | None:
     return None if ok else "expected a positive integer"
 
 
-KNOBS.register("dtype")(
-    Knob("weight and activation dtype", "load", _one_of("float32", "bfloat16", "float16"))
+@knob("dtype", "weight and activation dtype", "load", axis=BITS_PER_WEIGHT)
+def _dtype(value: Scalar) -> str | None:
+    return _one_of(*DTYPE_BITS)(value)
+
+
+@knob("device", "torch device, e.g. cpu or cuda", "load")
+def _device(value: Scalar) -> str | None:
+    return None  # torch names the devices it has
+
+
+@knob("threads", "CPU threads", "load", unit="threads", backends=SHARED | {"llamacpp"})
+def _threads(value: Scalar) -> str | None:
+    return _positive_int(value)
+
+
+@knob("batch_size", "requests per forward", "runtime", unit="req")
+def _batch_size(value: Scalar) -> str | None:
+    return _positive_int(value)
+
+
+@knob("share_context", "encode a shared context once for all its continuations", "runtime")
+def _share_context(value: Scalar) -> str | None:
+    return _one_of(True, False)(value)
+
+
+@knob(
+    "max_length",
+    "context window in tokens",
+    "runtime",
+    unit="tokens",
+    backends=SHARED | {"llamacpp"},
 )
-KNOBS.register("device")(Knob("torch device, e.g. cpu or cuda", "load"))
-KNOBS.register("threads")(Knob("CPU threads for torch", "load", _positive_int))
-KNOBS.register("batch_size")(Knob("requests per forward", "runtime", _positive_int))
-KNOBS.register("batch_tokens")(
-    Knob("rows x padded width per scoring forward (bounds activations)", "runtime", _positive_int)
+def _max_length(value: Scalar) -> str | None:
+    return _positive_int(value)
+
+
+@knob(
+    "batch_tokens",
+    "rows x padded width per scoring forward (bounds activations)",
+    "runtime",
+    unit="tokens",
+    backends=frozenset({"hf"}),
 )
-KNOBS.register("share_context")(
-    Knob("encode a shared context once for all its continuations", "runtime", _one_of(True, False))
-)
-KNOBS.register("max_length")(Knob("context window in tokens", "runtime", _positive_int))
+def _batch_tokens(value: Scalar) -> str | None:
+    return _positive_int(value)
 
 
 @dataclass(frozen=True)
@@ -88,10 +196,7 @@ def _combinations(config: VariantsConfig) -> list[dict[str, Scalar]]:
 
 def _check_knobs(combo: Mapping[str, Scalar], where: str) -> None:
     for name, value in combo.items():
-        try:
-            knob = KNOBS.get(name)
-        except UserError as err:
-            raise UserError(f"{where}: {err}") from None
+        knob = KNOBS.get(name, where=where)
         problem = knob.check(value)
         if problem:
             raise UserError(f"{where}: knob '{name}' = {value!r}: {problem}")

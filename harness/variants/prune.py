@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 from harness.errors import UserError
+from harness.variants.facts import Measure, TransformFacts
 from harness.variants.quantize import quantizable_linears
 
 
-def magnitude_prune(backend: Any, sparsity: Any) -> Mapping[str, Any]:
+def magnitude_prune(backend: Any, sparsity: Any) -> TransformFacts:
     """Zero the smallest-|w| fraction of each Linear's weights (layer-wise), the output head
     and embeddings excluded. Dense kernels still run, so speed is unchanged; the record
     reports the effective (non-zero) parameter count."""
@@ -29,7 +29,10 @@ def magnitude_prune(backend: Any, sparsity: Any) -> Mapping[str, Any]:
             weight.masked_fill_(mask, 0.0)
             zeroed += int(mask.sum())
     total = sum(p.numel() for p in backend.model.parameters())
-    return {"n_params_effective": total - zeroed, "sparsity": float(sparsity)}
+    return TransformFacts.of(
+        Measure("n_params_effective", total - zeroed, "params"),
+        Measure("sparsity", float(sparsity), "fraction"),
+    )
 
 
 def _decoder_layers(model: Any) -> tuple[Any, str]:
@@ -42,7 +45,7 @@ def _decoder_layers(model: Any) -> tuple[Any, str]:
     return base, "layers"
 
 
-def keep_layers(model: Any, keep: list[int]) -> Mapping[str, Any]:
+def keep_layers(model: Any, keep: list[int]) -> TransformFacts:
     """Keep the given decoder layers, renumbered so the KV cache indexes them densely."""
     import torch
 
@@ -60,14 +63,14 @@ def keep_layers(model: Any, keep: list[int]) -> Mapping[str, Any]:
         config.layer_types = [types[i] for i in keep]
     original = config.num_hidden_layers
     config.num_hidden_layers = len(keep)
-    return {
-        "layers_kept": len(keep),
-        "layers_original": original,
-        "n_params_effective": sum(p.numel() for p in model.parameters()),
-    }
+    return TransformFacts.of(
+        Measure("layers_kept", len(keep), "layers"),
+        Measure("layers_original", original, "layers"),
+        Measure("n_params_effective", sum(p.numel() for p in model.parameters()), "params"),
+    )
 
 
-def truncate(backend: Any, k: Any) -> Mapping[str, Any]:
+def truncate(backend: Any, k: Any) -> TransformFacts:
     """`layers: k` keeps the first k decoder layers."""
     n = backend.model.config.num_hidden_layers
     if not 1 <= int(k) <= n:
@@ -75,7 +78,7 @@ def truncate(backend: Any, k: Any) -> Mapping[str, Any]:
     return keep_layers(backend.model, list(range(int(k))))
 
 
-def drop_middle(backend: Any, count: Any) -> Mapping[str, Any]:
+def drop_middle(backend: Any, count: Any) -> TransformFacts:
     """`drop_middle: n` removes n consecutive layers centred in the stack, keeping the first
     and last layers that matter most for input and output."""
     n = backend.model.config.num_hidden_layers

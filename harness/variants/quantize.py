@@ -12,10 +12,10 @@
 from __future__ import annotations
 
 import warnings
-from collections.abc import Mapping
 from typing import Any
 
 from harness.errors import UserError
+from harness.variants.facts import Measure, Note, TransformFacts
 
 GGUF_TYPES = ("q8_0", "q5_1", "q5_0", "q4_1", "q4_0", "mxfp4", "tq2_0", "tq1_0")
 TORCH_TYPES = ("int8_dynamic",)
@@ -85,15 +85,15 @@ def torch_int8_dynamic(model: Any) -> tuple[int, float, str]:
 
 def _bits_summary(
     total: int, dtype_bits: int, quantized: int, bits: float, note: str
-) -> Mapping[str, Any]:
+) -> TransformFacts:
     stored = (quantized * bits + (total - quantized) * dtype_bits) / 8
-    return {
-        "bits_per_weight": bits,
-        "mean_bits_per_parameter": 8 * stored / max(total, 1),
-        "weight_bytes_quantized": stored,
-        "quant_note": note,
-        "quant_kernels": "simulated" if note.startswith("simulated") else "real",
-    }
+    return TransformFacts.of(
+        Measure("bits_per_weight", bits, "bits"),
+        Measure("mean_bits_per_parameter", 8 * stored / max(total, 1), "bits"),
+        Measure("weight_bytes_quantized", stored, "B"),
+        Note("quant_note", note),
+        Note("quant_kernels", "simulated" if note.startswith("simulated") else "real"),
+    )
 
 
 def hf_quant_check(value: object) -> str | None:
@@ -106,9 +106,9 @@ def hf_quant_check(value: object) -> str | None:
     )
 
 
-def apply_quant(backend: Any, kind: str) -> Mapping[str, Any]:
+def apply_quant(backend: Any, kind: str) -> TransformFacts:
     if getattr(backend, "quantized_at_load", False):
-        return {}  # the backend loaded the level's own file (llama.cpp)
+        return TransformFacts()  # the backend loaded the level's own file (llama.cpp)
     from harness.backends.hf_params import count_params, logical_numel
 
     model = backend.model
@@ -124,9 +124,9 @@ def apply_quant(backend: Any, kind: str) -> Mapping[str, Any]:
         dtype_bits = 16
     else:
         raise UserError(f"quant '{kind}' is applied at load time and needs CUDA and bitsandbytes")
-    summary = dict(_bits_summary(total, dtype_bits, quantized, bits, note))
+    summary = _bits_summary(total, dtype_bits, quantized, bits, note)
     if kind in GGUF_TYPES:
-        summary["kernels"] = SAME_KERNELS
+        summary = summary.then([Note("kernels", SAME_KERNELS)])
     return summary
 
 

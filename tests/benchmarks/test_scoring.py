@@ -22,7 +22,14 @@ from typing import Any
 import pytest
 
 from harness.config import load_suite
-from harness.requests import LogLikelihood, Request, RollingLogLikelihood
+from harness.requests import (
+    LogLikelihood,
+    LogLikelihoodResponse,
+    Request,
+    Response,
+    RollingLogLikelihood,
+    RollingResponse,
+)
 from harness.run.dispatch import dispatch
 from harness.run.plan import prepare_task
 from tests.benchmarks.bare_loops import choice_logprobs, document_logprobs
@@ -36,6 +43,11 @@ ROUNDS = 3
 def _requests(task: str, n: int | None) -> list[list[Request]]:
     prepared = prepare_task(task, load_suite(SUITE), SUITE, n)
     return [list(prepared.adapter.requests(s)) for s in prepared.samples]
+
+
+def _logprob(response: Response) -> float:
+    assert isinstance(response, LogLikelihoodResponse | RollingResponse)
+    return response.logprob
 
 
 def _alternate(harness: Callable[[], Any], bare: Callable[[], Any]) -> dict[str, Any]:
@@ -85,7 +97,7 @@ def test_choice_scoring_within_1_2x_of_bare_batched_loop(benchmark: Any) -> None
     answers, _ = dispatch(backend, per_sample)  # warm both sides, and compare their numbers
     floor = bare()
     for got, want in zip(answers, floor, strict=True):
-        assert [r.logprob for r in got] == pytest.approx(want, abs=1e-4)
+        assert [_logprob(r) for r in got] == pytest.approx(want, abs=1e-4)
     result = benchmark.pedantic(
         _alternate, args=(lambda: dispatch(backend, per_sample), bare), rounds=1, iterations=1
     )
@@ -106,7 +118,7 @@ def test_rolling_perplexity_within_1_05x_of_one_document_per_forward(benchmark: 
 
     answers, _ = dispatch(backend, per_sample)
     floor = bare()
-    got = [row[0].logprob for row in answers]
+    got = [_logprob(row[0]) for row in answers]
     assert got == pytest.approx(floor, rel=1e-5)
     result = benchmark.pedantic(
         _alternate, args=(lambda: dispatch(backend, per_sample), bare), rounds=1, iterations=1
