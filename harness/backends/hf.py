@@ -35,7 +35,7 @@ def weight_bytes(model: Any) -> int:
 
 # Rows × positions per forward: bounds activations (attention and MLP intermediates), so a
 # unit's peak memory is weights + this many tokens' activations + hf_head's logits budget.
-BATCH_TOKENS = 4096
+BATCH_TOKENS = 1024
 Item = tuple[list[int], int]  # (tokens: input followed by the last target, n_scored)
 
 
