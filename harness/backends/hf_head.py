@@ -50,6 +50,15 @@ class ChunkedHead:
         hidden: torch.Tensor = out.last_hidden_state
         return hidden
 
+    def score_outputs(
+        self, outputs: torch.Tensor, targets: torch.Tensor, want_greedy: bool
+    ) -> ScoredPositions:
+        """Score chosen positions of a forward's output: hidden states where the head is
+        split off (through the chunked head), the model's own logits where it is not."""
+        if self.split:
+            return self.score(outputs, targets, want_greedy)
+        return score_logits(outputs, targets, want_greedy)
+
     def score(
         self, hidden: torch.Tensor, targets: torch.Tensor, want_greedy: bool
     ) -> ScoredPositions:
@@ -74,6 +83,16 @@ def score_logits(logits: torch.Tensor, targets: torch.Tensor, want_greedy: bool)
     logits = logits.float()
     greedy = logits.argmax(-1) == targets if want_greedy else None
     return ScoredPositions(_target_logprobs(logits, targets), greedy)
+
+
+def add_per_owner(
+    scored: ScoredPositions, owners: torch.Tensor, logprob: torch.Tensor, missed: torch.Tensor
+) -> None:
+    """Add each position's log-probability to its owner's sum (float64) and count, per owner,
+    the targets that were not the argmax (scored.greedy must have been asked for)."""
+    logprob.index_add_(0, owners, scored.logprobs.cpu())
+    if scored.greedy is not None:
+        missed.index_add_(0, owners, (~scored.greedy).long().cpu())
 
 
 def _target_logprobs(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:

@@ -17,7 +17,7 @@ from typing import Any
 
 import torch
 
-from harness.backends.hf_head import ChunkedHead, ScoredPositions, score_logits
+from harness.backends.hf_head import ChunkedHead, ScoredPositions, add_per_owner
 
 Item = tuple[list[int], int]
 
@@ -106,9 +106,7 @@ class RowScorer:
             batch = [rows[i] for i in group]
             owners = torch.tensor([o for row in batch for o in row.owners], dtype=torch.long)
             scored = self._forward(batch, want_greedy)
-            logprob.index_add_(0, owners, scored.logprobs.cpu())
-            if scored.greedy is not None:
-                missed.index_add_(0, owners, (~scored.greedy).long().cpu())
+            add_per_owner(scored, owners, logprob, missed)
             for row in batch:
                 computed[row.items[0]] += len(row.inputs)
                 logits[row.items[0]] += len(row.positions)
@@ -140,10 +138,10 @@ class RowScorer:
         if self.head.split:
             hidden = self.head.hidden(ids, mask, positions)
             chosen = hidden[row_index.to(self.device), columns.to(self.device)]
-            return self.head.score(chosen, targets, want_greedy)
+            return self.head.score_outputs(chosen, targets, want_greedy)
         keep = width - int(columns.min())
         out = self.model(
             input_ids=ids, attention_mask=mask, position_ids=positions, logits_to_keep=keep
         )
         chosen = out.logits[row_index.to(self.device), (columns - (width - keep)).to(self.device)]
-        return score_logits(chosen, targets, want_greedy)
+        return self.head.score_outputs(chosen, targets, want_greedy)

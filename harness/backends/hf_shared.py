@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 import torch
 
-from harness.backends.hf_head import ChunkedHead, score_logits
+from harness.backends.hf_head import ChunkedHead, add_per_owner
 
 Item = tuple[list[int], int]
 
@@ -63,8 +63,7 @@ def score_shared(
         rows.to(device), columns.to(device)
     ]
     wanted = targets[rows, columns].to(device)
-    scored = head.score(chosen, wanted, True) if head.split else score_logits(chosen, wanted, True)
-    sums = torch.zeros(k, dtype=torch.float64).index_add_(0, rows, scored.logprobs.cpu())
-    assert scored.greedy is not None
-    missed = torch.zeros(k, dtype=torch.long).index_add_(0, rows, (~scored.greedy).long().cpu())
+    sums = torch.zeros(k, dtype=torch.float64)
+    missed = torch.zeros(k, dtype=torch.long)
+    add_per_owner(head.score_outputs(chosen, wanted, True), rows, sums, missed)
     return [(float(s), bool(m == 0)) for s, m in zip(sums, missed, strict=True)]
