@@ -86,7 +86,13 @@ def test_paired_bootstrap_interval_follows_normal_theory(
     assert result.drop_ci[0] == pytest.approx(result.drop - Z95 * se, abs=0.15 * se)
     assert result.drop_ci[1] == pytest.approx(result.drop + Z95 * se, abs=0.15 * se)
     assert result.mde == pytest.approx((Z95 + Z_POWER) * se, rel=0.1)
-    assert result.p_value == pytest.approx(1 / 2001)  # no resample reaches a drop of zero
+    # No resample reaches a drop of zero, so the empirical p would sit at its floor 1/2001,
+    # above any Holm threshold below 0.0005; the tail is the normal one instead.
+    from scipy.stats import norm
+
+    assert result.p_value < 1 / 2001
+    assert result.p_value == pytest.approx(norm.sf(result.drop / se), rel=0.5)
+    assert "normal tail" in result.method
 
 
 def test_paired_bootstrap_p_value_is_the_resampled_tail(
@@ -123,6 +129,7 @@ def test_paired_bootstrap_relative_and_lower_is_better() -> None:
     # a resample's drop is 0.1 of its own baseline over the fixed full-sample one: near 0.1
     low, high = result.drop_ci
     assert 0.095 < low < 0.1 < high < 0.105
-    assert result.p_value == pytest.approx(1 / 501)  # no resample comes near the 0.05 allowed
+    # no resample comes near the 0.05 allowed: the normal tail is far below the 1/501 floor
+    assert result.p_value < 1e-6 and "normal tail" in result.method
     same = paired_bootstrap(base, base, bpb.reduce, False, 0.0, True, 0.95, 500, 0)
     assert same.drop == 0.0 and same.p_value == 1.0

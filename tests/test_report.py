@@ -206,7 +206,7 @@ def test_fastest_ignores_a_same_kernel_variant_ahead_by_noise() -> None:
 
     records = [r for r in _deployer_records() if r.variant_id in ("m", "m@quant=q8_0")]
     (line,) = fastest_lines(records)
-    assert "all 2 variants tied" in line
+    assert "all 2 ranked variants tied" in line
 
 
 def test_report_cli_exports_csv(

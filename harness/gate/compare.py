@@ -63,7 +63,9 @@ def _paired(
             rules.seed,
         )
     note = f"{len(common)} paired samples" + (f"; {problem}" if problem else "")
-    return Comparison("quality", task, variant, metric, "pass", note, result, tol)
+    found_ = Comparison("quality", task, variant, metric, "pass", note, result, tol)
+    found_.n_paired = len(common)
+    return found_
 
 
 def underpowered(c: Comparison) -> str | None:
@@ -74,7 +76,7 @@ def underpowered(c: Comparison) -> str | None:
     target = tol.detect_target(r.baseline)
     if target <= 0 or r.mde <= target:
         return None
-    n = _n_of(c.detail)
+    n = c.n_paired
     needed = math.ceil(n * (r.mde / target) ** 2) if n else None
     advice = f"; use n >= {needed}" if needed else ""
     return (
@@ -83,24 +85,33 @@ def underpowered(c: Comparison) -> str | None:
     )
 
 
-def _n_of(detail: str) -> int:
-    head = detail.split(" paired samples", 1)[0]
-    return int(head) if head.isdigit() else 0
+def _family(c: Comparison, rules: GateRules) -> tuple[str, ...]:
+    if rules.family == "unit":
+        return (c.task, c.variant_id)
+    return (c.task,) if rules.family == "task" else ()
 
 
 def _judge(tested: list[Comparison], rules: GateRules) -> None:
-    """Holm over primary comparisons; secondaries are reported at their own level."""
+    """Holm within each family of primary comparisons (see GateRules.family); secondaries
+    are reported at their own level. `underpowered: warn` softens only what Holm did not
+    reject: a significant drop always fails."""
     alpha = 1 - rules.confidence
-    primary = [c for c in tested if c.role == "primary"]
-    rejected = holm([c.result.p_value for c in primary if c.result], alpha)
-    for comparison, reject in zip(primary, rejected, strict=True):
-        why = underpowered(comparison)
-        if reject:
-            comparison.status = "fail"
-        elif why and comparison.tolerance is not None:
-            action = comparison.tolerance.underpowered
-            comparison.status = "inconclusive" if action == "fail" else "warn"
-            comparison.detail = f"{why}; {comparison.detail}"
+    families: dict[tuple[str, ...], list[Comparison]] = {}
+    for c in tested:
+        if c.role == "primary" and c.result is not None:
+            families.setdefault(_family(c, rules), []).append(c)
+    for members in families.values():
+        rejected = holm([c.result.p_value for c in members if c.result], alpha)
+        for comparison, reject in zip(members, rejected, strict=True):
+            size = f"Holm family of {len(members)}"
+            comparison.detail = f"{size}; {comparison.detail}"
+            why = underpowered(comparison)
+            if reject:
+                comparison.status = "fail"
+            elif why and comparison.tolerance is not None:
+                action = comparison.tolerance.underpowered
+                comparison.status = "inconclusive" if action == "fail" else "warn"
+                comparison.detail = f"{why}; {comparison.detail}"
     for comparison in (c for c in tested if c.role == "secondary"):
         r = comparison.result
         if r is not None and r.p_value <= alpha:

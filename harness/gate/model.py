@@ -14,7 +14,7 @@ Role = Literal["primary", "secondary"]
 
 @dataclass
 class Comparison:
-    kind: Literal["quality", "perf"]
+    kind: Literal["quality", "perf", "identity"]
     task: str
     variant_id: str
     metric: str
@@ -24,3 +24,4 @@ class Comparison:
     tolerance: Tolerance | None = None
     extra: dict[str, float] = field(default_factory=dict)
     role: Role = "primary"
+    n_paired: int = 0  # samples both runs scored (quality comparisons)

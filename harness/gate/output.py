@@ -73,12 +73,16 @@ def to_markdown(verdict: Verdict) -> str:
         f"## limitbench gate: {'PASS' if verdict.passed else 'FAIL'}\n\n"
         f"baseline `{verdict.baseline}` vs candidate `{verdict.candidate}` — {counts}.\n\n"
         "Quality: paired tests on per-sample scores (exact McNemar for correct/incorrect at "
-        "zero tolerance, paired bootstrap otherwise), one-sided, Holm-controlled across "
-        "each task's primary metrics (the others are secondary: reported, not gating). A "
-        "drop fails when it exceeds its tolerance with the stated confidence. MDE: the drop "
-        "this sample size detects with 80% power; a primary comparison whose MDE exceeds the "
-        "drop it must detect is INCONCLUSIVE and fails unless a rule sets "
-        "`underpowered: warn`."
+        "zero tolerance, paired bootstrap otherwise), one-sided, Holm-controlled within "
+        "each task's primary metrics on each variant (the family each comparison was "
+        "judged in is in its row; rules `family: task` or `run` widen it; the others are "
+        "secondary: reported, not gating). A drop fails when it exceeds its tolerance with "
+        "the stated confidence. MDE: the drop this sample size detects with 80% power; a "
+        "primary comparison whose MDE exceeds the drop it must detect and that is not "
+        "significant is INCONCLUSIVE and fails unless a rule sets `underpowered: warn` "
+        "(a significant drop fails either way). Identity: a unit whose model (source, "
+        "engine, weight digest, parameters), knobs, adapter or task version differs, or "
+        "another suite, fails closed."
     )
     bad = [c for c in verdict.comparisons if c.status in FAILING]
     rest = [c for c in verdict.comparisons if c.status not in FAILING]

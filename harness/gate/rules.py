@@ -60,6 +60,10 @@ class GateRules(StrictModel):
         default_factory=lambda: ["input_tokens_per_s", "output_tokens_per_s"]
     )
     rules: list[Rule] = Field(default_factory=list)
+    # Which primary comparisons share one Holm family: each unit's (one task on one variant:
+    # "did this variant get worse on this task?"), each task's across all variants, or the
+    # whole run's (strictest; every p-value must then clear alpha / number of primaries).
+    family: Literal["unit", "task", "run"] = "unit"
     n_bootstrap: int = Field(default=1000, ge=100)
     seed: int = 0
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from harness.errors import UserError
+from harness.store.reading import note_unfinished
 from harness.store.records import Record, RunStore
 from harness.store.runfiles import Manifest
 
@@ -19,6 +20,7 @@ class RunData:
     manifest: Manifest
     records: dict[tuple[str, str], Record]
     samples: dict[tuple[str, str], dict[str, dict[str, float]]]
+    in_progress: bool = False  # records.jsonl ends in a torn line: a unit being written
 
 
 def locate(name_or_path: str) -> Path:
@@ -34,10 +36,23 @@ def locate(name_or_path: str) -> Path:
 def load(name_or_path: str) -> RunData:
     path = locate(name_or_path)
     store = RunStore(path)
-    records = {r.unit_key: r for r in store.records()}
+    manifest = store.manifest()
+    read = store.read_records()
+    records: dict[tuple[str, str], Record] = {}
+    for record, number in zip(read.rows, read.line_numbers, strict=True):
+        if record.unit_key in records:
+            raise UserError(
+                f"{store.records_path}:{number}: a second record of task '{record.task}' on "
+                f"'{record.variant_id}'; each unit must appear once (two writers of one run?)"
+            )
+        records[record.unit_key] = record
     if not records:
         raise UserError(f"{path}: holds no finished records")
-    return RunData(path, store.manifest(), records, store.scores_by_unit())
+    if read.torn_final_line:
+        note_unfinished(store.records_path)
+    return RunData(
+        path, manifest, records, store.scores_by_unit(records.values()), read.torn_final_line
+    )
 
 
 def save_baseline(run: str, name: str) -> Path:

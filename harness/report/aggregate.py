@@ -7,6 +7,7 @@ from pathlib import Path
 import pandas as pd
 
 from harness.errors import UserError
+from harness.store.reading import note_unfinished
 from harness.store.records import Record, RunStore
 from harness.store.runfiles import Manifest
 from harness.variants.base import DTYPE_BITS
@@ -22,7 +23,10 @@ def load_runs(run_dirs: list[Path]) -> tuple[list[Manifest], list[Record]]:
         store = RunStore(run_dir)
         if not store.exists():
             raise UserError(f"{run_dir}: not a run folder (no manifest.json)")
-        found = store.records()
+        read = store.read_records()
+        found = read.rows
+        if read.torn_final_line:
+            note_unfinished(store.records_path)
         if not found:
             raise UserError(f"{run_dir}: holds no finished records yet")
         manifests.append(store.manifest())

@@ -8,6 +8,7 @@ from pathlib import Path
 from harness.errors import UserError
 from harness.report.aggregate import load_runs, to_frame
 from harness.report.render import render
+from harness.store.records import Record
 from harness.store.runfiles import Manifest
 
 
@@ -16,13 +17,16 @@ def default_target(manifests: list[Manifest]) -> Path:
     return Path("reports") / first.suite / f"{first.run_id}.md"
 
 
-def load_samples(dirs: list[Path]) -> dict[tuple[str, str], dict[str, dict[str, float]]]:
+def load_samples(
+    dirs: list[Path], records: list[Record]
+) -> dict[tuple[str, str], dict[str, dict[str, float]]]:
     """Per-sample scores by (variant, task) and sample id, for the paired vs-base CIs."""
     from harness.store.records import RunStore
 
     out: dict[tuple[str, str], dict[str, dict[str, float]]] = {}
     for folder in dirs:
-        for unit, rows in RunStore(folder).scores_by_unit().items():
+        mine = [r for r in records if r.run_id == folder.name]
+        for unit, rows in RunStore(folder).scores_by_unit(mine).items():
             out.setdefault(unit, {}).update(rows)  # one unit in several runs: rows merge
     return out
 
@@ -42,7 +46,9 @@ def write_report(
         raise UserError(f"--out {target}: cannot create its folder ({err.strerror})") from None
     fig_dir = target.with_suffix("")
     command = "limitbench " + " ".join(sys.argv[1:]) if sys.argv else "limitbench report"
-    text = render(manifests, records, fig_dir, fig_dir.name, command, samples=load_samples(dirs))
+    text = render(
+        manifests, records, fig_dir, fig_dir.name, command, samples=load_samples(dirs, records)
+    )
     target.write_text(text, encoding="utf-8")
     if csv is not None or parquet is not None:
         frame = to_frame(records)

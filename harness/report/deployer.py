@@ -24,6 +24,8 @@ def fmt_ratio(r: Ratio | None) -> str:
     def one(x: float) -> str:
         return f"×{x:.3g}" if x >= 10 or x <= 0.1 else f"{(x - 1) * 100:+.1f}%"
 
+    if math.isnan(low) or math.isnan(high):
+        return f"{one(point)} (no interval: < 3 timed windows)"
     return one(point) if low == high == point else f"{one(point)} [{one(low)}, {one(high)}]"
 
 
@@ -145,24 +147,32 @@ def fastest_lines(records: Sequence[Record]) -> list[str]:
             if len(speeds) < 2:
                 continue
             group, apart = fastest(speeds)
-            lines.append(_fastest_line(task, label, group, apart, len(speeds)))
+            unranked = [s for s in speeds if not s.ranked]
+            lines.append(_fastest_line(task, label, group, apart, len(speeds) - len(unranked)))
+            if unranked:
+                lines.append(_unranked_line(task, label, unranked))
     return lines
 
 
 def _fastest_line(task: str, label: str, group: list[Speed], apart: bool, total: int) -> str:
+    if total < 2:
+        return f"- {task}, {label}: fewer than 2 variants timed in 3+ windows; nothing ranked"
     top = group[0]
-    interval = (
-        "fewer than 3 timed windows: no interval"
-        if math.isinf(top.high)
-        else f"{fmt_number(top.low)}, {fmt_number(top.high)}"
-    )
-    value = f"{fmt_number(top.value)} [{interval}] {label}"
+    value = f"{fmt_number(top.value)} [{fmt_number(top.low)}, {fmt_number(top.high)}] {label}"
     if not apart:
-        return f"- {task}, {label}: all {total} variants tied (speed intervals overlap)"
+        return f"- {task}, {label}: all {total} ranked variants tied (speed intervals overlap)"
     if len(group) == 1:
         return f"- {task}, fastest by {label}: `{top.label}`, {value}"
     names = ", ".join(f"`{s.label}`" for s in group)
     return f"- {task}, fastest by {label}: tied {names} (top {value})"
+
+
+def _unranked_line(task: str, label: str, unranked: list[Speed]) -> str:
+    names = ", ".join(
+        f"`{s.record.variant_id}` {fmt_number(s.value)}"
+        for s in sorted(unranked, key=lambda s: -s.value)
+    )
+    return f"- {task}, {label}, not ranked (timed in fewer than 3 windows, so no interval): {names}"
 
 
 LATENCY = [

@@ -57,6 +57,8 @@ class Fit:
             return None
         return float((self.params["A"] / (margin * e)) ** (1 / self.params["alpha"]))
 
+SLOPE_EPS = 1e-9  # |log-log slope| below this is flat, not falling
+
 
 @dataclass(frozen=True)
 class Refusal:
@@ -117,7 +119,8 @@ def fit_power_law(
             "(with fewer, resamples interpolate exactly and the intervals mean nothing)",
         )
     slope = float(np.polyfit(np.log(xa), np.log(ya), 1)[0])
-    if slope >= 0:
+    # Flat values give a slope of +-1e-17 from rounding, whose sign depends on the BLAS.
+    if slope >= -SLOPE_EPS or float(np.ptp(np.log(ya))) < SLOPE_EPS:
         return Refusal(form, "the values do not fall with size (a power law needs alpha > 0)")
     params = _params(_solve(xa, ya, saturating), saturating)
     if params["alpha"] <= ALPHA_MIN * 1.01:

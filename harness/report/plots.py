@@ -119,19 +119,44 @@ def frontier_plot(
     quality: Sequence[float],
     front: Sequence[int],
 ) -> Path:
-    """Every variant with its speed interval as a horizontal bar, every point labelled."""
+    """Every ranked variant with its speed interval as a horizontal bar, variants without an
+    interval as hollow grey points (not ranked), the frontier as a line, every point
+    labelled."""
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(6, 4), dpi=110)
     x = [s.value for s in speeds]
-    err = np.abs(np.vstack([[s.value - s.low for s in speeds], [s.high - s.value for s in speeds]]))
-    ax.errorbar(x, quality, xerr=err, fmt="o", color="tab:blue", capsize=3, zorder=2)
-    _label_points(ax, x, list(quality), [s.label for s in speeds])
+    ranked = [i for i, s in enumerate(speeds) if s.ranked]
+    loose = [i for i, s in enumerate(speeds) if not s.ranked]
+    if ranked:
+        lows = [speeds[i].value - speeds[i].low for i in ranked]
+        highs = [speeds[i].high - speeds[i].value for i in ranked]
+        ax.errorbar(
+            [x[i] for i in ranked],
+            [quality[i] for i in ranked],
+            xerr=np.abs(np.vstack([lows, highs])),
+            fmt="o",
+            color="tab:blue",
+            capsize=3,
+            zorder=2,
+            label="median, min..max over timed windows",
+        )
+    if loose:
+        ax.scatter(
+            [x[i] for i in loose],
+            [quality[i] for i in loose],
+            facecolors="none",
+            edgecolors="grey",
+            zorder=2,
+            label="timed once: no interval, not ranked",
+        )
+    _label_points(ax, x, list(quality), [s.record.variant_id for s in speeds])
     _log_if_spanning(ax, quality, "y")
     _log_if_spanning(ax, x, "x")
+    ordered = sorted(front, key=lambda i: x[i])
     ax.plot(
-        [x[i] for i in front],
-        [quality[i] for i in front],
-        "-",
+        [x[i] for i in ordered],
+        [quality[i] for i in ordered],
+        "-" if len(ordered) > 1 else "D",
         color="tab:red",
         label="Pareto frontier",
         zorder=1,

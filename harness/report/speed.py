@@ -2,14 +2,15 @@
 kept apart, and variants that run the same kernels as their base never ranked against it.
 
 Two variants are only called faster or slower than each other when their speed intervals
-(min..max over repeats) do not overlap; otherwise they are tied. A variant whose transform
-leaves the kernels unchanged (a GGUF round trip dequantizes back to floats) takes the union of
-its own and its base's interval: any gap between them is timing noise, not a property.
+(min..max over repeats) do not overlap; otherwise they are tied. A speed timed in fewer than
+three windows has no interval: it is shown, never ranked, tied or put on a frontier. A
+variant whose transform leaves the kernels unchanged (a GGUF round trip dequantizes back to
+floats) takes the union of its own and its base's interval: any gap between them is timing
+noise, not a property.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -30,9 +31,18 @@ class Speed:
     low: float
     high: float
     same_kernels: bool  # runs its base variant's kernels: speed equal to the base's by design
+    timed_windows: int = MIN_TIMED_REPEATS
+
+    @property
+    def ranked(self) -> bool:
+        """Whether the speed has an interval to rank it by: one or two timed windows say
+        nothing about the spread, so such a speed is never called faster, slower or tied."""
+        return self.timed_windows >= MIN_TIMED_REPEATS
 
     @property
     def label(self) -> str:
+        if not self.ranked:
+            return f"{self.record.variant_id} (timed once: not ranked)"
         return self.record.variant_id + (" (same kernels as base)" if self.same_kernels else "")
 
 
@@ -46,15 +56,16 @@ def speed_of(record: Record, metric: str, base: Record | None = None) -> Speed |
         return None
     low = value.ci_low if value.ci_low is not None else value.value
     high = value.ci_high if value.ci_high is not None else value.value
-    if len(value.repeats or ()) < MIN_TIMED_REPEATS:
-        # one or two windows give no honest interval: such a speed separates from nothing
-        low, high = 0.0, math.inf
+    windows = len(value.repeats or ())
+    if windows < MIN_TIMED_REPEATS:
+        # no honest interval: the point alone, excluded from every ranking (see `ranked`)
+        return Speed(record, metric, value.value, value.value, value.value, False, windows)
     shared = same_kernels(record)
     if shared and base is not None and metric in base.perf:
         other = base.perf[metric]
         low = min(low, other.ci_low if other.ci_low is not None else other.value)
         high = max(high, other.ci_high if other.ci_high is not None else other.value)
-    return Speed(record, metric, value.value, low, high, shared)
+    return Speed(record, metric, value.value, low, high, shared, windows)
 
 
 def separated(a: Speed, b: Speed) -> bool:
@@ -63,26 +74,30 @@ def separated(a: Speed, b: Speed) -> bool:
 
 
 def fastest(speeds: Sequence[Speed]) -> tuple[list[Speed], bool]:
-    """The variants tied for fastest (intervals overlapping the top one's), and whether the
-    top group is separated from all the rest."""
-    if not speeds:
+    """Among the ranked speeds, the variants tied for fastest (intervals overlapping the top
+    one's), and whether the top group is separated from all the other ranked ones."""
+    ranked = [s for s in speeds if s.ranked]
+    if not ranked:
         return [], False
-    top = max(speeds, key=lambda s: s.value)
-    tied = [s for s in speeds if not separated(s, top)]
-    return sorted(tied, key=lambda s: -s.value), len(tied) < len(speeds)
+    top = max(ranked, key=lambda s: s.value)
+    tied = [s for s in ranked if not separated(s, top)]
+    return sorted(tied, key=lambda s: -s.value), len(tied) < len(ranked)
 
 
 def interval_pareto(speeds: Sequence[Speed], quality: Sequence[float], hib: bool) -> list[int]:
     """Indices of the quality-vs-speed frontier where a variant is dominated only by one at
     least as good in quality that is not distinguishably slower, and better in quality or
-    distinguishably faster."""
+    distinguishably faster. Only ranked speeds take part: a speed without an interval can
+    neither dominate nor be placed on the frontier."""
     q = [x if hib else -x for x in quality]
     front = []
     for i, si in enumerate(speeds):
+        if not si.ranked:
+            continue
         dominated = any(
             q[j] >= q[i] and sj.high >= si.low and (q[j] > q[i] or sj.low > si.high)
             for j, sj in enumerate(speeds)
-            if j != i
+            if j != i and sj.ranked
         )
         if not dominated:
             front.append(i)

@@ -5,12 +5,14 @@ timed repeats."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from harness.report.aggregate import primary_metric
+from harness.report.speed import MIN_TIMED_REPEATS
 from harness.store.records import Record
 from harness.values import Value
 from harness.variants.base import OFFERED_LOAD, knobs_along
@@ -133,8 +135,10 @@ def ratio(base: Value | None, cand: Value | None, seed: int) -> Ratio | None:
     b = np.asarray(base.repeats or [base.value], dtype=float)
     c = np.asarray(cand.repeats or [cand.value], dtype=float)
     point = float(np.median(c) / np.median(b))
-    if min(b.size, c.size) < 2:
+    if not base.repeats and not cand.repeats:  # facts (weight bytes), not measurements
         return point, point, point
+    if min(b.size, c.size) < MIN_TIMED_REPEATS:  # a measurement without an interval
+        return point, math.nan, math.nan
     rng = np.random.default_rng(seed)
     draws = [
         np.median(rng.choice(c, c.size)) / np.median(rng.choice(b, b.size)) for _ in range(N_BOOT)

@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from harness.backends import BACKENDS, Backend
+from harness.run.identity import model_identity
+from harness.store.runfiles import ModelIdentity
 from harness.values import Value
 from harness.variants import KNOBS, Variant
 from harness.variants.facts import TransformFacts
@@ -15,6 +17,7 @@ from harness.variants.facts import TransformFacts
 class LoadedVariant:
     backend: Backend
     facts: TransformFacts = field(default_factory=TransformFacts)
+    identity: ModelIdentity | None = None
 
     @property
     def n_params(self) -> int:
@@ -46,4 +49,4 @@ def load_variant(variant: Variant, base_dir: Path) -> LoadedVariant:
     refresh = getattr(backend, "refresh_info", None)  # backends whose size a transform changes
     if facts and callable(refresh):
         refresh()
-    return LoadedVariant(backend, facts)
+    return LoadedVariant(backend, facts, model_identity(variant.model, backend.info.source))

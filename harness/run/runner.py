@@ -7,7 +7,6 @@ to the run store, record last, so a killed run resumes after the last finished u
 
 from __future__ import annotations
 
-import gc
 import math
 import secrets
 import sys
@@ -20,6 +19,7 @@ from typing import Protocol
 from harness.config import file_sha256
 from harness.errors import UserError
 from harness.hardware.fingerprint import fingerprint
+from harness.hardware.process_memory import release_freed_memory
 from harness.metrics import summarize
 from harness.metrics.spec import metric_specs
 from harness.requests import Response
@@ -103,7 +103,7 @@ def execute(p: Plan, store: RunStore, done: set[tuple[str, str]], sink: Progress
         finally:
             getattr(loaded.backend, "close", lambda: None)()  # e.g. stop a launched server
         del loaded
-        gc.collect()  # free one model's weights before the next one loads
+        release_freed_memory()  # free one model's weights before the next one loads
     return ran
 
 
@@ -158,6 +158,7 @@ def run_unit(
         },
         started_at=started,
         wall_s=time.perf_counter() - clock,
+        model_identity=loaded.identity,
         env=fingerprint(),
     )
     return record, _sample_rows(variant, task, measured.responses, scores)

@@ -21,7 +21,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from harness.errors import UserError
 from harness.metrics.spec import MetricSpec
-from harness.store.runfiles import Fingerprint, Manifest, SampleRow
+from harness.store.reading import ReadLines, read_rows
+from harness.store.runfiles import Fingerprint, Manifest, ModelIdentity, SampleRow
 from harness.values import Value
 
 # 2: each record stores its quality metrics' specs (`metrics`); 1: none, see
@@ -61,6 +62,10 @@ class Record(BaseModel):
     )
     started_at: str = Field(description="ISO 8601 UTC time the unit started")
     wall_s: float = Field(description="wall time of the whole unit in seconds, scoring included")
+    model_identity: ModelIdentity | None = Field(
+        default=None,
+        description="the model's source, engine and weight digest (None in older records)",
+    )
     env: Fingerprint | None = Field(
         default=None,
         description="the machine that measured this unit (units of one run may land on "
@@ -154,16 +159,40 @@ class RunStore:
         except (OSError, ValueError) as err:  # pydantic's ValidationError is a ValueError
             raise UserError(f"{self.manifest_path}: not a readable run manifest ({err})") from None
 
+    def read_records(self) -> ReadLines[Record]:
+        """Finished records with their line numbers; exit 2 naming a damaged line."""
+        return read_rows(self.records_path, Record, "a record")
+
+    def read_samples(self) -> ReadLines[SampleRow]:
+        return read_rows(self.samples_path, SampleRow, "a sample row")
+
     def records(self) -> list[Record]:
-        return [Record.model_validate(row) for row in _read_complete_lines(self.records_path)]
+        return self.read_records().rows
 
     def samples(self) -> list[SampleRow]:
-        return [SampleRow.model_validate(row) for row in _read_complete_lines(self.samples_path)]
+        return self.read_samples().rows
 
-    def scores_by_unit(self) -> dict[tuple[str, str], dict[str, dict[str, float]]]:
-        """Per-sample scores by (variant_id, task), then sample id: what paired tests join on."""
+    def scores_by_unit(
+        self, records: Iterable[Record] = ()
+    ) -> dict[tuple[str, str], dict[str, dict[str, float]]]:
+        """Per-sample scores by (variant_id, task), then sample id: what paired tests join on.
+
+        Rows of the given records' units must hold every score field their metrics' reducers
+        read; a row without one is a damaged file (exit 2 naming the line), not a KeyError
+        deep inside a bootstrap.
+        """
+        needed = {r.unit_key: _fields_read(r) for r in records}
+        read = self.read_samples()
         out: dict[tuple[str, str], dict[str, dict[str, float]]] = {}
-        for row in self.samples():
+        for row, number in zip(read.rows, read.line_numbers, strict=True):
+            missing = sorted(needed.get(row.unit_key, set()) - set(row.scores))
+            if missing:
+                raise UserError(
+                    f"{self.samples_path}:{number}: sample '{row.sample_id}' of task "
+                    f"'{row.task}' on '{row.variant_id}' has no score field "
+                    f"{', '.join(repr(m) for m in missing)}, which its record's metrics read. "
+                    "The run file is damaged; restore it or rerun the unit."
+                )
             out.setdefault(row.unit_key, {})[row.sample_id] = row.scores
         return out
 
@@ -180,6 +209,15 @@ class RunStore:
         """Samples first, record last: the record line is the unit's commit point."""
         _append_lines(self.samples_path, [s.model_dump(mode="json") for s in samples])
         _append_lines(self.records_path, [record.model_dump(mode="json")])
+
+
+def _fields_read(record: Record) -> set[str]:
+    out: set[str] = set()
+    for name in record.quality:
+        spec = record.metric_spec(name)
+        if spec is not None and spec.recomputable:
+            out.update(spec.scores_read())
+    return out
 
 
 def _unit(sample: Mapping[str, Any]) -> tuple[str, str]:

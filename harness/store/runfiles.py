@@ -97,6 +97,18 @@ class Manifest(_Frozen):
     env: Fingerprint = Field(description="the driver's environment fingerprint")
 
 
+class ModelIdentity(_Frozen):
+    """What was measured, as the gate checks it: the same variant id over another model's
+    weights is another experiment, not a regression or an improvement."""
+
+    source: str = Field(description="the model entry's `source` as the suite gave it")
+    engine: str = Field(description="the backend that ran it (hf, llamacpp, openai, ...)")
+    digest: str | None = Field(
+        description="sha256 of the weight file(s) that were loaded; None when not readable"
+    )
+    digest_note: str = Field(description="what was hashed, or why nothing could be")
+
+
 class SampleRow(_Frozen):
     """One line of samples.jsonl: one sample of one (variant, task) unit."""
 
