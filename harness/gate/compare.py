@@ -10,6 +10,7 @@ import math
 from harness.gate.model import Comparison, Role
 from harness.gate.paired import holm, mcnemar, paired_bootstrap
 from harness.gate.perf import compare_perf
+from harness.gate.resample import resampler
 from harness.gate.rules import GateRules
 from harness.gate.runs import RunData
 
@@ -61,6 +62,7 @@ def _paired(
             rules.confidence,
             rules.n_bootstrap,
             rules.seed,
+            resampler(found.reducer),
         )
     note = f"{len(common)} paired samples" + (f"; {problem}" if problem else "")
     found_ = Comparison("quality", task, variant, metric, "pass", note, result, tol)

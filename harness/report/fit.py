@@ -57,6 +57,7 @@ class Fit:
             return None
         return float((self.params["A"] / (margin * e)) ** (1 / self.params["alpha"]))
 
+
 SLOPE_EPS = 1e-9  # |log-log slope| below this is flat, not falling
 
 

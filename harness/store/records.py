@@ -185,7 +185,7 @@ class RunStore:
         read = self.read_samples()
         out: dict[tuple[str, str], dict[str, dict[str, float]]] = {}
         for row, number in zip(read.rows, read.line_numbers, strict=True):
-            missing = sorted(needed.get(row.unit_key, set()) - set(row.scores))
+            missing = _missing_fields(needed.get(row.unit_key, set()), row.scores)
             if missing:
                 raise UserError(
                     f"{self.samples_path}:{number}: sample '{row.sample_id}' of task "
@@ -218,6 +218,15 @@ def _fields_read(record: Record) -> set[str]:
         if spec is not None and spec.recomputable:
             out.update(spec.scores_read())
     return out
+
+
+def _missing_fields(needed: set[str], scores: Mapping[str, float]) -> list[str]:
+    """Fields a reducer reads that the row lacks; `name*` asks for at least one `name...`."""
+    return sorted(
+        f
+        for f in needed
+        if (not any(k.startswith(f[:-1]) for k in scores) if f.endswith("*") else f not in scores)
+    )
 
 
 def _unit(sample: Mapping[str, Any]) -> tuple[str, str]:
