@@ -168,19 +168,13 @@ class RunStore:
         return out
 
     def repair(self) -> set[tuple[str, str]]:
-        """Drop torn lines and orphan samples; return the finished (variant_id, task) units."""
-        records = _read_complete_lines(self.records_path)
-        done = {(r["variant_id"], r["task"]) for r in records}
-        _rewrite_lines(self.records_path, records)
-        kept = [s for s in _read_complete_lines(self.samples_path) if _unit(s) in done]
-        _rewrite_lines(self.samples_path, kept)
-        return done
+        """Set damaged lines aside (never delete a finished record), drop a torn final line
+        and unfinished units' samples; return the finished (variant_id, task) units."""
+        from harness.store.repair import repair_run
+
+        return repair_run(self).done
 
     def append_unit(self, record: Record, samples: Iterable[SampleRow]) -> None:
         """Samples first, record last: the record line is the unit's commit point."""
         _append_lines(self.samples_path, [s.model_dump(mode="json") for s in samples])
         _append_lines(self.records_path, [record.model_dump(mode="json")])
-
-
-def _unit(sample: Mapping[str, Any]) -> tuple[str, str]:
-    return (str(sample.get("variant_id")), str(sample.get("task")))
