@@ -189,9 +189,13 @@ def write_schemas(
     out: Annotated[Path | None, typer.Option(help="folder to write the JSON Schemas into")] = None,
 ) -> None:
     """Write the JSON Schemas of records.jsonl, samples.jsonl and manifest.json."""
+    from harness.errors import user_path
+    from harness.store.runfiles import SCHEMA_DIR
     from harness.store.runfiles import write_schemas as write
 
-    for path in write(out):
+    with user_path("--out", out or SCHEMA_DIR):
+        written = write(out)
+    for path in written:
         typer.echo(str(path))
 
 

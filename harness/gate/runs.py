@@ -37,6 +37,9 @@ def load(name_or_path: str) -> RunData:
     records = {r.unit_key: r for r in store.records()}
     if not records:
         raise UserError(f"{path}: holds no finished records")
+    from harness.run.lock import note_if_in_progress
+
+    note_if_in_progress(path, len(records))
     return RunData(path, store.manifest(), records, store.scores_by_unit())
 
 

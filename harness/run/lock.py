@@ -59,6 +59,17 @@ def writer_in_progress(folder: Path) -> Holder | None:
     return holder
 
 
+def note_if_in_progress(folder: Path, finished: int) -> None:
+    """Readers say so on stderr when the folder they read is still being written."""
+    holder = writer_in_progress(folder)
+    if holder is not None:
+        print(
+            f"limitbench: note: {folder} is still being written ({holder.describe()}); "
+            f"this reads its {finished} finished unit(s) so far",
+            file=sys.stderr,
+        )
+
+
 class RunLock:
     """`with RunLock(folder):` holds the folder exclusively or raises a UserError (exit 2)."""
 
