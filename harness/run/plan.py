@@ -170,7 +170,7 @@ def prepare_task(
     samples = select(rows, n, suite.seed)
     shots = _shot_picker(config, path, rows, samples, suite.seed)
     adapter = build_adapter(config, str(path), suite.seed, shots)
-    _check_samples(adapter, samples, path)
+    _check_samples(adapter, config.adapter, samples, path)
     _check_primary(config, adapter, path)
     digest = ids_digest(sorted(rows, key=lambda r: r.id))
     return PreparedTask(
@@ -206,11 +206,17 @@ def _shot_picker(
     return ShotPicker(pool, config.fewshot.k, seed)
 
 
-def _check_samples(adapter: Adapter, samples: list[Sample], path: Path) -> None:
+def _check_samples(adapter: Adapter, name: str, samples: list[Sample], path: Path) -> None:
     """Build every sample's requests now, so that a template naming a field the data lacks
     fails before any model loads."""
-    try:
-        for sample in samples:
+    for sample in samples:
+        origin = sample.extra.get("origin", f"sample {sample.id}")
+        try:
             adapter.requests(sample)
-    except UserError as err:
-        raise UserError(f"{path}: {err}") from None
+        except UserError as err:
+            raise UserError(f"{path}: {origin}: {err}") from None
+        except (KeyError, TypeError, AttributeError) as err:  # a field of the wrong shape
+            raise UserError(
+                f"{path}: {origin}: the row does not fit adapter '{name}' "
+                f"({type(err).__name__}: {err}); check the data's fields and the task's options"
+            ) from None
