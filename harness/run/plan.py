@@ -114,6 +114,12 @@ def _check_model(model: ModelConfig, index: int, suite_path: Path) -> None:
 
 def task_dirs(suite: SuiteConfig, suite_path: Path) -> list[Path]:
     extra = [suite_path.parent / d for d in suite.task_dirs]
+    for index, folder in enumerate(extra):
+        if not folder.is_dir():
+            raise UserError(
+                f"{suite_path}: key 'task_dirs.{index}': folder '{suite.task_dirs[index]}' not "
+                f"found (looked for {folder}; relative paths start at the suite's folder)"
+            )
     return [*extra, builtin_dir("tasks")]
 
 

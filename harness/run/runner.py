@@ -103,7 +103,7 @@ def execute(p: Plan, store: RunStore, done: set[tuple[str, str]], sink: Progress
         pending = [t for t in p.tasks_for(variant) if (variant.id, t.name) not in done]
         if not pending:
             continue
-        loaded = load_variant(variant, p.suite_path.parent)
+        loaded = _load_named(p, variant)
         try:
             for task in pending:
                 record, samples = run_unit(p, run_id, variant, loaded, task, sink)
@@ -114,6 +114,20 @@ def execute(p: Plan, store: RunStore, done: set[tuple[str, str]], sink: Progress
         del loaded
         gc.collect()  # free one model's weights before the next one loads
     return ran
+
+
+def _load_named(p: Plan, variant: Variant) -> LoadedVariant:
+    """Load a variant; a failure names the suite's model entry and the key to look at."""
+    try:
+        return load_variant(variant, p.suite_path.parent)
+    except UserError as err:
+        model = variant.model
+        index = p.suite.models.index(model)
+        key = "server" if model.server is not None else "source"
+        raise UserError(
+            f"{p.suite_path}: model entry '{model.name}' (key 'models.{index}.{key}') did not "
+            f"load as variant {variant.id}: {err}"
+        ) from None
 
 
 def run_unit(
