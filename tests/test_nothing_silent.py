@@ -148,3 +148,20 @@ def test_model_that_does_not_load_names_entry_and_key_and_leaves_no_folder(
     assert run_cli(monkeypatch, "run", str(only_broken), "--out", str(out2), "--no-report") == 2
     assert "model entry 'broken' (key 'models.0.source')" in _flat(capsys)
     assert not out2.exists()
+
+
+def test_unreachable_hub_model_is_one_limitbench_paragraph(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    ppl_suite: Any,
+) -> None:
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    hub_id = "limitbench-tests/no-such-model"
+    suite = _mock_suite(ppl_suite, models=[{"name": "hubbed", "source": hub_id}])
+    out = tmp_path / "run"
+    assert run_cli(monkeypatch, "run", str(suite), "--out", str(out), "--no-report") == 2
+    message = _flat(capsys)
+    assert f"key 'source' = '{hub_id}' is a Hugging Face hub id" in message
+    assert "HF_HUB_OFFLINE is set" in message and "a 'pip:' package file" in message
+    assert not out.exists()

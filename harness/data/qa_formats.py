@@ -8,6 +8,7 @@ from typing import Any
 
 from harness.data.base import Sample, SourceOptions, make_sample, read_text, register_loader
 from harness.errors import UserError, did_you_mean
+from harness.hub_errors import hub_unreachable, is_unreachable
 
 
 class SquadOptions(SourceOptions):
@@ -73,6 +74,14 @@ def load_hub(options: HubOptions, path: Path) -> list[Sample]:
     try:
         table = datasets.load_dataset(options.path, options.name, **kwargs)
     except Exception as err:  # datasets raises many types (network, missing split, ...)
+        if is_unreachable(err):
+            raise hub_unreachable(
+                "dataset",
+                options.path,
+                "key 'source.path' =",
+                "download its files and point 'source' at them (format jsonl, csv, or hf "
+                "with path 'json' and 'data_files')",
+            ) from None
         raise UserError(
             f"dataset '{options.path}' did not load: {type(err).__name__}: {err}"
         ) from None
