@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Protocol
 
 from harness.config import file_sha256
-from harness.errors import UserError
+from harness.errors import UserError, user_path
 from harness.hardware.fingerprint import fingerprint
 from harness.metrics import summarize
 from harness.metrics.spec import metric_specs
@@ -107,7 +107,8 @@ def execute(p: Plan, store: RunStore, done: set[tuple[str, str]], sink: Progress
         try:
             for task in pending:
                 record, samples = run_unit(p, run_id, variant, loaded, task, sink)
-                store.append_unit(record, samples)
+                with user_path("--out", store.root):  # a full disk: exit 2, resumable
+                    store.append_unit(record, samples)
                 ran += 1
         finally:
             getattr(loaded.backend, "close", lambda: None)()  # e.g. stop a launched server
