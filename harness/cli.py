@@ -79,10 +79,11 @@ def run(
     """Run every task on every model variant of a suite, profiled (exit 3: units failed)."""
     from rich.console import Console
 
-    from harness.executors import EXIT_UNITS_FAILED, ExecutorOptions, run_units
+    from harness.executors import EXIT_UNITS_FAILED, ExecutorOptions
     from harness.paths import find_suite
+    from harness.run.command import run_in_folder
     from harness.run.plan import plan
-    from harness.run.runner import new_run_id, open_store
+    from harness.run.runner import new_run_id
 
     console = Console(stderr=True)
     options = ExecutorOptions(executor, address, max_retries, shared_cache)
@@ -90,16 +91,9 @@ def run(
     if out is None:
         latest = _latest_run(the_plan.suite.name) if resume else None
         out = latest or Path("results") / the_plan.suite.name / new_run_id()
-    _check_writable(out)
-    store, done = open_store(the_plan, out, resume)
-    total = sum(len(the_plan.tasks_for(v)) for v in the_plan.variants)
-    console.print(
-        f"[bold]{the_plan.suite.name}[/]: {len(the_plan.variants)} variant(s), "
-        f"{len(the_plan.tasks)} task(s), {total} unit(s); {len(done)} already done -> {out}"
-    )
     sink = RichProgress()
     with sink.progress:
-        outcome = run_units(the_plan, store, done, sink, options)
+        store, done, outcome = run_in_folder(the_plan, out, resume, options, sink, console)
     console.print(f"finished {outcome.ran} unit(s); records in {store.records_path}")
     for failed in outcome.failed:
         console.print(f"[red]failed[/] {failed.variant_id} · {failed.task}: {failed.reason}")
@@ -110,13 +104,6 @@ def run(
     typer.echo(str(out))
     if outcome.failed:
         raise typer.Exit(EXIT_UNITS_FAILED)
-
-
-def _check_writable(out: Path) -> None:
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as err:
-        raise UserError(f"--out {out}: cannot create the run folder ({err.strerror})") from None
 
 
 def _write(path: Path, text: str, flag: str) -> None:
@@ -203,9 +190,13 @@ def write_schemas(
     out: Annotated[Path | None, typer.Option(help="folder to write the JSON Schemas into")] = None,
 ) -> None:
     """Write the JSON Schemas of records.jsonl, samples.jsonl and manifest.json."""
+    from harness.errors import user_path
+    from harness.store.runfiles import SCHEMA_DIR
     from harness.store.runfiles import write_schemas as write
 
-    for path in write(out):
+    with user_path("--out", out or SCHEMA_DIR):
+        written = write(out)
+    for path in written:
         typer.echo(str(path))
 
 

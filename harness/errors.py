@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 
 class UserError(Exception):
@@ -23,3 +25,15 @@ def did_you_mean(word: str, choices: Iterable[str]) -> str:
     if match is not None:
         return f" (did you mean '{match}'?)"
     return f" (expected one of: {', '.join(options)})" if options else ""
+
+
+@contextmanager
+def user_path(flag: str, path: Path | str) -> Iterator[None]:
+    """An OSError while writing a path the user chose (a missing folder, no permission, a full
+    disk) is theirs to fix: exit 2 naming the option and the path, not an internal error."""
+    try:
+        yield
+    except OSError as err:
+        reason = err.strerror or str(err)
+        hint = "; free some space and run again" if err.errno == 28 else ""
+        raise UserError(f"{flag} {path}: cannot write ({reason}){hint}") from None

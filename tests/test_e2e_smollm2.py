@@ -90,14 +90,14 @@ def test_token_perplexity_matches_transformers_within_half_percent(smollm2_run: 
     from harness.assets import resolve_local
 
     lines = resolve_local(LEE).read_text().splitlines()
-    by_id = {}
-    from harness.data.base import make_sample
+    from harness.data.base import make_sample, number_repeats
 
-    for line in lines:
-        if len(line.strip()) >= 200:
-            by_id[make_sample({"text": line.strip(), "file": "lee_background.cor"}).id] = (
-                line.strip()
-            )
+    rows = [
+        make_sample({"text": line.strip(), "file": "lee_background.cor"})
+        for line in lines
+        if len(line.strip()) >= 200
+    ]
+    by_id = {row.id: str(row.fields["text"]) for row in number_repeats(rows)[0]}
     texts = [by_id[s["sample_id"]] for s in samples]
     ours = record["quality"]["token_perplexity"]["value"]
     reference = _independent_ppl(texts, 128, 64)

@@ -87,6 +87,7 @@ class ClassificationAdapter:
         return self.options.separator.join([*shots, render(self.options.prompt, sample.fields)])
 
     def requests(self, sample: Sample) -> Sequence[Request]:
+        self._gold(sample)  # an unknown label fails at plan time, with the row named
         prompt = self._prompt(sample)
         return [LogLikelihood(prompt, self.options.labels[label]) for label in self.labels]
 

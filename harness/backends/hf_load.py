@@ -12,6 +12,7 @@ from typing import Any
 from harness.assets import cache_dir, publish_folder, resolve, sha256_of
 from harness.config import ModelConfig
 from harness.errors import UserError
+from harness.hub_errors import hub_unreachable, is_unreachable
 from harness.variants.base import DTYPE_BITS
 
 
@@ -91,6 +92,13 @@ def load_model(cfg: ModelConfig, knobs: Mapping[str, Any], base_dir: Path) -> tu
             **common,
         )
     except (OSError, ValueError, KeyError) as err:
+        if isinstance(location, str) and is_unreachable(err):
+            raise hub_unreachable(
+                f"model '{cfg.name}'",
+                location,
+                "key 'source' =",
+                "give 'source' a local folder, a .gguf file or a 'pip:' package file",
+            ) from None
         raise UserError(f"model '{cfg.name}' ({source}) did not load: {err}") from None
     if "quantization_config" not in common:  # bitsandbytes models are placed at load
         model.to(str(knobs.get("device", "cpu")))

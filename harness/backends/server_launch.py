@@ -2,21 +2,27 @@
 
 The server's output goes to a temporary file, so a server that dies during start-up is
 reported with the tail of what it printed. Stopping is terminate, then kill after a grace
-period; an atexit hook stops servers a crash or Ctrl-C would otherwise leave behind.
+period, sent to the server's own process group (its workers too). A server never outlives
+limitbench: an atexit hook and the runner's `finally` stop it on errors, Ctrl-C and SIGTERM,
+and on Linux the kernel kills it when limitbench dies without cleaning up (SIGKILL, OOM):
+the parent-death signal, set in the child before it runs the server.
 """
 
 from __future__ import annotations
 
 import atexit
 import contextlib
+import os
+import signal
 import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from harness.errors import UserError
@@ -46,7 +52,12 @@ class LaunchedServer:
         self.log = tempfile.NamedTemporaryFile(prefix="limitbench-server-", suffix=".log")  # noqa: SIM115
         try:
             self.process = subprocess.Popen(
-                self.args, stdout=self.log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+                self.args,
+                stdout=self.log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,  # its own group: stopped with its workers, not by ^C
+                preexec_fn=die_with_parent(),  # only prctl, then exec
             )
         except OSError as err:
             raise UserError(
@@ -84,15 +95,46 @@ class LaunchedServer:
     def stop(self) -> None:
         """Terminate, wait a grace period, then kill. Safe to call more than once."""
         if self.process.poll() is None:
-            self.process.terminate()
+            self._signal_group(signal.SIGTERM)
             try:
                 self.process.wait(GRACE_S)
             except subprocess.TimeoutExpired:
-                self.process.kill()
+                self._signal_group(signal.SIGKILL)
                 self.process.wait()
         with contextlib.suppress(OSError):
             self.log.close()
         atexit.unregister(self.stop)
+
+    def _signal_group(self, signum: int) -> None:
+        try:
+            os.killpg(self.process.pid, signum)
+        except (ProcessLookupError, PermissionError):
+            self.process.send_signal(signum)
+
+
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+def die_with_parent() -> Callable[[], None] | None:
+    """A preexec_fn asking the kernel to SIGKILL the child when this process dies, or None
+    where that is not possible. Linux sends it when the *thread* that started the child
+    ends, so only the main thread (which lives as long as the process) uses it; servers
+    started from other threads rely on the atexit hook and the runner's `finally`."""
+    if not sys.platform.startswith("linux"):
+        return None
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)  # loaded here: the child must not load libraries
+    parent = os.getpid()
+
+    def set_death_signal() -> None:
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+        if os.getppid() != parent:  # the parent died before prctl took effect
+            os._exit(1)
+
+    return set_death_signal
 
 
 def _answers(url: str, headers: dict[str, str]) -> bool:

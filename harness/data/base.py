@@ -5,9 +5,9 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
@@ -39,6 +39,18 @@ class SourceOptions(BaseModel):
     format: str
     path: str
     encoding: str = "utf-8"
+    # Rows that repeat an earlier row exactly are scored like any other (as lm-eval does);
+    # `drop` keeps the first of each, and the record's conventions say so.
+    duplicates: Literal["keep", "drop"] = "keep"
+
+
+@dataclass(frozen=True)
+class Rows:
+    """A source's rows as the task uses them, and what was done with exact repeats."""
+
+    samples: list[Sample]
+    n_duplicates: int  # rows equal to an earlier row
+    duplicates: str  # keep | drop
 
 
 LoadFn = Callable[[Any, Path], list[Sample]]
@@ -65,7 +77,12 @@ def register_loader(
 
 
 def load_source(source: Mapping[str, Any], where: str, base_dir: Path) -> list[Sample]:
-    """Validate a task's `source` section and load every row, de-duplicated by id."""
+    """Validate a task's `source` section and load its rows (see `load_rows`)."""
+    return load_rows(source, where, base_dir).samples
+
+
+def load_rows(source: Mapping[str, Any], where: str, base_dir: Path) -> Rows:
+    """Validate a task's `source` section and load every row, each with a unique id."""
     name = source.get("format")
     if not isinstance(name, str):
         raise UserError(f"{where}: missing required key 'source.format'")
@@ -77,14 +94,30 @@ def load_source(source: Mapping[str, Any], where: str, base_dir: Path) -> list[S
     rows = loader.load(options, path)
     if not rows:
         raise UserError(f"{where}: source '{options.path}' holds no usable rows")
-    return _dedupe(rows)
+    unique, repeats = number_repeats(rows)
+    kept = [r for r in unique if r.id not in repeats] if options.duplicates == "drop" else unique
+    return Rows(kept, len(repeats), options.duplicates)
 
 
-def _dedupe(rows: Sequence[Sample]) -> list[Sample]:
-    seen: dict[str, Sample] = {}
+def number_repeats(rows: Sequence[Sample]) -> tuple[list[Sample], set[str]]:
+    """Every row with an id of its own, and the ids given to repeats. A row's id is its
+    content hash, so the k-th repeat (k >= 1) of a row gets `<hash>~k`: ids of rows that
+    occur once are unchanged, and runs from before repeats were kept still pair with them."""
+    seen: dict[str, int] = {}
+    out, repeats = [], set()
     for row in rows:
-        seen.setdefault(row.id, row)
-    return list(seen.values())
+        count = seen.get(row.id, 0)
+        seen[row.id] = count + 1
+        if count:
+            row = replace(row, id=f"{row.id}~{count}")
+            repeats.add(row.id)
+        out.append(row)
+    return out, repeats
+
+
+def ids_digest(samples: Sequence[Sample]) -> str:
+    """sha256 of the samples' ids in order (the ids are content hashes)."""
+    return hashlib.sha256("\n".join(s.id for s in samples).encode("utf-8")).hexdigest()
 
 
 def read_text(path: Path, encoding: str) -> str:

@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import sqlite3
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -26,42 +27,76 @@ class SqliteOptions(TableOptions):
     query: str
 
 
-def _rows_to_samples(rows: list[dict[str, Any]], options: TableOptions, path: Path) -> list[Sample]:
-    if not rows:
-        return []
-    columns = list(rows[0])
+# A row's place in its file, for messages: "path:line" (jsonl, csv) or "path: row n" (sqlite).
+Located = tuple[str, Any]
+_SCALAR = (str, int, float, bool)
+
+
+def _rows_to_samples(rows: list[Located], options: TableOptions) -> list[Sample]:
+    """Samples from (where, row) pairs; the first row that is not an object, lacks a column
+    the task names or holds a non-scalar label is the user's error, named by file and line."""
     wanted = dict(options.fields or {})
     if options.label_field:
         wanted.setdefault(options.label_field, options.label_field)
-    for column in wanted.values():
-        if column not in columns:
-            raise UserError(f"{path}: no column '{column}'{did_you_mean(column, columns)}")
     samples = []
-    for row in rows:
+    for where, row in rows:
+        if not isinstance(row, dict):
+            raise UserError(
+                f"{where}: the row is a JSON {_json_type(row)}, not an object of fields "
+                '(each line must look like {"text": ..., "label": ...})'
+            )
+        for key, column in wanted.items():
+            if column not in row:
+                raise UserError(
+                    f"{where}: no key '{column}' (the task's 'source."
+                    f"{_option_of(key, options)}' names it){did_you_mean(column, row)}"
+                )
+        label = None if options.label_field is None else row[options.label_field]
+        if options.label_field is not None and not isinstance(label, _SCALAR):
+            raise UserError(
+                f"{where}: key '{options.label_field}' is a {_json_type(label)}; a label must "
+                "be a string, number or boolean"
+            )
         fields = {new: row[old] for new, old in (options.fields or {}).items()} or row
-        label = None if options.label_field is None else str(row[options.label_field])
-        samples.append(make_sample({**fields, **({"label": label} if label else {})}, label))
+        text = None if label is None else str(label)
+        sample = make_sample({**fields, **({"label": text} if text else {})}, text)
+        samples.append(replace(sample, extra={"origin": where}))
     return samples
+
+
+def _option_of(key: str, options: TableOptions) -> str:
+    return "label_field" if key == options.label_field else f"fields.{key}"
+
+
+def _json_type(value: Any) -> str:
+    names = {dict: "object", list: "array", str: "string", bool: "boolean", type(None): "null"}
+    return names.get(type(value), "number")
 
 
 @register_loader("jsonl", TableOptions)
 def load_jsonl(options: TableOptions, path: Path) -> list[Sample]:
-    rows = []
+    rows: list[Located] = []
     for number, line in enumerate(read_text(path, options.encoding).splitlines(), start=1):
         if not line.strip():
             continue
         try:
-            rows.append(json.loads(line))
+            rows.append((f"{path}:{number}", json.loads(line)))
         except json.JSONDecodeError as err:
-            raise UserError(f"{path}: line {number} is not valid JSON ({err.msg})") from None
-    return _rows_to_samples(rows, options, path)
+            raise UserError(f"{path}:{number}: not valid JSON ({err.msg})") from None
+    return _rows_to_samples(rows, options)
 
 
 @register_loader("csv", CsvOptions)
 def load_csv(options: CsvOptions, path: Path) -> list[Sample]:
     text = read_text(path, options.encoding)
-    rows = list(csv.DictReader(io.StringIO(text), delimiter=options.delimiter))
-    return _rows_to_samples(rows, options, path)
+    reader = csv.DictReader(io.StringIO(text), delimiter=options.delimiter)
+    rows: list[Located] = []
+    try:
+        for row in reader:
+            rows.append((f"{path}:{reader.line_num}", {k: v for k, v in row.items() if k}))
+    except csv.Error as err:
+        raise UserError(f"{path}:{reader.line_num}: not valid CSV ({err})") from None
+    return _rows_to_samples(rows, options)
 
 
 @register_loader("fasttext", TableOptions)
@@ -82,7 +117,8 @@ def load_sqlite(options: SqliteOptions, path: Path) -> list[Sample]:
     try:
         with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as conn:
             conn.row_factory = sqlite3.Row
-            rows = [dict(r) for r in conn.execute(options.query).fetchall()]
+            found = conn.execute(options.query).fetchall()
     except sqlite3.Error as err:
         raise UserError(f"{path}: query in 'source.query' failed: {err}") from None
-    return _rows_to_samples(rows, options, path)
+    rows = [(f"{path}: row {n} of 'source.query'", dict(r)) for n, r in enumerate(found, 1)]
+    return _rows_to_samples(rows, options)

@@ -48,6 +48,9 @@ def load(name_or_path: str) -> RunData:
         records[record.unit_key] = record
     if not records:
         raise UserError(f"{path}: holds no finished records")
+    from harness.run.lock import note_if_in_progress
+
+    note_if_in_progress(path, len(records))
     if read.torn_final_line:
         note_unfinished(store.records_path)
     return RunData(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from harness.errors import UserError
+from harness.errors import UserError, user_path
 from harness.report.aggregate import load_runs, to_frame
 from harness.report.render import render
 from harness.store.records import Record
@@ -37,8 +37,12 @@ def write_report(
     csv: Path | None = None,
     parquet: Path | None = None,
 ) -> Path:
+    from harness.run.lock import note_if_in_progress
+
     dirs = [run_dirs] if isinstance(run_dirs, Path) else run_dirs
     manifests, records = load_runs(dirs)
+    for folder, manifest in zip(dirs, manifests, strict=False):
+        note_if_in_progress(folder, sum(r.run_id == manifest.run_id for r in records))
     target = out or default_target(manifests)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -49,14 +53,17 @@ def write_report(
     text = render(
         manifests, records, fig_dir, fig_dir.name, command, samples=load_samples(dirs, records)
     )
-    target.write_text(text, encoding="utf-8")
+    with user_path("--out", target):
+        target.write_text(text, encoding="utf-8")
     if csv is not None or parquet is not None:
         frame = to_frame(records)
         if csv is not None:
-            frame.to_csv(csv, index=False)
+            with user_path("--csv", csv):
+                frame.to_csv(csv, index=False)
         if parquet is not None:
             try:
-                frame.to_parquet(parquet, index=False)
+                with user_path("--parquet", parquet):
+                    frame.to_parquet(parquet, index=False)
             except ImportError as err:
                 raise UserError(f"--parquet needs pyarrow: {err}") from None
     return target

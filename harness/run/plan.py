@@ -23,7 +23,7 @@ from harness.config import (
     load_task_file,
     validate,
 )
-from harness.data import Sample, load_source, select
+from harness.data import Sample, ids_digest, load_rows, load_source, select
 from harness.errors import UserError, did_you_mean
 from harness.metrics.primary import default_primary
 from harness.paths import builtin_dir
@@ -40,6 +40,9 @@ class PreparedTask:
     adapter: Adapter
     samples: list[Sample]
     n_available: int
+    rows_sha256: str = ""  # ids_digest of every row the source held (resume compares it)
+    duplicates: str = "keep"  # what was done with rows repeating an earlier row
+    n_duplicates: int = 0
 
     @property
     def name(self) -> str:
@@ -52,6 +55,13 @@ class PreparedTask:
             return tuple(self.config.primary)
         return default_primary(self.config.adapter, [m.name for m in self.adapter.metrics])
 
+    @property
+    def duplicates_convention(self) -> str:
+        """The record's `duplicate_rows` convention: were exact repeats scored."""
+        if self.duplicates == "drop":
+            return f"dropped: {self.n_duplicates} exact repeat(s) of earlier rows not scored"
+        return f"kept: {self.n_duplicates} row(s) repeat an earlier row and are scored too"
+
 
 @dataclass(frozen=True)
 class Plan:
@@ -60,6 +70,7 @@ class Plan:
     tasks: list[PreparedTask]
     variants: list[Variant]
     profilers: list[str]
+    limit: int | None = None  # --limit, kept in the manifest so a resume uses the same
 
     def tasks_for(self, variant: Variant) -> list[PreparedTask]:
         """The suite's tasks, narrowed to the model entry's `tasks` list when it has one."""
@@ -84,7 +95,7 @@ def plan(suite_path: Path, limit: int | None) -> Plan:
                     f"the suite's tasks{did_you_mean(name, names)}"
                 )
     check_variants(variants, str(suite_path))  # knobs each backend honours; extras
-    return Plan(suite, suite_path, tasks, variants, list(suite.profilers))
+    return Plan(suite, suite_path, tasks, variants, list(suite.profilers), limit)
 
 
 def _check_model(model: ModelConfig, index: int, suite_path: Path) -> None:
@@ -103,6 +114,12 @@ def _check_model(model: ModelConfig, index: int, suite_path: Path) -> None:
 
 def task_dirs(suite: SuiteConfig, suite_path: Path) -> list[Path]:
     extra = [suite_path.parent / d for d in suite.task_dirs]
+    for index, folder in enumerate(extra):
+        if not folder.is_dir():
+            raise UserError(
+                f"{suite_path}: key 'task_dirs.{index}': folder '{suite.task_dirs[index]}' not "
+                f"found (looked for {folder}; relative paths start at the suite's folder)"
+            )
     return [*extra, builtin_dir("tasks")]
 
 
@@ -151,16 +168,20 @@ def prepare_task(
     path = find_task(name, task_dirs(suite, suite_path), str(suite_path))
     config = load_task_file(path)
     adapter_factory(config, str(path))  # fail on a wrong adapter before loading any data
-    rows = load_source(config.source, str(path), path.parent)
+    loaded = load_rows(config.source, str(path), path.parent)
+    rows = loaded.samples
     n = ref.n if isinstance(ref, TaskRef) and ref.n else config.n
     if limit is not None:
         n = min(n, limit) if n else limit
     samples = select(rows, n, suite.seed)
     shots = _shot_picker(config, path, rows, samples, suite.seed)
     adapter = build_adapter(config, str(path), suite.seed, shots)
-    _check_samples(adapter, samples, path)
+    _check_samples(adapter, config.adapter, samples, path)
     _check_primary(config, adapter, path)
-    return PreparedTask(config, path, adapter, samples, len(rows))
+    digest = ids_digest(sorted(rows, key=lambda r: r.id))
+    return PreparedTask(
+        config, path, adapter, samples, len(rows), digest, loaded.duplicates, loaded.n_duplicates
+    )
 
 
 def _check_primary(config: TaskConfig, adapter: Adapter, path: Path) -> None:
@@ -191,11 +212,17 @@ def _shot_picker(
     return ShotPicker(pool, config.fewshot.k, seed)
 
 
-def _check_samples(adapter: Adapter, samples: list[Sample], path: Path) -> None:
+def _check_samples(adapter: Adapter, name: str, samples: list[Sample], path: Path) -> None:
     """Build every sample's requests now, so that a template naming a field the data lacks
     fails before any model loads."""
-    try:
-        for sample in samples:
+    for sample in samples:
+        origin = sample.extra.get("origin", f"sample {sample.id}")
+        try:
             adapter.requests(sample)
-    except UserError as err:
-        raise UserError(f"{path}: {err}") from None
+        except UserError as err:
+            raise UserError(f"{path}: {origin}: {err}") from None
+        except (KeyError, TypeError, AttributeError) as err:  # a field of the wrong shape
+            raise UserError(
+                f"{path}: {origin}: the row does not fit adapter '{name}' "
+                f"({type(err).__name__}: {err}); check the data's fields and the task's options"
+            ) from None

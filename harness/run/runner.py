@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Protocol
 
 from harness.config import file_sha256
-from harness.errors import UserError
+from harness.errors import UserError, user_path
 from harness.hardware.fingerprint import fingerprint
 from harness.hardware.process_memory import release_freed_memory
 from harness.metrics import summarize
@@ -26,8 +26,10 @@ from harness.requests import Response
 from harness.run.load import LoadedVariant, load_variant
 from harness.run.measure import measure
 from harness.run.plan import Plan, PreparedTask
+from harness.run.resume import check_resumable, data_digest
 from harness.slo import slo_values
 from harness.store.records import Record, RunStore
+from harness.store.repair import repair_run
 from harness.store.runfiles import Manifest, SampleRow, TaskEntry
 from harness.values import Value
 from harness.variants import Variant
@@ -49,17 +51,20 @@ def new_run_id() -> str:
     return f"{datetime.now(UTC):%Y%m%d-%H%M%S}-{secrets.token_hex(2)}"
 
 
-def open_store(p: Plan, out: Path, resume: bool) -> tuple[RunStore, set[tuple[str, str]]]:
+def open_store(
+    p: Plan, out: Path, resume: bool, notes: list[str] | None = None
+) -> tuple[RunStore, set[tuple[str, str]]]:
+    """The run folder's store and its finished units; the caller holds the folder's lock.
+    What a resume's repair set aside is added to `notes`."""
     store = RunStore(out)
-    suite_hash = file_sha256(p.suite_path)
-    if store.exists() and not resume:
-        raise UserError(f"{out} already holds a run; pass --resume or choose another --out")
+    if resume:
+        check_resumable(p, store, out)
+        repaired = repair_run(store)
+        (notes if notes is not None else []).extend(repaired.notes)
+        return store, repaired.done
     if store.exists():
-        old = store.manifest().suite_sha256
-        if old != suite_hash:
-            raise UserError(f"{p.suite_path}: changed since run {out} started; start a new run")
-        return store, store.repair()
-    store.create(_manifest(p, out.name, suite_hash))
+        raise UserError(f"{out} already holds a run; pass --resume or choose another --out")
+    store.create(_manifest(p, out.name, file_sha256(p.suite_path)))
     return store, set()
 
 
@@ -77,11 +82,15 @@ def _manifest(p: Plan, run_id: str, suite_hash: str) -> Manifest:
                 sha256=file_sha256(t.path),
                 n=len(t.samples),
                 n_available=t.n_available,
+                data_sha256=data_digest(t),
+                n_duplicates=t.n_duplicates,
+                duplicates=t.duplicates,
             )
             for t in p.tasks
         },
         created_at=datetime.now(UTC).isoformat(),
         command=" ".join(sys.argv),
+        limit=p.limit,
         env=fingerprint(),
     )
 
@@ -94,17 +103,32 @@ def execute(p: Plan, store: RunStore, done: set[tuple[str, str]], sink: Progress
         pending = [t for t in p.tasks_for(variant) if (variant.id, t.name) not in done]
         if not pending:
             continue
-        loaded = load_variant(variant, p.suite_path.parent)
+        loaded = _load_named(p, variant)
         try:
             for task in pending:
                 record, samples = run_unit(p, run_id, variant, loaded, task, sink)
-                store.append_unit(record, samples)
+                with user_path("--out", store.root):  # a full disk: exit 2, resumable
+                    store.append_unit(record, samples)
                 ran += 1
         finally:
             getattr(loaded.backend, "close", lambda: None)()  # e.g. stop a launched server
         del loaded
         release_freed_memory()  # free one model's weights before the next one loads
     return ran
+
+
+def _load_named(p: Plan, variant: Variant) -> LoadedVariant:
+    """Load a variant; a failure names the suite's model entry and the key to look at."""
+    try:
+        return load_variant(variant, p.suite_path.parent)
+    except UserError as err:
+        model = variant.model
+        index = p.suite.models.index(model)
+        key = "server" if model.server is not None else "source"
+        raise UserError(
+            f"{p.suite_path}: model entry '{model.name}' (key 'models.{index}.{key}') did not "
+            f"load as variant {variant.id}: {err}"
+        ) from None
 
 
 def run_unit(
@@ -155,6 +179,7 @@ def run_unit(
         conventions={
             **task.adapter.conventions,
             **loaded.conventions(),
+            "duplicate_rows": task.duplicates_convention,
         },
         started_at=started,
         wall_s=time.perf_counter() - clock,

@@ -98,21 +98,6 @@ class Record(BaseModel):
         return tuple(name for _, name in ranked)
 
 
-def _read_complete_lines(path: Path) -> list[dict[str, Any]]:
-    """Parsed JSON lines, skipping a final line cut short by a kill."""
-    if not path.exists():
-        return []
-    rows = []
-    for line in path.read_text(encoding="utf-8").splitlines(keepends=True):
-        if not line.endswith("\n"):
-            break
-        try:
-            rows.append(json.loads(line))
-        except json.JSONDecodeError:
-            break
-    return rows
-
-
 def _append_lines(path: Path, rows: Iterable[Mapping[str, Any]]) -> None:
     payload = "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
     if not payload:
@@ -121,16 +106,6 @@ def _append_lines(path: Path, rows: Iterable[Mapping[str, Any]]) -> None:
         handle.write(payload)
         handle.flush()
         os.fsync(handle.fileno())
-
-
-def _rewrite_lines(path: Path, rows: Iterable[Mapping[str, Any]]) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    with tmp.open("w", encoding="utf-8") as handle:
-        for row in rows:
-            handle.write(json.dumps(row, ensure_ascii=False) + "\n")
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
 
 
 class RunStore:
@@ -197,13 +172,11 @@ class RunStore:
         return out
 
     def repair(self) -> set[tuple[str, str]]:
-        """Drop torn lines and orphan samples; return the finished (variant_id, task) units."""
-        records = _read_complete_lines(self.records_path)
-        done = {(r["variant_id"], r["task"]) for r in records}
-        _rewrite_lines(self.records_path, records)
-        kept = [s for s in _read_complete_lines(self.samples_path) if _unit(s) in done]
-        _rewrite_lines(self.samples_path, kept)
-        return done
+        """Set damaged lines aside (never delete a finished record), drop a torn final line
+        and unfinished units' samples; return the finished (variant_id, task) units."""
+        from harness.store.repair import repair_run
+
+        return repair_run(self).done
 
     def append_unit(self, record: Record, samples: Iterable[SampleRow]) -> None:
         """Samples first, record last: the record line is the unit's commit point."""
@@ -227,7 +200,3 @@ def _missing_fields(needed: set[str], scores: Mapping[str, float]) -> list[str]:
         for f in needed
         if (not any(k.startswith(f[:-1]) for k in scores) if f.endswith("*") else f not in scores)
     )
-
-
-def _unit(sample: Mapping[str, Any]) -> tuple[str, str]:
-    return (str(sample.get("variant_id")), str(sample.get("task")))

@@ -13,7 +13,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
-MANIFEST_SCHEMA_VERSION = 1
+# 2: `limit` and per-task `data_sha256` (what a resume must match); 1: neither. Both load.
+MANIFEST_SCHEMA_VERSION = 2
 # Committed copies of the schemas (harness/schemas/), shipped in the package for other tools.
 SCHEMA_DIR = Path(__file__).resolve().parents[1] / "schemas"
 
@@ -76,6 +77,17 @@ class TaskEntry(_Frozen):
     sha256: str = Field(description="sha256 of that task file")
     n: int = Field(description="samples evaluated (after --limit and seeded sampling)")
     n_available: int = Field(description="rows the source held before sampling")
+    data_sha256: str | None = Field(
+        default=None,
+        description="sha256 of the evaluated samples' ids (content hashes, in order): "
+        "resume refuses other data, seed or sampling; None in runs written before it",
+    )
+    n_duplicates: int = Field(
+        default=0, description="rows of the source that repeat an earlier row exactly"
+    )
+    duplicates: str = Field(
+        default="keep", description="what was done with them: keep (scored) or drop"
+    )
 
 
 class Manifest(_Frozen):
@@ -94,6 +106,9 @@ class Manifest(_Frozen):
     tasks: dict[str, TaskEntry] = Field(description="the tasks by name")
     created_at: str = Field(description="ISO 8601 UTC time the run folder was created")
     command: str = Field(description="the command line that started the run")
+    limit: int | None = Field(
+        default=None, description="--limit the run started with (resume refuses another)"
+    )
     env: Fingerprint = Field(description="the driver's environment fingerprint")
 
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from harness.config import ModelConfig, SuiteConfig, VariantsConfig
-from harness.errors import UserError
+from harness.errors import UserError, did_you_mean
 from harness.registry import Registry
 from harness.values import Scalar
 from harness.variants.facts import TransformFacts
@@ -202,11 +202,30 @@ def _check_knobs(combo: Mapping[str, Scalar], where: str) -> None:
             raise UserError(f"{where}: knob '{name}' = {value!r}: {problem}")
 
 
+def _check_excludes(config: VariantsConfig, where: str) -> None:
+    """An exclude rule naming a knob that is not an axis, or a value the axis does not take,
+    would match nothing and exclude nothing, silently."""
+    for index, rule in enumerate(config.exclude):
+        at = f"{where}: key 'variants.exclude.{index}'"
+        for name, value in rule.items():
+            if name not in config.axes:
+                raise UserError(
+                    f"{at}: '{name}' is not an axis of this sweep, so the rule excludes "
+                    f"nothing{did_you_mean(name, config.axes)}"
+                )
+            if value not in config.axes[name]:
+                raise UserError(
+                    f"{at}: {name} = {value!r} is not among the axis' values "
+                    f"({', '.join(map(repr, config.axes[name]))}), so the rule excludes nothing"
+                )
+
+
 def expand_variants(suite: SuiteConfig, where: str) -> list[Variant]:
     """Every (model, knob combination), each validated, in a stable order."""
     variants: list[Variant] = []
     for model in suite.models:
         config = model.variants or suite.variants
+        _check_excludes(config, f"{where}: model '{model.name}'")
         for combo in _combinations(config) or [{}]:
             _check_knobs(combo, f"{where}: variants of model '{model.name}'")
             variants.append(Variant(model, tuple(sorted(combo.items()))))
