@@ -165,3 +165,11 @@ def test_version_and_list(
     assert cells == ["lee_news_ppl", "perplexity", "20", "bits_per_byte"]
     cells = [c.strip() for c in rows["gsm8k"].split("│")[1:5]]
     assert cells == ["gsm8k", "qa", "8", "exact_match"]
+
+
+def test_old_sample_rows_without_prompt_or_gold_still_load() -> None:
+    from harness.store.runfiles import SampleRow
+
+    fixture = Path(__file__).parent / "fixtures" / "run_v1" / "samples.jsonl"
+    rows = [SampleRow.model_validate_json(line) for line in fixture.read_text().splitlines()]
+    assert rows and all(r.prompt is None and r.gold is None for r in rows)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -82,7 +83,23 @@ def _show_adapter(console: Console, name: str) -> None:
     for row in option_rows(factory.Options):
         table.add_row(row.name, row.type, row.default, row.description)
     console.print(table)
-    example = getattr(factory, "example", None)
-    if example:
-        console.print("[bold]example task file[/]")
-        console.print(Syntax(example, "yaml", theme="ansi_dark", word_wrap=True))
+    examples = _builtin_tasks_of(name)
+    if examples:
+        shown = examples[0].relative_to(examples[0].parent.parent)
+        console.print(f"[bold]example[/] (built-in task {shown}):")
+        text = examples[0].read_text(encoding="utf-8")
+        console.print(Syntax(text, "yaml", theme="ansi_dark", word_wrap=True))
+    console.print(
+        "Task keys besides `options`: name, adapter, source (format, path, ...), n, fewshot "
+        "{k, source}, primary. Prompts render {field} placeholders from each row; "
+        "samples.jsonl shows every rendered prompt, the gold answer and the output."
+    )
+
+
+def _builtin_tasks_of(adapter: str) -> list[Path]:
+    """The built-in task files that use `adapter`: real, tested examples of its options."""
+    from harness.config import load_task_file
+    from harness.paths import builtin_dir
+
+    paths = sorted(builtin_dir("tasks").glob("*.yaml"))
+    return [p for p in paths if load_task_file(p).adapter == adapter]
