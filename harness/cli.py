@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from harness.cli_commands import export as export_command
 from harness.cli_commands import listing
 from harness.cli_commands import validate as validate_command
 from harness.errors import UserError
@@ -191,6 +192,7 @@ def _options(
 
 app.command("list")(listing.list_plugins)
 app.command("validate")(validate_command.validate_suite)
+app.command("export")(export_command.export_run)
 
 
 def _is_click(err: BaseException, name: str) -> bool:
