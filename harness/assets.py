@@ -42,17 +42,36 @@ def resolve(source: str | PartsSource, base_dir: Path | None = None) -> Path | s
         return join_parts(source, base_dir)
     if source.startswith(PIP_PREFIX):
         return pip_file(source)
-    local = Path(source).expanduser()
-    if not local.is_absolute() and base_dir is not None:
-        local = base_dir / local
+    local = local_path(source, base_dir)
     if local.exists():
         return local
     if _HUB_ID.match(source):
         return source
-    raise UserError(f"source '{source}' is neither an existing path nor a hub id")
+    raise UserError(f"source '{source}' is neither an existing path nor a hub id{_tried(local)}")
+
+
+def local_path(source: str, base_dir: Path | None) -> Path:
+    """Where a local source would be: relative paths from the folder of the file naming it."""
+    local = Path(source).expanduser()
+    if not local.is_absolute() and base_dir is not None:
+        local = base_dir / local
+    return local
+
+
+def _tried(local: Path) -> str:
+    return (
+        f" (tried {local.resolve()}; a relative path is taken from the folder of the file "
+        "that names it)"
+    )
 
 
 def resolve_local(source: str | PartsSource, base_dir: Path | None = None) -> Path:
+    """A file that must be here (data): a missing one is reported with the path tried,
+    never taken for a hub id."""
+    if isinstance(source, str) and not source.startswith(PIP_PREFIX):
+        local = local_path(source, base_dir)
+        if not local.exists():
+            raise UserError(f"source '{source}': no such file{_tried(local)}")
     found = resolve(source, base_dir)
     if isinstance(found, str):
         raise UserError(f"source '{source}' must be a local file or a pip: file, not a hub id")

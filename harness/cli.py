@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
+from harness.cli_commands import export as export_command
+from harness.cli_commands import listing
+from harness.cli_commands import validate as validate_command
 from harness.errors import UserError
 
 app = typer.Typer(
@@ -20,49 +23,11 @@ EXIT_BAD_INPUT = 2
 EXIT_INTERNAL = 4  # 3 is "some units failed" (harness.executors)
 
 
-class RichProgress:
-    """Variant, task, samples done and ETA, on stderr."""
-
-    def __init__(self) -> None:
-        from rich.progress import (
-            BarColumn,
-            MofNCompleteColumn,
-            Progress,
-            TextColumn,
-            TimeElapsedColumn,
-            TimeRemainingColumn,
-        )
-
-        self.progress = Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            TextColumn("ETA"),
-            TimeRemainingColumn(),
-            transient=False,
-        )
-        self.current: Any = None
-
-    def begin(self, label: str, total: int) -> None:
-        self.current = self.progress.add_task(label, total=total)
-
-    def advance(self, n: int) -> None:
-        self.progress.advance(self.current, n)
-
-    def end(self) -> None:
-        self.progress.update(self.current, completed=self.progress.tasks[-1].total)
-
-
-def _latest_run(suite_name: str) -> Path | None:
-    folder = Path("results") / suite_name
-    runs = sorted(p for p in folder.glob("*") if (p / "manifest.json").exists())
-    return runs[-1] if runs else None
-
-
 @app.command()
 def run(
-    suite: Annotated[str, typer.Argument(help="suite YAML file, or a built-in suite name")],
+    suite: Annotated[
+        str | None, typer.Argument(help="suite YAML file or built-in name (or --model/--tasks)")
+    ] = None,
     out: Annotated[Path | None, typer.Option(help="run folder [results/<suite>/<run-id>]")] = None,
     limit: Annotated[int | None, typer.Option(min=1, help="at most N samples per task")] = None,
     report: Annotated[bool, typer.Option(help="write the markdown report when done")] = True,
@@ -75,24 +40,32 @@ def run(
     shared_cache: Annotated[
         str | None, typer.Option(help="LIMITBENCH_CACHE on every Ray worker (ray)")
     ] = None,
+    model: Annotated[str | None, typer.Option(help="ad-hoc: model source, no suite")] = None,
+    backend: Annotated[str | None, typer.Option(help="ad-hoc: engine [hf]")] = None,
+    knob: Annotated[
+        list[str] | None, typer.Option("--set", help="ad-hoc: knob=value[,value...]")
+    ] = None,
+    tasks: Annotated[str | None, typer.Option(help="ad-hoc: tasks a,b (names or files)")] = None,
+    profilers: Annotated[str | None, typer.Option(help="ad-hoc: profilers a,b")] = None,
+    print_suite: Annotated[bool, typer.Option(help="print the suite as YAML and stop")] = False,
 ) -> None:
     """Run every task on every model variant of a suite, profiled (exit 3: units failed)."""
     from rich.console import Console
 
+    from harness.cli_adhoc import AdhocFlags, prepare_run, suite_source, suite_text
+    from harness.cli_progress import progress_sink
     from harness.executors import EXIT_UNITS_FAILED, ExecutorOptions
-    from harness.paths import find_suite
     from harness.run.command import run_in_folder
-    from harness.run.plan import plan
-    from harness.run.runner import new_run_id
 
     console = Console(stderr=True)
     options = ExecutorOptions(executor, address, max_retries, shared_cache)
-    the_plan = plan(find_suite(suite), limit)
-    if out is None:
-        latest = _latest_run(the_plan.suite.name) if resume else None
-        out = latest or Path("results") / the_plan.suite.name / new_run_id()
-    sink = RichProgress()
-    with sink.progress:
+    source = suite_source(suite, AdhocFlags(model, backend, knob or [], tasks, profilers))
+    if print_suite:
+        typer.echo(suite_text(source), nl=False)
+        return
+    the_plan, out = prepare_run(source, out, resume, limit)
+    total = sum(len(the_plan.tasks_for(v)) for v in the_plan.variants)
+    with progress_sink(total) as sink:
         store, done, outcome = run_in_folder(the_plan, out, resume, options, sink, console)
     console.print(f"finished {outcome.ran} unit(s); records in {store.records_path}")
     for failed in outcome.failed:
@@ -200,39 +173,26 @@ def write_schemas(
         typer.echo(str(path))
 
 
-@app.command("list")
-def list_plugins() -> None:
-    """Show built-in tasks, adapters, backends, data formats, variant knobs and profilers."""
-    from rich.console import Console
-    from rich.table import Table
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
 
-    from harness.adapters import ADAPTERS
-    from harness.backends import BACKENDS
-    from harness.config import load_task_file
-    from harness.data import LOADERS
-    from harness.paths import builtin_dir
-    from harness.profilers import PROFILERS
-    from harness.variants import KNOBS
+        typer.echo(f"limitbench {version('limitbench')}")
+        raise typer.Exit()
 
-    console = Console()
-    tasks = Table("task", "adapter", "description", title="tasks")
-    for path in sorted(builtin_dir("tasks").glob("*.yaml")):
-        spec = load_task_file(path)
-        tasks.add_row(spec.name, spec.adapter, spec.description)
-    console.print(tasks)
-    knobs = Table("knob", "stage", "unit", "axis", "backends", "description", title="variant knobs")
-    for name, knob in KNOBS:
-        axis = knob.axis.label if knob.axis else ""
-        backends = ", ".join(sorted(b if b != "*" else "shared" for b in knob.backends))
-        knobs.add_row(name, knob.stage, knob.unit or "", axis, backends, knob.description)
-    console.print(knobs)
-    for title, registry in (
-        ("adapters", ADAPTERS),
-        ("backends", BACKENDS),
-        ("data formats", LOADERS),
-        ("profilers", PROFILERS),
-    ):
-        console.print(f"[bold]{title}[/]: {', '.join(registry.names())}")
+
+@app.callback()
+def _options(
+    show_version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="print version")
+    ] = False,
+) -> None:
+    """Benchmark the performance limits of language models."""
+
+
+app.command("list")(listing.list_plugins)
+app.command("validate")(validate_command.validate_suite)
+app.command("export")(export_command.export_run)
 
 
 def _is_click(err: BaseException, name: str) -> bool:

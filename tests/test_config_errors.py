@@ -183,3 +183,26 @@ def test_fewshot_on_an_adapter_that_takes_no_examples(
     assert run_cli(monkeypatch, "run", str(path)) == 2
     message = _error(capsys)
     assert "shots.yaml" in message and "'fewshot.k' = 2" in message and adapter in message
+
+
+def test_missing_data_path_names_the_path_tried(
+    tmp_path: Path,
+    write_yaml: WriteYaml,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A relative data path is taken from the task file's folder; a missing one says where
+    it looked (it used to be reported as "not a hub id", since data/x.jsonl looks like one)."""
+    task = write_yaml(
+        tmp_path / "tasks" / "mine.yaml",
+        {
+            "name": "mine",
+            "adapter": "perplexity",
+            "source": {"format": "jsonl", "path": "data/rows.jsonl"},
+        },
+    )
+    args = ["run", "--model", "x", "--backend", "mock", "--tasks", str(task)]
+    assert run_cli(monkeypatch, *args, "--out", str(tmp_path / "run")) == 2
+    message = _error(capsys)
+    assert f"tried {tmp_path / 'tasks' / 'data' / 'rows.jsonl'}" in message
+    assert "no such file" in message and "hub id" not in message

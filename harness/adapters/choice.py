@@ -52,14 +52,23 @@ def _choice_metrics(with_f1: bool) -> tuple[Metric, ...]:
 
 
 class ClassificationOptions(AdapterOptions):
-    prompt: str
-    labels: dict[str, str] = Field(min_length=2)  # label -> verbalizer continuation
-    label_field: str = "label"
-    separator: str = "\n\n"
+    prompt: str = Field(description="template with {field} placeholders, e.g. 'Review: {text}'")
+    labels: dict[str, str] = Field(
+        min_length=2,
+        description="each label value -> the continuation scored after the prompt, e.g. "
+        "{pos: ' positive', neg: ' negative'}",
+    )
+    label_field: str = Field(
+        default="label", description="the field holding each row's label (fasttext: label)"
+    )
+    separator: str = Field(default="\n\n", description="between few-shot examples")
 
 
 @ADAPTERS.register("classification")
 class ClassificationAdapter:
+    """One log-likelihood per label's continuation after the prompt; the most likely wins
+    (accuracy, length-normalized accuracy, macro-F1, ECE, Brier)."""
+
     Options: ClassVar[type[AdapterOptions]] = ClassificationOptions
     uses_fewshot: ClassVar[bool] = True
     metrics = _choice_metrics(with_f1=True)
@@ -95,6 +104,10 @@ class ClassificationAdapter:
         chars, nbytes = choice_lengths([self.options.labels[label] for label in self.labels])
         return choice_scores(logprobs_of(responses), chars, self._gold(sample), nbytes)
 
+    def gold(self, sample: Sample) -> JsonValue:
+        """The gold label's name (samples.jsonl shows it beside the prediction)."""
+        return self.labels[self._gold(sample)]
+
     def output(self, sample: Sample, responses: Sequence[Response]) -> Mapping[str, JsonValue]:
         logprobs = logprobs_of(responses)
         best = max(range(len(responses)), key=lambda i: logprobs[i])
@@ -105,15 +118,23 @@ class ClassificationAdapter:
 
 
 class MultipleChoiceOptions(AdapterOptions):
-    prompt: str
-    choices: list[str] = Field(min_length=2)  # templates, one per choice
-    gold: int = 0  # index into `choices` of the correct one
-    shuffle: bool = False  # seeded per sample; for sources that always list the gold first
-    prefix: str = " "  # put before each choice's text as the continuation
+    prompt: str = Field(description="template of the question, with {field} placeholders")
+    choices: list[str] = Field(
+        min_length=2, description="one template per choice, e.g. ['{A}', '{B}', '{C}']"
+    )
+    gold: int = Field(default=0, description="index into `choices` of the correct one")
+    shuffle: bool = Field(
+        default=False,
+        description="shuffle the choices per sample (seeded); for sources that list the gold first",
+    )
+    prefix: str = Field(default=" ", description="put before each choice's text")
 
 
 @ADAPTERS.register("multiple_choice")
 class MultipleChoiceAdapter:
+    """One log-likelihood per choice after the question, zero-shot (accuracy, accuracy_norm,
+    accuracy_norm_bytes, ECE, Brier)."""
+
     Options: ClassVar[type[AdapterOptions]] = MultipleChoiceOptions
     uses_fewshot: ClassVar[bool] = False  # choices are scored zero-shot
     metrics = _choice_metrics(with_f1=False)
@@ -145,6 +166,10 @@ class MultipleChoiceAdapter:
         chars, nbytes = choice_lengths(self._texts(sample))
         gold = self._order(sample).index(self.options.gold)
         return choice_scores(logprobs_of(responses), chars, gold, nbytes)
+
+    def gold(self, sample: Sample) -> JsonValue:
+        """The correct choice's text, as the model was asked to continue with it."""
+        return self._texts(sample)[self._order(sample).index(self.options.gold)]
 
     def output(self, sample: Sample, responses: Sequence[Response]) -> Mapping[str, JsonValue]:
         order: list[JsonValue] = [*self._order(sample)]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import ClassVar, Literal
 
-from pydantic import JsonValue
+from pydantic import Field, JsonValue
 
 from harness.adapters.base import ADAPTERS, AdapterContext, AdapterOptions, ShotPicker
 from harness.adapters.prompting import (
@@ -50,6 +50,9 @@ class _GenerationAdapter:
     def reference(self, sample: Sample) -> str:
         return render(self.options.target, sample.fields).strip()
 
+    def gold(self, sample: Sample) -> JsonValue:
+        return self.reference(sample)
+
     def output(self, sample: Sample, responses: Sequence[Response]) -> Mapping[str, JsonValue]:
         return {"generated": generated_text(responses[0]), "reference": self.reference(sample)}
 
@@ -69,9 +72,17 @@ QA_SPAN_METRICS: tuple[Metric, ...] = (
 
 
 class QAOptions(GenerationOptions):
-    mode: Literal["extractive", "generative", "numeric"] = "generative"
-    answers: str | None = None  # field holding a list of gold answers (SQuAD: answers.text)
-    answer_marker: str | None = None  # numeric gold follows this marker, e.g. "####"
+    mode: Literal["extractive", "generative", "numeric"] = Field(
+        default="generative",
+        description="extractive/generative: SQuAD EM and F1; numeric: the extracted number",
+    )
+    answers: str | None = Field(
+        default=None,
+        description="field holding a list of accepted answers (SQuAD: answers.text) [target]",
+    )
+    answer_marker: str | None = Field(
+        default=None, description="numeric: the gold number follows this marker, e.g. '####'"
+    )
 
 
 @ADAPTERS.register("qa")
@@ -96,6 +107,13 @@ class QAAdapter(_GenerationAdapter):
         found = lookup(sample.fields, self.options.answers, raw=True)
         raw = found if isinstance(found, list) else [found]
         return [str(a) for a in raw] or [""]
+
+    def gold(self, sample: Sample) -> JsonValue:
+        """Every accepted answer; in numeric mode the number extracted from the reference."""
+        if self.options.mode == "numeric":
+            return self._numeric_gold(sample)
+        golds: list[JsonValue] = [*self.golds(sample)]
+        return golds
 
     def _numeric_gold(self, sample: Sample) -> str | None:
         return extract_number(self.reference(sample), self.options.answer_marker)
@@ -142,7 +160,7 @@ class TranslationAdapter(_GenerationAdapter):
 
 
 class SummarizationOptions(GenerationOptions):
-    use_stemmer: bool = True
+    use_stemmer: bool = Field(default=True, description="rouge-score's Porter stemmer")
 
 
 @ADAPTERS.register("summarization")

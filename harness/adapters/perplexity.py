@@ -21,9 +21,13 @@ from harness.requests import Request, Response, RollingLogLikelihood, RollingRes
 
 
 class PerplexityOptions(AdapterOptions):
-    text_field: str = "text"
-    max_length: int | None = Field(default=None, ge=2)
-    stride: int | None = Field(default=None, ge=1)
+    text_field: str = Field(default="text", description="the field holding the text to score")
+    max_length: int | None = Field(
+        default=None, ge=2, description="rolling window in tokens [the model's context]"
+    )
+    stride: int | None = Field(
+        default=None, ge=1, description="new tokens scored per window [max_length]"
+    )
 
 
 def _rolling(responses: Sequence[Response]) -> RollingResponse:
@@ -44,6 +48,9 @@ def count_words(text: str) -> int:
 
 @ADAPTERS.register("perplexity")
 class PerplexityAdapter:
+    """Rolling log-likelihood of each text, every token scored once (token, word and byte
+    perplexity, bits per byte)."""
+
     Options: ClassVar[type[AdapterOptions]] = PerplexityOptions
     uses_fewshot: ClassVar[bool] = False  # a text's likelihood has no examples to prepend
 

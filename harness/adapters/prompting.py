@@ -42,15 +42,22 @@ def render(template: str, fields: Mapping[str, Any]) -> str:
 class PromptOptions(AdapterOptions):
     """`prompt` renders a query, `target` its gold answer (used for shots and scoring)."""
 
-    prompt: str
-    target: str
-    separator: str = "\n\n"
+    prompt: str = Field(description="template with {field} or {nested.field} placeholders")
+    target: str = Field(
+        description="template of the gold answer: the reference, and each example's answer"
+    )
+    separator: str = Field(default="\n\n", description="between few-shot examples")
 
 
 class GenerationOptions(PromptOptions):
-    max_new_tokens: int = Field(default=64, ge=1)
-    stop: list[str] = Field(default_factory=lambda: ["\n\n"])
-    chat: bool = False  # wrap the prompt in the model's chat template (instruct models)
+    max_new_tokens: int = Field(default=64, ge=1, description="greedy tokens at most")
+    stop: list[str] = Field(
+        default_factory=lambda: ["\n\n"],
+        description="cut the output at the first of these (after its first non-blank character)",
+    )
+    chat: bool = Field(
+        default=False, description="wrap the prompt in the model's chat template (instruct)"
+    )
 
 
 def build_prompt(options: PromptOptions, shots: ShotPicker, sample: Sample) -> str:

@@ -31,6 +31,13 @@ from harness.profilers import PROFILERS
 from harness.variants import Variant, expand_variants
 
 
+def primary_metrics(config: TaskConfig, adapter: Adapter) -> tuple[str, ...]:
+    """The task's `primary` list, or its adapter's default primaries."""
+    if config.primary:
+        return tuple(config.primary)
+    return default_primary(config.adapter, [m.name for m in adapter.metrics])
+
+
 @dataclass(frozen=True)
 class PreparedTask:
     """A task's validated spec, its adapter and its sampled rows, ready to run."""
@@ -51,9 +58,7 @@ class PreparedTask:
     @property
     def primary(self) -> tuple[str, ...]:
         """The metrics the gate judges this task on (see harness.metrics.primary)."""
-        if self.config.primary:
-            return tuple(self.config.primary)
-        return default_primary(self.config.adapter, [m.name for m in self.adapter.metrics])
+        return primary_metrics(self.config, self.adapter)
 
     @property
     def duplicates_convention(self) -> str:
@@ -80,7 +85,12 @@ class Plan:
 
 def plan(suite_path: Path, limit: int | None) -> Plan:
     """Validate everything and load the data before any model or output file is touched."""
-    suite = load_suite(suite_path)
+    return plan_suite(load_suite(suite_path), suite_path, limit)
+
+
+def plan_suite(suite: SuiteConfig, suite_path: Path, limit: int | None) -> Plan:
+    """`plan` for a suite already validated (e.g. built from command-line flags); relative
+    paths in it resolve against `suite_path`'s folder, which need not exist yet."""
     tasks = [prepare_task(ref, suite, suite_path, limit) for ref in suite.tasks]
     for name in suite.profilers:
         PROFILERS.get(name, where=f"{suite_path}: key 'profilers'")

@@ -22,11 +22,11 @@ from harness.hardware.fingerprint import fingerprint
 from harness.hardware.process_memory import release_freed_memory
 from harness.metrics import summarize
 from harness.metrics.spec import metric_specs
-from harness.requests import Response
 from harness.run.load import LoadedVariant, load_variant
 from harness.run.measure import measure
 from harness.run.plan import Plan, PreparedTask
 from harness.run.resume import check_resumable, data_digest
+from harness.run.sample_rows import sample_rows
 from harness.slo import slo_values
 from harness.store.records import Record, RunStore
 from harness.store.repair import repair_run
@@ -186,7 +186,7 @@ def run_unit(
         model_identity=loaded.identity,
         env=fingerprint(),
     )
-    return record, _sample_rows(variant, task, measured.responses, scores)
+    return record, sample_rows(variant.id, task, per_sample, measured.responses, scores)
 
 
 def _per_correct(
@@ -221,22 +221,3 @@ def _check_finite(
             f"{len(bad)} of {len(scores)} samples (first: {bad[0]}); the model's numerics "
             f"failed (float16 overflow is a common cause). Finished units are kept."
         )
-
-
-def _sample_rows(
-    variant: Variant,
-    task: PreparedTask,
-    responses: Sequence[Sequence[Response]],
-    scores: Sequence[Mapping[str, float]],
-) -> list[SampleRow]:
-    return [
-        SampleRow(
-            variant_id=variant.id,
-            task=task.name,
-            sample_id=sample.id,
-            label=sample.label,
-            output=dict(task.adapter.output(sample, answer)),
-            scores=dict(score),
-        )
-        for sample, answer, score in zip(task.samples, responses, scores, strict=True)
-    ]

@@ -131,6 +131,22 @@ class SampleRow(_Frozen):
     task: str = Field(description="the task the sample belongs to")
     sample_id: str = Field(description="content hash of the sample's fields, stable across runs")
     label: str | None = Field(default=None, description="the gold label, where the task has one")
+    prompt: str | None = Field(
+        default=None,
+        description="the text the model was given, as rendered: few-shot examples included "
+        "(before a chat template, where the task sets chat: true); for perplexity the scored "
+        "text. Absent in runs written before it was recorded",
+    )
+    continuations: list[str] | None = Field(
+        default=None,
+        description="log-likelihood tasks: the continuations scored after the prompt, one per "
+        "label or choice, in the order of the output's log-probabilities",
+    )
+    gold: JsonValue = Field(
+        default=None,
+        description="the gold answer as the task defines it (a label, the correct choice's "
+        "text, the reference or the accepted answers); null where the task has none",
+    )
     output: dict[str, JsonValue] = Field(
         default_factory=dict, description="what the model produced, as the adapter shows it"
     )

@@ -1,0 +1,258 @@
+"""Ad-hoc runs: `limitbench run --model SOURCE --tasks a,b` without a suite file.
+
+The flags become a SuiteConfig (the same typed model and errors as a YAML suite), which is
+planned in memory and then written into the run folder as `suite.yaml`, so the folder is an
+ordinary run: `--resume`, `report` and `gate` read it as they read any other.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import yaml
+
+from harness.config import SuiteConfig, validate
+from harness.errors import UserError
+from harness.values import Scalar
+
+if TYPE_CHECKING:
+    from harness.run.plan import Plan
+
+ADHOC_SUITE = "adhoc"
+_FLAGS = "the ad-hoc suite (--model/--tasks/--set flags)"
+SUITE_FILE = "suite.yaml"
+_HEADER = (
+    "# An ad-hoc suite written by `limitbench run --model ... --tasks ...`: rerun it with\n"
+    "# `limitbench run THIS_FILE`, or finish this run with the same flags and --resume.\n"
+)
+
+
+@dataclass(frozen=True)
+class AdhocFlags:
+    """The command-line flags that describe a suite without a file."""
+
+    model: str | None = None
+    backend: str | None = None
+    knobs: list[str] = field(default_factory=list)  # "knob=value[,value...]"
+    tasks: str | None = None  # "a,b" or task files
+    profilers: str | None = None  # "timing,memory"
+
+    @property
+    def given(self) -> bool:
+        return any((self.model, self.backend, self.knobs, self.tasks, self.profilers))
+
+
+@dataclass(frozen=True)
+class SuiteSource:
+    """Where a run's suite comes from: a file, or flags (with the text to write)."""
+
+    config: SuiteConfig
+    path: Path | None  # the file; for an ad-hoc suite, where it is written (once placed)
+    text: str | None = None  # ad-hoc only: the YAML written into the run folder
+
+
+def _split(value: str, flag: str) -> list[str]:
+    items = [item.strip() for item in value.split(",") if item.strip()]
+    if not items:
+        raise UserError(f"{flag}: expected a comma-separated list, got {value!r}")
+    return items
+
+
+def _model_name(source: str) -> str:
+    """A suite-valid name from the source's last path component (or hub id)."""
+    stem = source.rstrip("/").rsplit("/", 1)[-1]
+    stem = re.sub(r"\.gguf$", "", stem)
+    name = re.sub(r"[^A-Za-z0-9_.\-]+", "-", stem).strip("-.")
+    return name or "model"
+
+
+def _absolute_if_local(source: str) -> str:
+    """A local path as given on the command line is relative to the current folder, but
+    the suite file lives in the run folder: store it absolute so a resume finds it."""
+    if source.startswith("pip:"):
+        return source
+    path = Path(source).expanduser()
+    if path.exists():
+        return str(path.resolve())
+    if source.startswith(("/", "./", "../", "~")) or source.endswith(".gguf"):
+        raise UserError(f"--model {source}: no such file or folder (tried {path.resolve()})")
+    return source  # a hub id
+
+
+def _task_entry(name: str) -> str:
+    """A task file given on the command line is relative to the current folder: stored
+    absolute; a task name must be a built-in task."""
+    from harness.paths import builtin_dir
+    from harness.run.plan import find_task
+
+    if name.endswith((".yaml", ".yml")):
+        path = Path(name).expanduser()
+        if not path.is_file():
+            raise UserError(f"--tasks: task file '{name}' not found (tried {path.resolve()})")
+        return str(path.resolve())
+    find_task(name, [builtin_dir("tasks")], "--tasks")
+    return name
+
+
+def _parse_knobs(items: list[str]) -> dict[str, list[Scalar]]:
+    from harness.variants import KNOBS
+
+    axes: dict[str, list[Scalar]] = {}
+    for item in items:
+        name, sep, raw = item.partition("=")
+        if not sep or not name.strip():
+            raise UserError(f"--set {item!r}: expected knob=value (e.g. --set dtype=bfloat16)")
+        KNOBS.get(name.strip(), where=f"--set {item}")
+        # Each value is a YAML scalar, so `--set batch_size=8` is the integer 8.
+        values = [yaml.safe_load(v) for v in _split(raw, f"--set {name}")]
+        for value in values:
+            if not isinstance(value, str | int | float | bool):
+                raise UserError(f"--set {item}: {value!r} is not a single value")
+        axes.setdefault(name.strip(), []).extend(values)
+    return axes
+
+
+def suite_data(flags: AdhocFlags) -> dict[str, Any]:
+    """The suite the flags describe, as the mapping a YAML file would hold."""
+    if not flags.model or not flags.tasks:
+        missing = "--model" if not flags.model else "--tasks"
+        raise UserError(
+            f"{missing} is missing: an ad-hoc run needs both --model SOURCE and --tasks a,b "
+            "(or give a suite file instead of the flags)"
+        )
+    source = _absolute_if_local(flags.model)
+    model: dict[str, Any] = {"name": _model_name(source), "source": source}
+    if flags.backend:
+        from harness.backends import BACKENDS
+
+        BACKENDS.get(flags.backend, where="--backend")
+        model["backend"] = flags.backend
+    axes = _parse_knobs(flags.knobs)
+    if axes:
+        model["variants"] = {"axes": axes}
+    data: dict[str, Any] = {
+        "name": ADHOC_SUITE,
+        "description": f"ad-hoc run of {flags.model}",
+        "models": [model],
+        "tasks": [_task_entry(t) for t in _split(flags.tasks, "--tasks")],
+    }
+    if flags.profilers:
+        from harness.profilers import PROFILERS
+
+        names = _split(flags.profilers, "--profilers")
+        for name in names:
+            PROFILERS.get(name, where="--profilers")
+        data["profilers"] = names
+    return data
+
+
+def adhoc_suite(flags: AdhocFlags) -> SuiteSource:
+    """Validate the flags as a suite (placed in its run folder later)."""
+    data = suite_data(flags)
+    config = validate(SuiteConfig, data, _FLAGS)
+    text = _HEADER + yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
+    return SuiteSource(config, None, text)
+
+
+def file_suite(suite: str) -> SuiteSource:
+    from harness.config import load_suite
+    from harness.paths import find_suite
+
+    path = find_suite(suite)
+    return SuiteSource(load_suite(path), path)
+
+
+def suite_source(suite: str | None, flags: AdhocFlags) -> SuiteSource:
+    """The suite file, or the suite the flags describe; never both, never neither."""
+    if suite is not None and flags.given:
+        raise UserError(
+            f"give either a suite ({suite}) or the ad-hoc flags (--model, --tasks, --backend, "
+            "--set, --profilers), not both"
+        )
+    if suite is None and not flags.given:
+        raise UserError("missing SUITE: give a suite file or name, or --model SOURCE --tasks a,b")
+    return file_suite(suite) if suite is not None else adhoc_suite(flags)
+
+
+def suite_text(source: SuiteSource) -> str:
+    """The YAML equivalent of the run's suite (the file's own text for a suite file)."""
+    if source.text is not None:
+        return source.text
+    assert source.path is not None  # a suite file always has its path
+    return source.path.read_text(encoding="utf-8")
+
+
+def _runs_of(suite_name: str) -> list[Path]:
+    folder = Path("results") / suite_name
+    return sorted(p for p in folder.glob("*") if (p / "manifest.json").exists())
+
+
+def run_folder(source: SuiteSource, out: Path | None, resume: bool) -> Path:
+    """--out, or on --resume the suite's latest run (for flags, the latest run started with
+    the same flags), or a new folder under results/<suite>/."""
+    from harness.run.runner import new_run_id
+
+    if out is not None:
+        return out
+    name = source.config.name
+    if resume:
+        runs = _runs_of(name)
+        if source.text is not None:
+            runs = [r for r in runs if _same_text(r / SUITE_FILE, source.text)]
+        if runs:
+            return runs[-1]
+    return Path("results") / name / new_run_id()
+
+
+def _same_text(path: Path, text: str) -> bool:
+    return path.is_file() and path.read_text(encoding="utf-8") == text
+
+
+def prepare_run(
+    source: SuiteSource, out: Path | None, resume: bool, limit: int | None
+) -> tuple[Plan, Path]:
+    """Plan the suite (nothing written yet), then make the run folder and, for flags, write
+    the suite into it; the caller opens the store."""
+    from harness.run.plan import plan_suite
+
+    folder = run_folder(source, out, resume)
+    if source.text is not None:
+        source = replace(source, path=folder / SUITE_FILE)
+    assert source.path is not None
+    try:
+        the_plan = plan_suite(source.config, source.path, limit)
+    except UserError as err:
+        if source.text is None:
+            raise
+        # The file is not written yet: name the flags the suite came from instead.
+        raise UserError(str(err).replace(str(source.path), _FLAGS)) from None
+    if source.text is None:  # a suite file: the run makes (and on failure removes) the folder
+        return the_plan, folder
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise UserError(f"--out {folder}: cannot create the run folder ({err.strerror})") from None
+    write_adhoc_suite(source)
+    return the_plan, folder
+
+
+def write_adhoc_suite(source: SuiteSource) -> None:
+    """Write the ad-hoc suite into its run folder; an existing one must be the same suite
+    (a resume with the same flags), never overwritten."""
+    if source.text is None or source.path is None:
+        return
+    if source.path.exists():
+        if source.path.read_text(encoding="utf-8") != source.text:
+            raise UserError(
+                f"{source.path}: this run was started with other flags; resume it with the "
+                f"same --model/--tasks/--set/--profilers, or `limitbench run {source.path} "
+                f"--resume --out {source.path.parent}`"
+            )
+        return
+    try:
+        source.path.write_text(source.text, encoding="utf-8")
+    except OSError as err:
+        raise UserError(f"--out {source.path.parent}: cannot write ({err.strerror})") from None
