@@ -216,6 +216,7 @@ def list_plugins() -> None:
 
     from harness.adapters import ADAPTERS
     from harness.backends import BACKENDS
+    from harness.backends.options import engines_honouring
     from harness.config import load_task_file
     from harness.data import LOADERS
     from harness.paths import builtin_dir
@@ -231,7 +232,7 @@ def list_plugins() -> None:
     knobs = Table("knob", "stage", "unit", "axis", "backends", "description", title="variant knobs")
     for name, knob in KNOBS:
         axis = knob.axis.label if knob.axis else ""
-        backends = ", ".join(sorted(b if b != "*" else "shared" for b in knob.backends))
+        backends = ", ".join(engines_honouring(name))  # their options declare it
         knobs.add_row(name, knob.stage, knob.unit or "", axis, backends, knob.description)
     console.print(knobs)
     for title, registry in (
@@ -250,7 +251,8 @@ def _is_click(err: BaseException, name: str) -> bool:
 
 
 def main() -> None:
-    """Exit codes: 0 pass/done, 1 gate regression, 2 bad input, 3 internal error, 130 ^C."""
+    """Exit codes: 0 pass/done, 1 gate regression, 2 bad input, 3 some units failed,
+    4 internal error, 130 ^C."""
     try:
         # Without standalone mode click returns a typer.Exit's code instead of exiting.
         code = app(standalone_mode=False)

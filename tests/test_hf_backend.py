@@ -10,6 +10,7 @@ import pytest
 import torch
 
 from harness.backends.hf import HFBackend
+from harness.backends.hf_factory import HFOptions
 from harness.backends.hf_load import load_model
 from harness.config import ModelConfig
 from harness.requests import Generate, LogLikelihood, RollingLogLikelihood
@@ -19,7 +20,7 @@ from tests.conftest import CORPUS
 def _backend(folder: Path, **knobs: Any) -> HFBackend:
     cfg = ModelConfig(name="tiny", source=str(folder))
     model, tok, source = load_model(cfg, knobs, folder)
-    return HFBackend("tiny", source, model, tok, knobs)
+    return HFBackend("tiny", source, model, tok, HFOptions.model_validate(knobs))
 
 
 def _direct_logprob(backend: HFBackend, tokens: list[int], n_scored: int) -> float:

@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from harness.backends.hf import HFBackend
+from harness.backends.hf_factory import HFOptions
 from harness.backends.hf_head import ChunkedHead
 from harness.backends.hf_load import load_model
 from harness.backends.hf_scoring import RowScorer, batch_rows, plan_rows
@@ -20,7 +21,7 @@ from tests.conftest import CORPUS
 def _backend(folder: Path, **knobs: Any) -> HFBackend:
     cfg = ModelConfig(name="tiny", source=str(folder))
     model, tok, source = load_model(cfg, knobs, folder)
-    return HFBackend("tiny", source, model, tok, knobs)
+    return HFBackend("tiny", source, model, tok, HFOptions.model_validate(knobs))
 
 
 def _choice_requests() -> list[LogLikelihood]:

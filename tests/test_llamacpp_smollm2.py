@@ -33,7 +33,7 @@ def _load(backend: str, knobs: dict[str, Any]) -> Backend:
     from harness.backends import BACKENDS
 
     cfg = ModelConfig(name="smollm2", source=SMOLLM2, backend=backend)
-    return BACKENDS.get(backend)(cfg, {"threads": 2, **knobs}, Path.cwd())
+    return BACKENDS.get(backend).open(cfg, {"threads": 2, **knobs}, Path.cwd())
 
 
 @pytest.fixture(scope="module")

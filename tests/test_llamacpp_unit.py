@@ -93,7 +93,7 @@ def test_llamacpp_accepts_its_knobs(tmp_path: Path, write_yaml: WriteYaml) -> No
     ("knobs", "message"),
     [
         ({"quant": "q4_k_m"}, r"need the model's backend: llamacpp"),
-        ({"n_ctx": 512}, r"knob 'n_ctx' is another engine's"),
+        ({"n_ctx": 512}, r"knob 'n_ctx' is not honoured by this backend, which honours"),
     ],
 )
 def test_hf_rejects_llamacpp_levels_and_knobs(
@@ -103,8 +103,10 @@ def test_hf_rejects_llamacpp_levels_and_knobs(
         plan(_suite(tmp_path, write_yaml, "hf", knobs), limit=1)
 
 
-def test_unknown_quant_lists_both_engines(tmp_path: Path, write_yaml: WriteYaml) -> None:
-    with pytest.raises(UserError, match=r"\(hf backend\) or .*q4_k_m.*\(llamacpp backend\)"):
+def test_unknown_quant_lists_hf_levels_and_points_at_llamacpp(
+    tmp_path: Path, write_yaml: WriteYaml
+) -> None:
+    with pytest.raises(UserError, match=r"not a level of the hf backend .*q4_0.*backend: llamacpp"):
         plan(_suite(tmp_path, write_yaml, "hf", {"quant": "q4_k"}), limit=1)
 
 

@@ -14,6 +14,7 @@ import pytest
 import torch
 
 from harness.adapters.base import AdapterContext
+from harness.backends.mock import MockBackend
 from harness.config import TaskConfig
 from harness.hardware.fingerprint import fingerprint, hardware_key
 from harness.requests import LogLikelihoodResponse
@@ -93,7 +94,13 @@ def _fake_torch(uuids: list[str | None]) -> Any:
 
 def _backend_on(index: int) -> Any:
     param = SimpleNamespace(device=SimpleNamespace(type="cuda", index=index))
-    return SimpleNamespace(model=SimpleNamespace(parameters=lambda: [param]))
+
+    class OnGPU(MockBackend):
+        @property
+        def torch_model(self) -> Any:
+            return SimpleNamespace(parameters=lambda: [param])
+
+    return OnGPU("m")
 
 
 def test_nvml_reads_only_the_models_gpu_matched_by_uuid(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -226,7 +233,11 @@ def test_ttft_says_whether_it_is_per_batch() -> None:
 
     prof = TimingProfiler()
     prof.start()
-    backend = SimpleNamespace(latency_scope="per batch", synchronize=lambda: None)
+
+    class LockStep(MockBackend):
+        latency_scope = "per batch"
+
+    backend = LockStep("m")
     work = Work(
         n_requests=2,
         input_tokens=4,

@@ -1,19 +1,53 @@
-"""Registers the transformers backend without importing torch until it is used."""
+"""Registers the transformers engine and its options without importing torch until it loads."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from pathlib import Path
 
-from harness.backends.base import BACKENDS, Backend
+from pydantic import field_validator
+
+from harness.backends.base import BACKENDS, Backend, Engine, EngineOptions
+from harness.backends.options import Dtype, Fraction, NonNegativeInt, PositiveInt
 from harness.config import ModelConfig
-from harness.values import Scalar
+
+# Rows × positions per forward: bounds activations (attention and MLP intermediates), so a
+# unit's peak memory is weights + this many tokens' activations + hf_head's logits budget.
+BATCH_TOKENS = 1024
 
 
-@BACKENDS.register("hf")
-def load_hf(cfg: ModelConfig, knobs: Mapping[str, Scalar], base_dir: Path) -> Backend:
+class HFOptions(EngineOptions):
+    """transformers in process: every shared knob, and the transforms (it holds the torch
+    model they rewrite)."""
+
+    dtype: Dtype = "float32"
+    device: str | None = None  # None: cpu (cuda for bitsandbytes levels); torch names its own
+    threads: PositiveInt | None = None  # None: torch's default
+    batch_size: PositiveInt = 8
+    share_context: bool = True
+    max_length: PositiveInt | None = None  # None: the model's max_position_embeddings
+    batch_tokens: PositiveInt = BATCH_TOKENS
+    layers: NonNegativeInt | None = None
+    drop_middle: NonNegativeInt | None = None
+    sparsity: Fraction | None = None
+    quant: str | None = None
+
+    @field_validator("quant")
+    @classmethod
+    def _an_hf_level(cls, value: str | None) -> str | None:
+        from harness.variants.quantize import hf_quant_check
+
+        problem = hf_quant_check(value) if value is not None else None
+        if problem:
+            raise ValueError(problem)
+        return value
+
+
+def load_hf(cfg: ModelConfig, options: HFOptions, base_dir: Path) -> Backend:
     from harness.backends.hf import HFBackend
     from harness.backends.hf_load import load_model
 
-    model, tokenizer, source = load_model(cfg, knobs, base_dir)
-    return HFBackend(cfg.name, source, model, tokenizer, knobs)
+    model, tokenizer, source = load_model(cfg, options.knobs(), base_dir)
+    return HFBackend(cfg.name, source, model, tokenizer, options)
+
+
+BACKENDS.register("hf")(Engine(load_hf, HFOptions, description="transformers in process (torch)"))

@@ -11,10 +11,10 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import Callable, Coroutine, Mapping, Sequence
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from harness.backends import openai_http as net
-from harness.backends.base import BackendInfo, Progress
+from harness.backends.base import Backend, BackendInfo, Progress
 from harness.backends.server_launch import LaunchedServer
 from harness.config import ServerConfig
 from harness.errors import UserError
@@ -26,7 +26,9 @@ from harness.requests import (
     RollingLogLikelihood,
     RollingResponse,
 )
-from harness.values import Scalar
+
+if TYPE_CHECKING:
+    from harness.backends.openai_factory import OpenAIOptions
 
 T = TypeVar("T")
 EXTRA_HINT = "pip install 'limitbench[serving]'"
@@ -53,7 +55,7 @@ def api_headers(server: ServerConfig, where: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {key}"}
 
 
-class OpenAIBackend:
+class OpenAIBackend(Backend):
     """Answers the three request kinds over HTTP; `close` stops a server it launched."""
 
     def __init__(
@@ -61,15 +63,15 @@ class OpenAIBackend:
         server: ServerConfig,
         url: str,
         headers: dict[str, str],
-        knobs: Mapping[str, Scalar],
+        options: OpenAIOptions,
         info: BackendInfo,
         launched: LaunchedServer | None = None,
     ) -> None:
         self.server = server
         self.url = url.rstrip("/")
         self.headers = headers
-        self.concurrency = int(knobs["concurrency"]) if "concurrency" in knobs else None
-        self.rate = float(knobs["request_rate"]) if "request_rate" in knobs else None
+        self.concurrency = options.concurrency
+        self.rate = options.request_rate
         if self.concurrency is None and self.rate is None:
             self.concurrency = 1  # unloaded: one request at a time
         self.info = info

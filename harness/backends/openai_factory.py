@@ -3,46 +3,39 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
 from pathlib import Path
 
-from harness.backends.base import BACKENDS, Backend, BackendInfo
+from harness.backends.base import BACKENDS, Backend, BackendInfo, Engine, EngineOptions
+from harness.backends.options import PositiveInt, PositiveNumber
 from harness.config import ModelConfig, ServerConfig
 from harness.errors import UserError, did_you_mean
-from harness.values import Scalar
 from harness.variants.base import OFFERED_LOAD, knob
 
-SERVED = frozenset({"openai"})
-
-
-@knob(
+knob(
     "concurrency",
     "served models: requests in flight (closed loop)",
     "runtime",
     unit="requests",
     axis=OFFERED_LOAD,
-    backends=SERVED,
 )
-def _positive_int(value: Scalar) -> str | None:
-    ok = isinstance(value, int) and not isinstance(value, bool) and value > 0
-    return None if ok else "expected a positive integer"
-
-
-@knob(
+knob(
     "request_rate",
     "served models: seeded Poisson arrivals per second (open loop)",
     "runtime",
     unit="req/s",
     axis=OFFERED_LOAD,
-    backends=SERVED,
 )
-def _positive_number(value: Scalar) -> str | None:
-    ok = isinstance(value, int | float) and not isinstance(value, bool) and value > 0
-    return None if ok else "expected a positive number of requests per second"
 
 
-@BACKENDS.register("openai")
-def load_openai(cfg: ModelConfig, knobs: Mapping[str, Scalar], base_dir: Path) -> Backend:
+class OpenAIOptions(EngineOptions):
+    """The load the client offers; the server's own settings (dtype, batching, context) are
+    the server's, so a suite cannot set them here and get runs that only differ by id."""
+
+    concurrency: PositiveInt | None = None  # neither set: one request at a time
+    request_rate: PositiveNumber | None = None
+
+
+def load_openai(cfg: ModelConfig, options: OpenAIOptions, base_dir: Path) -> Backend:
     from harness.backends.openai import OpenAIBackend, api_headers, import_httpx
     from harness.backends.server_launch import LaunchedServer
 
@@ -67,7 +60,7 @@ def load_openai(cfg: ModelConfig, knobs: Mapping[str, Scalar], base_dir: Path) -
             launched.stop()
         raise
     info = _info(cfg, url, local)
-    return OpenAIBackend(server, url, headers, knobs, info, launched)
+    return OpenAIBackend(server, url, headers, options, info, launched)
 
 
 def _server_of(cfg: ModelConfig, where: str) -> ServerConfig:
@@ -131,3 +124,8 @@ def _info(cfg: ModelConfig, url: str, local: Path | None) -> BackendInfo:
         n_params = sum(int(t.n_elements) for t in GGUFReader(local).tensors)
         size = local.stat().st_size
     return BackendInfo(cfg.name, url, n_params, "server", f"server {url}", size, 0)
+
+
+BACKENDS.register("openai")(
+    Engine(load_openai, OpenAIOptions, description="an OpenAI-compatible server (HTTP)")
+)
