@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from harness.backends import BACKENDS
-from harness.backends.hf_factory import HFOptions
-from harness.backends.llamacpp_factory import LlamaCppOptions
+from harness.backends.hf.options import HFOptions
+from harness.backends.llamacpp.options import LlamaCppOptions
 from harness.backends.options import check_variants, engines_honouring
 from harness.config import ModelConfig, ServerConfig, load_suite
 from harness.errors import UserError
@@ -73,7 +73,7 @@ def _check(backend: str, knob: str) -> None:
 
 @pytest.fixture(autouse=True)
 def llamacpp_present(monkeypatch: pytest.MonkeyPatch) -> None:
-    import harness.backends.llamacpp_factory as factory
+    import harness.backends.llamacpp.factory as factory
 
     monkeypatch.setattr(factory, "missing_extra", lambda: None)
 
@@ -196,3 +196,27 @@ def test_the_shipped_suites_plan_to_the_same_variant_ids() -> None:
         "smollm2-135m-served@concurrency=2",
         "smollm2-135m-served@concurrency=4",
     ]
+
+
+def test_entry_point_groups_have_no_spaces_and_old_ones_still_load(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import harness.registry as registry
+
+    loaded: list[str] = []
+
+    class EntryPoint:
+        def __init__(self, name: str) -> None:
+            self.name = name
+
+        def load(self) -> None:
+            loaded.append(self.name)
+
+    groups = {"limitbench.data_format": [EntryPoint("new")], "limitbench.data format": []}
+    groups["limitbench.data format"] = [EntryPoint("old")]
+    monkeypatch.setattr(registry, "entry_points", lambda group: groups.get(group, []))
+    formats: registry.Registry[int] = registry.Registry("data format")
+    assert formats.group == "limitbench.data_format"
+    with pytest.warns(DeprecationWarning, match="'limitbench.data format', which is deprecated"):
+        formats.names()
+    assert loaded == ["new", "old"]

@@ -8,11 +8,11 @@ from typing import Any
 import pytest
 import torch
 
-from harness.backends.hf import HFBackend
-from harness.backends.hf_factory import HFOptions
-from harness.backends.hf_head import ChunkedHead
-from harness.backends.hf_load import load_model
-from harness.backends.hf_scoring import RowScorer, batch_rows, plan_rows
+from harness.backends.hf.backend import HFBackend
+from harness.backends.hf.head import ChunkedHead
+from harness.backends.hf.load import load_model
+from harness.backends.hf.options import HFOptions
+from harness.backends.hf.scoring import RowScorer, batch_rows, plan_rows
 from harness.config import ModelConfig
 from harness.requests import LogLikelihood, RollingLogLikelihood
 from tests.conftest import CORPUS

@@ -265,7 +265,7 @@ def test_timing_repeats_by_default_and_fake_quant_says_same_kernels(tiny_model_d
 def test_bnb_4bit_quantized_bytes_count_every_weight() -> None:
     """apply_quant on a model whose Linear holds a packed 4-bit weight (as bitsandbytes'
     Linear4bit does): n_params and weight_bytes_quantized must not be halved."""
-    from harness.variants.quantize import apply_quant
+    from harness.backends.hf.quantize import apply_quant
 
     class Packed(torch.nn.Parameter):
         quant_state: Any

@@ -16,8 +16,9 @@ from typing import Any
 import pytest
 import yaml
 
-from harness.backends.openai import OpenAIBackend
-from harness.backends.openai_factory import OpenAIOptions, load_openai
+from harness.backends.openai.backend import OpenAIBackend
+from harness.backends.openai.factory import load_openai
+from harness.backends.openai.options import OpenAIOptions
 from harness.backends.server_launch import free_port
 from harness.config import ModelConfig, ServerConfig
 from harness.requests import Generate, LogLikelihood

@@ -13,9 +13,10 @@ from typing import Any
 import numpy as np
 import pytest
 
-from harness.backends import openai_http as net
-from harness.backends.openai import OpenAIBackend
-from harness.backends.openai_factory import OpenAIOptions, load_openai
+from harness.backends.openai import http as net
+from harness.backends.openai.backend import OpenAIBackend
+from harness.backends.openai.factory import load_openai
+from harness.backends.openai.options import OpenAIOptions
 from harness.config import ModelConfig, ServerConfig, SLOConfig
 from harness.errors import UserError
 from harness.metrics import mean_metric

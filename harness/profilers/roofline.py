@@ -29,7 +29,7 @@ from harness.values import Value
 def linear_weights(model: Any) -> int:
     import torch
 
-    from harness.backends.hf_params import logical_numel
+    from harness.backends.hf.params import logical_numel
 
     total = 0
     for module in model.modules():
@@ -42,7 +42,7 @@ def linear_weights(model: Any) -> int:
 
 def head_weights(model: Any) -> int:
     head = model.get_output_embeddings() if hasattr(model, "get_output_embeddings") else None
-    from harness.backends.hf_params import logical_numel
+    from harness.backends.hf.params import logical_numel
 
     return logical_numel(head.weight) if head is not None else 0
 

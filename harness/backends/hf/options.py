@@ -1,14 +1,11 @@
-"""Registers the transformers engine and its options without importing torch until it loads."""
+"""The transformers engine's options: every shared knob, and the transforms."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from pydantic import field_validator
 
-from harness.backends.base import BACKENDS, Backend, Engine, EngineOptions
+from harness.backends.base import EngineOptions
 from harness.backends.options import Dtype, Fraction, NonNegativeInt, PositiveInt
-from harness.config import ModelConfig
 
 # Rows × positions per forward: bounds activations (attention and MLP intermediates), so a
 # unit's peak memory is weights + this many tokens' activations + hf_head's logits budget.
@@ -34,20 +31,9 @@ class HFOptions(EngineOptions):
     @field_validator("quant")
     @classmethod
     def _an_hf_level(cls, value: str | None) -> str | None:
-        from harness.variants.quantize import hf_quant_check
+        from harness.backends.hf.quantize import hf_quant_check
 
         problem = hf_quant_check(value) if value is not None else None
         if problem:
             raise ValueError(problem)
         return value
-
-
-def load_hf(cfg: ModelConfig, options: HFOptions, base_dir: Path) -> Backend:
-    from harness.backends.hf import HFBackend
-    from harness.backends.hf_load import load_model
-
-    model, tokenizer, source = load_model(cfg, options.knobs(), base_dir)
-    return HFBackend(cfg.name, source, model, tokenizer, options)
-
-
-BACKENDS.register("hf")(Engine(load_hf, HFOptions, description="transformers in process (torch)"))

@@ -13,8 +13,8 @@ import os
 from collections.abc import Callable, Coroutine, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from harness.backends import openai_http as net
 from harness.backends.base import Backend, BackendInfo, Progress
+from harness.backends.openai import http as net
 from harness.backends.server_launch import LaunchedServer
 from harness.config import ServerConfig
 from harness.errors import UserError
@@ -28,7 +28,7 @@ from harness.requests import (
 )
 
 if TYPE_CHECKING:
-    from harness.backends.openai_factory import OpenAIOptions
+    from harness.backends.openai.options import OpenAIOptions
 
 T = TypeVar("T")
 EXTRA_HINT = "pip install 'limitbench[serving]'"

@@ -1,42 +1,18 @@
-"""Registers the `openai` backend and the load knobs; httpx loads only when it is used."""
+"""Connects to (or launches) an OpenAI-compatible server; httpx loads only when it is used."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
-from harness.backends.base import BACKENDS, Backend, BackendInfo, Engine, EngineOptions
-from harness.backends.options import PositiveInt, PositiveNumber
+from harness.backends.base import Backend, BackendInfo
+from harness.backends.openai.options import OpenAIOptions
 from harness.config import ModelConfig, ServerConfig
 from harness.errors import UserError, did_you_mean
-from harness.variants.base import OFFERED_LOAD, knob
-
-knob(
-    "concurrency",
-    "served models: requests in flight (closed loop)",
-    "runtime",
-    unit="requests",
-    axis=OFFERED_LOAD,
-)
-knob(
-    "request_rate",
-    "served models: seeded Poisson arrivals per second (open loop)",
-    "runtime",
-    unit="req/s",
-    axis=OFFERED_LOAD,
-)
-
-
-class OpenAIOptions(EngineOptions):
-    """The load the client offers; the server's own settings (dtype, batching, context) are
-    the server's, so a suite cannot set them here and get runs that only differ by id."""
-
-    concurrency: PositiveInt | None = None  # neither set: one request at a time
-    request_rate: PositiveNumber | None = None
 
 
 def load_openai(cfg: ModelConfig, options: OpenAIOptions, base_dir: Path) -> Backend:
-    from harness.backends.openai import OpenAIBackend, api_headers, import_httpx
+    from harness.backends.openai.backend import OpenAIBackend, api_headers, import_httpx
     from harness.backends.server_launch import LaunchedServer
 
     where = f"model '{cfg.name}'"
@@ -124,8 +100,3 @@ def _info(cfg: ModelConfig, url: str, local: Path | None) -> BackendInfo:
         n_params = sum(int(t.n_elements) for t in GGUFReader(local).tensors)
         size = local.stat().st_size
     return BackendInfo(cfg.name, url, n_params, "server", f"server {url}", size, 0)
-
-
-BACKENDS.register("openai")(
-    Engine(load_openai, OpenAIOptions, description="an OpenAI-compatible server (HTTP)")
-)

@@ -15,7 +15,7 @@ from typing import Any
 
 from harness.backends.base import Backend, BackendInfo, Progress
 from harness.backends.items import Item, context_item, item_response
-from harness.backends.llamacpp_decode import Decoder, log_softmax_at
+from harness.backends.llamacpp.decode import Decoder, log_softmax_at
 from harness.backends.stops import cut_at_stop
 from harness.backends.windows import rolling_windows
 from harness.errors import UserError

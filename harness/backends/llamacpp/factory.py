@@ -1,4 +1,4 @@
-"""Registers the llama.cpp backend and its knobs; llama-cpp-python is imported only to load.
+"""Loads a llama.cpp model; llama-cpp-python is imported only to load.
 
 The `quant` knob picks the file: absent, the source GGUF as it is; a level, that level of the
 real ladder (see llamacpp_ladder). Knobs it does not honour (dtype, batch_size, pruning, ...)
@@ -10,52 +10,18 @@ from __future__ import annotations
 import importlib.util
 import os
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
 import psutil
-from pydantic import Field, field_validator
 
 from harness.assets import resolve_local
-from harness.backends.base import BACKENDS, Backend, BackendInfo, Engine, EngineOptions
-from harness.backends.options import PositiveInt
+from harness.backends.base import Backend, BackendInfo
+from harness.backends.llamacpp.options import LlamaCppOptions
 from harness.config import ModelConfig
 from harness.errors import UserError
-from harness.variants.base import knob
 from harness.variants.facts import Measure, Note, TransformFacts
-from harness.variants.llamacpp_levels import llamacpp_level_check
 
 EXTRA = "pip install 'limitbench[llamacpp]'"
-DEFAULT_N_CTX = 2048
-
-
-knob("n_ctx", "llama.cpp context size in tokens (KV cache)", "load", unit="tokens")
-knob("n_batch", "llama.cpp tokens per decode call (prompt batch)", "load", unit="tokens")
-knob(
-    "n_gpu_layers",
-    "llama.cpp layers offloaded to the GPU (-1 = all; needs a GPU build)",
-    "load",
-    unit="layers",
-)
-
-
-class LlamaCppOptions(EngineOptions):
-    """The weight format is the `quant` level (a file of the ladder), so there is no dtype;
-    batching is llama.cpp's own (n_batch tokens per decode call), so no batch_size."""
-
-    threads: PositiveInt | None = None  # None: the CPUs this process may use
-    max_length: PositiveInt | None = None  # None: n_ctx
-    n_ctx: PositiveInt = DEFAULT_N_CTX
-    n_batch: PositiveInt = 512
-    n_gpu_layers: Annotated[int, Field(ge=-1)] = 0
-    quant: str | None = None  # None: the source GGUF as it is
-
-    @field_validator("quant")
-    @classmethod
-    def _a_level(cls, value: str | None) -> str | None:
-        problem = llamacpp_level_check(value) if value is not None else None
-        if problem:
-            raise ValueError(problem)
-        return value
 
 
 def missing_extra() -> str | None:
@@ -71,7 +37,7 @@ def load_llamacpp(cfg: ModelConfig, options: LlamaCppOptions, base_dir: Path) ->
     reason = missing_extra()
     if reason is not None:
         raise UserError(f"model '{cfg.name}': {reason}")
-    from harness.backends.llamacpp import LlamaCppBackend
+    from harness.backends.llamacpp.backend import LlamaCppBackend
 
     source = resolve_local(cfg.source, base_dir)
     if source.suffix != ".gguf":
@@ -80,7 +46,7 @@ def load_llamacpp(cfg: ModelConfig, options: LlamaCppOptions, base_dir: Path) ->
     details = TransformFacts.of(Note("engine", "llama.cpp (llama-cpp-python)"))
     path = source
     if options.quant is not None:
-        from harness.backends.llamacpp_ladder import ladder_file
+        from harness.backends.llamacpp.ladder import ladder_file
 
         level = ladder_file(source, options.quant, threads)
         path = level.path
@@ -161,13 +127,3 @@ def _info(name: str, path: Path, llama: Any, options: LlamaCppOptions) -> Backen
 def _ftype(model: Any) -> str:
     """llama.cpp's own description names the type (e.g. 'llama 135M Q4_K - Medium')."""
     return str(model.desc()).split(" ", 2)[-1]
-
-
-BACKENDS.register("llamacpp")(
-    Engine(
-        load_llamacpp,
-        LlamaCppOptions,
-        requires=lambda: missing_extra(),  # looked up late, so tests can stand in for it
-        description="llama.cpp in process (llama-cpp-python), GGUF files",
-    )
-)

@@ -7,11 +7,11 @@ from dataclasses import replace
 from typing import Any
 
 from harness.backends.base import BackendInfo, Progress
-from harness.backends.hf_factory import HFOptions
-from harness.backends.hf_generate import HFGeneration
-from harness.backends.hf_head import ChunkedHead
-from harness.backends.hf_params import count_params
-from harness.backends.hf_scoring import ItemScore, RowScorer
+from harness.backends.hf.generate import HFGeneration
+from harness.backends.hf.head import ChunkedHead
+from harness.backends.hf.options import HFOptions
+from harness.backends.hf.params import count_params
+from harness.backends.hf.scoring import ItemScore, RowScorer
 from harness.backends.items import context_item, item_response
 from harness.backends.windows import rolling_windows
 from harness.requests import (
@@ -71,8 +71,8 @@ class HFBackend(HFGeneration):
         return self.model
 
     def apply_transform(self, knob: str, value: Scalar) -> TransformFacts:
-        from harness.variants.prune import drop_middle, magnitude_prune, truncate
-        from harness.variants.quantize import apply_quant
+        from harness.backends.hf.prune import drop_middle, magnitude_prune, truncate
+        from harness.backends.hf.quantize import apply_quant
 
         transforms: dict[str, Callable[[], TransformFacts]] = {
             "layers": lambda: truncate(self, value),
@@ -116,7 +116,7 @@ class HFBackend(HFGeneration):
         """Multi-token continuations of one context share its KV cache; everything else is
         batched across samples by the row scorer (where single-token continuations of one
         context already share one forward)."""
-        from harness.backends.hf_shared import score_shared, shared_groups
+        from harness.backends.hf.shared import score_shared, shared_groups
 
         multi = [i for i, (_, n_scored) in enumerate(items) if n_scored > 1]
         groups = shared_groups([items[i] for i in multi]) if self.share_context else {}
