@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from harness.backends.base import Backend, BackendInfo, Progress
 from harness.backends.openai import http as net
 from harness.backends.server_launch import LaunchedServer
+from harness.backends.stops import cut_at_stop
 from harness.config import ServerConfig
 from harness.errors import UserError
 from harness.requests import (
@@ -108,8 +109,12 @@ class OpenAIBackend(Backend):
                 reply = self.httpx.post(root + path, json=payload, headers=self.headers)
             except self.httpx.HTTPError:
                 continue
-            if reply.status_code == 200 and key in reply.json():
-                return int(reply.json()[key])
+            try:  # a server without the route may answer 200 with something else
+                found = reply.json() if reply.status_code == 200 else None
+            except ValueError:
+                found = None
+            if isinstance(found, dict) and key in found:
+                return int(found[key])
         raise UserError(f"the server at {self.url} offers no tokenize endpoint to count tokens")
 
     def synchronize(self) -> None:
@@ -147,7 +152,9 @@ class OpenAIBackend(Backend):
             )
             n_out = got.completion_tokens if got.completion_tokens is not None else got.n_chunks
             return GenerateResponse(
-                text=got.text,
+                # A server that ignores `stop` still answers with the text before it, as the
+                # in-process engines do.
+                text=cut_at_stop(got.text, req.stop),
                 n_in=got.prompt_tokens,
                 n_out=n_out,
                 ttft_s=got.ttft_s,
