@@ -202,7 +202,8 @@ def _is_click(err: BaseException, name: str) -> bool:
 
 
 def main() -> None:
-    """Exit codes: 0 pass/done, 1 gate regression, 2 bad input, 3 internal error, 130 ^C."""
+    """Exit codes: 0 pass/done, 1 gate regression, 2 bad input, 3 some units failed,
+    4 internal error, 130 ^C."""
     try:
         # Without standalone mode click returns a typer.Exit's code instead of exiting.
         code = app(standalone_mode=False)

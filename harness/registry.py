@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Iterator
 from importlib import import_module
 from importlib.metadata import entry_points
@@ -15,8 +16,10 @@ T = TypeVar("T")
 class Registry(Generic[T]):
     """Named plugins of one kind, e.g. adapters or profilers.
 
-    Third parties register through the entry-point group `limitbench.<kind>`, loaded the
-    first time a name is looked up, so a plugin package needs no import by the user.
+    Third parties register through the entry-point group `limitbench.<kind>` (spaces in
+    the kind written as underscores: `limitbench.variant_knob`, `limitbench.data_format`),
+    loaded the first time a name is looked up, so a plugin package needs no import by the
+    user. The old groups with a space still load for one release, with a DeprecationWarning.
     `builtins` names the modules whose import registers the built-in plugins (light modules:
     heavy imports stay inside the plugins), imported at the same moment.
     """
@@ -67,5 +70,19 @@ class Registry(Generic[T]):
         self._entry_points_loaded = True
         for module in self.builtins:
             import_module(module)  # its @register decorators run on import
-        for ep in entry_points(group=f"limitbench.{self.kind}"):
+        for ep in entry_points(group=self.group):
             ep.load()  # importing the plugin module runs its @register decorator
+        if self.group != (old := f"limitbench.{self.kind}"):
+            for ep in entry_points(group=old):
+                warnings.warn(
+                    f"entry point '{ep.name}' uses the group '{old}', which is deprecated and "
+                    f"will stop loading in the next release: use '{self.group}'",
+                    DeprecationWarning,
+                    stacklevel=2,
+                )
+                ep.load()
+
+    @property
+    def group(self) -> str:
+        """The entry-point group third parties register in (no spaces)."""
+        return "limitbench." + self.kind.replace(" ", "_")

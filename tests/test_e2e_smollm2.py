@@ -60,7 +60,7 @@ def _independent_ppl(texts: list[str], max_length: int, stride: int) -> float:
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     from harness.assets import resolve_local
-    from harness.backends.hf_load import convert_gguf
+    from harness.backends.hf.load import convert_gguf
 
     folder = convert_gguf(resolve_local(SMOLLM2))
     tok = AutoTokenizer.from_pretrained(folder)

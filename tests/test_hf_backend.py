@@ -9,8 +9,9 @@ from typing import Any
 import pytest
 import torch
 
-from harness.backends.hf import HFBackend
-from harness.backends.hf_load import load_model
+from harness.backends.hf.backend import HFBackend
+from harness.backends.hf.load import load_model
+from harness.backends.hf.options import HFOptions
 from harness.config import ModelConfig
 from harness.requests import Generate, LogLikelihood, RollingLogLikelihood
 from tests.conftest import CORPUS
@@ -19,7 +20,7 @@ from tests.conftest import CORPUS
 def _backend(folder: Path, **knobs: Any) -> HFBackend:
     cfg = ModelConfig(name="tiny", source=str(folder))
     model, tok, source = load_model(cfg, knobs, folder)
-    return HFBackend("tiny", source, model, tok, knobs)
+    return HFBackend("tiny", source, model, tok, HFOptions.model_validate(knobs))
 
 
 def _direct_logprob(backend: HFBackend, tokens: list[int], n_scored: int) -> float:
@@ -91,7 +92,7 @@ def test_packed_4bit_parameters_count_by_their_original_shape() -> None:
     """bitsandbytes Params4bit hold two weights per byte; numel() is half the count."""
     from types import SimpleNamespace
 
-    from harness.backends.hf_params import count_params, logical_numel
+    from harness.backends.hf.params import count_params, logical_numel
 
     class Packed(torch.Tensor):
         quant_state: Any

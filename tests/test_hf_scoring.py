@@ -8,10 +8,11 @@ from typing import Any
 import pytest
 import torch
 
-from harness.backends.hf import HFBackend
-from harness.backends.hf_head import ChunkedHead
-from harness.backends.hf_load import load_model
-from harness.backends.hf_scoring import RowScorer, batch_rows, plan_rows
+from harness.backends.hf.backend import HFBackend
+from harness.backends.hf.head import ChunkedHead
+from harness.backends.hf.load import load_model
+from harness.backends.hf.options import HFOptions
+from harness.backends.hf.scoring import RowScorer, batch_rows, plan_rows
 from harness.config import ModelConfig
 from harness.requests import LogLikelihood, RollingLogLikelihood
 from tests.conftest import CORPUS
@@ -20,7 +21,7 @@ from tests.conftest import CORPUS
 def _backend(folder: Path, **knobs: Any) -> HFBackend:
     cfg = ModelConfig(name="tiny", source=str(folder))
     model, tok, source = load_model(cfg, knobs, folder)
-    return HFBackend("tiny", source, model, tok, knobs)
+    return HFBackend("tiny", source, model, tok, HFOptions.model_validate(knobs))
 
 
 def _choice_requests() -> list[LogLikelihood]:

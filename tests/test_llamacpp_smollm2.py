@@ -33,7 +33,7 @@ def _load(backend: str, knobs: dict[str, Any]) -> Backend:
     from harness.backends import BACKENDS
 
     cfg = ModelConfig(name="smollm2", source=SMOLLM2, backend=backend)
-    return BACKENDS.get(backend)(cfg, {"threads": 2, **knobs}, Path.cwd())
+    return BACKENDS.get(backend).open(cfg, {"threads": 2, **knobs}, Path.cwd())
 
 
 @pytest.fixture(scope="module")
@@ -97,7 +97,7 @@ def test_stop_sequences_and_chat_template(gguf_f32: Backend) -> None:
 
 
 def test_ladder_levels_are_real_files_with_real_bytes() -> None:
-    from harness.backends.llamacpp_ladder import ladder_file
+    from harness.backends.llamacpp.ladder import ladder_file
 
     src = _load("llamacpp", {})  # the packaged Q4_1 file as it is
     source_path = Path(src.info.source)
@@ -109,7 +109,7 @@ def test_ladder_levels_are_real_files_with_real_bytes() -> None:
     stamp = levels["q4_k_m"].path.stat().st_mtime_ns
     assert ladder_file(source_path, "q4_k_m", 2).path.stat().st_mtime_ns == stamp  # built once
     q4 = _load("llamacpp", {"quant": "q4_k_m"})
-    from harness.backends.llamacpp import LlamaCppBackend
+    from harness.backends.llamacpp.backend import LlamaCppBackend
 
     assert isinstance(q4, LlamaCppBackend)
     details = q4.load_details

@@ -46,7 +46,7 @@ def _suite(tmp_path: Path, write_yaml: WriteYaml, backend: str, knobs: dict[str,
 @pytest.fixture()
 def extra_present(monkeypatch: pytest.MonkeyPatch) -> None:
     """Pretend llama-cpp-python is installed: planning never imports it."""
-    import harness.backends.llamacpp_factory as factory
+    import harness.backends.llamacpp.factory as factory
 
     monkeypatch.setattr(factory, "missing_extra", lambda: None)
 
@@ -93,7 +93,7 @@ def test_llamacpp_accepts_its_knobs(tmp_path: Path, write_yaml: WriteYaml) -> No
     ("knobs", "message"),
     [
         ({"quant": "q4_k_m"}, r"need the model's backend: llamacpp"),
-        ({"n_ctx": 512}, r"knob 'n_ctx' is another engine's"),
+        ({"n_ctx": 512}, r"knob 'n_ctx' is not honoured by this backend, which honours"),
     ],
 )
 def test_hf_rejects_llamacpp_levels_and_knobs(
@@ -103,13 +103,15 @@ def test_hf_rejects_llamacpp_levels_and_knobs(
         plan(_suite(tmp_path, write_yaml, "hf", knobs), limit=1)
 
 
-def test_unknown_quant_lists_both_engines(tmp_path: Path, write_yaml: WriteYaml) -> None:
-    with pytest.raises(UserError, match=r"\(hf backend\) or .*q4_k_m.*\(llamacpp backend\)"):
+def test_unknown_quant_lists_hf_levels_and_points_at_llamacpp(
+    tmp_path: Path, write_yaml: WriteYaml
+) -> None:
+    with pytest.raises(UserError, match=r"not a level of the hf backend .*q4_0.*backend: llamacpp"):
         plan(_suite(tmp_path, write_yaml, "hf", {"quant": "q4_k"}), limit=1)
 
 
 def test_log_softmax_at_matches_a_direct_computation() -> None:
-    from harness.backends.llamacpp_decode import log_softmax_at
+    from harness.backends.llamacpp.decode import log_softmax_at
 
     rng = np.random.default_rng(0)
     logits = rng.normal(size=(3, 11)).astype(np.float32) * 30
@@ -168,7 +170,7 @@ def test_report_draws_real_and_simulated_ladders_apart() -> None:
 def test_default_threads_follow_the_granted_cpus(monkeypatch: pytest.MonkeyPatch) -> None:
     import os
 
-    from harness.backends.llamacpp_factory import default_threads
+    from harness.backends.llamacpp.factory import default_threads
 
     monkeypatch.setenv("OMP_NUM_THREADS", "1")  # what Ray sets for a num_cpus: 1 worker
     assert default_threads() == 1

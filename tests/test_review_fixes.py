@@ -14,6 +14,7 @@ import pytest
 import torch
 
 from harness.adapters.base import AdapterContext
+from harness.backends.mock import MockBackend
 from harness.config import TaskConfig
 from harness.hardware.fingerprint import fingerprint, hardware_key
 from harness.requests import LogLikelihoodResponse
@@ -93,7 +94,13 @@ def _fake_torch(uuids: list[str | None]) -> Any:
 
 def _backend_on(index: int) -> Any:
     param = SimpleNamespace(device=SimpleNamespace(type="cuda", index=index))
-    return SimpleNamespace(model=SimpleNamespace(parameters=lambda: [param]))
+
+    class OnGPU(MockBackend):
+        @property
+        def torch_model(self) -> Any:
+            return SimpleNamespace(parameters=lambda: [param])
+
+    return OnGPU("m")
 
 
 def test_nvml_reads_only_the_models_gpu_matched_by_uuid(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -226,7 +233,11 @@ def test_ttft_says_whether_it_is_per_batch() -> None:
 
     prof = TimingProfiler()
     prof.start()
-    backend = SimpleNamespace(latency_scope="per batch", synchronize=lambda: None)
+
+    class LockStep(MockBackend):
+        latency_scope = "per batch"
+
+    backend = LockStep("m")
     work = Work(
         n_requests=2,
         input_tokens=4,
@@ -254,7 +265,7 @@ def test_timing_repeats_by_default_and_fake_quant_says_same_kernels(tiny_model_d
 def test_bnb_4bit_quantized_bytes_count_every_weight() -> None:
     """apply_quant on a model whose Linear holds a packed 4-bit weight (as bitsandbytes'
     Linear4bit does): n_params and weight_bytes_quantized must not be halved."""
-    from harness.variants.quantize import apply_quant
+    from harness.backends.hf.quantize import apply_quant
 
     class Packed(torch.nn.Parameter):
         quant_state: Any

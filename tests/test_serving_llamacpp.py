@@ -16,8 +16,9 @@ from typing import Any
 import pytest
 import yaml
 
-from harness.backends.openai import OpenAIBackend
-from harness.backends.openai_factory import load_openai
+from harness.backends.openai.backend import OpenAIBackend
+from harness.backends.openai.factory import load_openai
+from harness.backends.openai.options import OpenAIOptions
 from harness.backends.server_launch import free_port
 from harness.config import ModelConfig, ServerConfig
 from harness.requests import Generate, LogLikelihood
@@ -56,7 +57,7 @@ def served_model(flags: dict[str, str | None] | None = None, **server: Any) -> M
 @pytest.fixture(scope="module")
 def server() -> Iterator[OpenAIBackend]:
     model = served_model({"--logits_all": "true"})  # echo log-probs need every position
-    backend = load_openai(model, {"concurrency": 1}, Path("."))
+    backend = load_openai(model, OpenAIOptions(concurrency=1), Path("."))
     assert isinstance(backend, OpenAIBackend)
     yield backend
     backend.close()
@@ -187,7 +188,7 @@ def test_default_interrupting_server_truncates_answers_under_load() -> None:
     off; this pins why."""
     prompts = [Generate(p, 24) for p in PROMPTS]
     backend = load_openai(
-        served_model({"--interrupt_requests": None}), {"concurrency": 3}, Path(".")
+        served_model({"--interrupt_requests": None}), OpenAIOptions(concurrency=3), Path(".")
     )
     assert isinstance(backend, OpenAIBackend)
     try:

@@ -13,9 +13,10 @@ from typing import Any
 import numpy as np
 import pytest
 
-from harness.backends import openai_http as net
-from harness.backends.openai import OpenAIBackend
-from harness.backends.openai_factory import load_openai
+from harness.backends.openai import http as net
+from harness.backends.openai.backend import OpenAIBackend
+from harness.backends.openai.factory import load_openai
+from harness.backends.openai.options import OpenAIOptions
 from harness.config import ModelConfig, ServerConfig, SLOConfig
 from harness.errors import UserError
 from harness.metrics import mean_metric
@@ -49,7 +50,7 @@ def quick_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture()
 def launched(request: pytest.FixtureRequest) -> Iterator[OpenAIBackend]:
     flags, knobs = getattr(request, "param", ((), {}))
-    backend = load_openai(fake_model(*flags), knobs, Path("."))
+    backend = load_openai(fake_model(*flags), OpenAIOptions.model_validate(knobs), Path("."))
     assert isinstance(backend, OpenAIBackend)
     yield backend
     backend.close()
@@ -178,19 +179,20 @@ def test_wrong_model_name_suggests_the_served_one() -> None:
     assert cfg.server is not None
     cfg = cfg.model_copy(update={"server": cfg.server.model_copy(update={"model": "smolm2"})})
     with pytest.raises(UserError, match=r"does not serve 'smolm2' \(did you mean 'smollm2'"):
-        load_openai(cfg, {}, Path("."))
+        load_openai(cfg, OpenAIOptions(), Path("."))
 
 
 def test_missing_key_variable_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("LB_TEST_KEY", raising=False)
     with pytest.raises(UserError, match="'LB_TEST_KEY', which is not set"):
-        load_openai(fake_model(api_key_env="LB_TEST_KEY"), {}, Path("."))
+        load_openai(fake_model(api_key_env="LB_TEST_KEY"), OpenAIOptions(), Path("."))
 
 
 def test_wrong_key_is_refused_without_showing_it(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("LB_TEST_KEY", "s3cret-wrong")
     with pytest.raises(UserError, match="refused the API key") as err:
-        load_openai(fake_model("--api-key", "right", api_key_env="LB_TEST_KEY"), {}, Path("."))
+        model = fake_model("--api-key", "right", api_key_env="LB_TEST_KEY")
+        load_openai(model, OpenAIOptions(), Path("."))
     assert "s3cret" not in str(err.value)
 
 
@@ -202,12 +204,12 @@ def test_nothing_listening_at_the_url() -> None:
         name="x", source="x", backend="openai", server=ServerConfig(url=url, model="m")
     )
     with pytest.raises(UserError, match=f"no OpenAI-compatible server answers at {url}"):
-        load_openai(cfg, {}, Path("."))
+        load_openai(cfg, OpenAIOptions(), Path("."))
 
 
 def test_a_server_that_dies_at_start_shows_its_output() -> None:
     with pytest.raises(UserError, match=r"(?s)exited with code 1.*refusing to start"):
-        load_openai(fake_model("--exit-at-once"), {}, Path("."))
+        load_openai(fake_model("--exit-at-once"), OpenAIOptions(), Path("."))
 
 
 def test_the_serving_profiler_says_why_it_cannot_measure_in_process_models() -> None:

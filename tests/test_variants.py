@@ -9,12 +9,13 @@ from typing import Any
 import pytest
 import torch
 
+from harness.backends.hf.quantize import quantizable_linears
+from harness.backends.options import check_variants
 from harness.config import ModelConfig, SuiteConfig
 from harness.errors import UserError
 from harness.requests import Generate, RollingLogLikelihood
 from harness.run.load import load_variant
 from harness.variants import Variant, expand_variants
-from harness.variants.quantize import quantizable_linears
 from tests.conftest import CORPUS
 
 
@@ -134,10 +135,11 @@ def test_expand_with_include_and_exclude() -> None:
     ]
     bad = suite.model_copy(
         update={
+            "models": [suite.models[0].model_copy(update={"backend": "hf"})],
             "variants": suite.variants.model_copy(
                 update={"axes": {"quant": ["q3_0"]}, "include": [], "exclude": []}
-            )
+            ),
         }
     )
-    with pytest.raises(UserError, match="knob 'quant' = 'q3_0': expected one of q8_0"):
-        expand_variants(bad, "s.yaml")
+    with pytest.raises(UserError, match="knob 'quant' = 'q3_0': not a level of the hf backend"):
+        check_variants(expand_variants(bad, "s.yaml"), "s.yaml")

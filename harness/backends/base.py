@@ -1,25 +1,39 @@
-"""The Backend protocol, what it reports about itself, and its registry."""
+"""The one engine interface, what an engine reports about itself, and the engine registry.
+
+Every member the runner, profilers and transforms use is declared on `Backend`, with a
+default where one makes sense, so no caller probes an engine with `getattr`. An engine
+registers an `Engine`: its typed options (the knobs it honours, with their defaults), the
+function that loads it and what it needs to load here.
+"""
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import Any, ClassVar, Generic, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict
 
 from harness.config import ModelConfig
+from harness.errors import UserError
 from harness.registry import Registry
 from harness.requests import (
     Generate,
     GenerateResponse,
     LogLikelihood,
     LogLikelihoodResponse,
+    Request,
     RollingLogLikelihood,
     RollingResponse,
 )
 from harness.values import Scalar
+from harness.variants.facts import TransformFacts
 
 Progress = Callable[[int], None]  # called with the number of requests just finished
+LatencyScope = Literal["per request", "per batch"]
+ALL_KINDS: frozenset[type[Request]] = frozenset({LogLikelihood, RollingLogLikelihood, Generate})
 
 
 @dataclass(frozen=True)
@@ -34,25 +48,104 @@ class BackendInfo:
     details: Mapping[str, Scalar] = field(default_factory=dict)
 
 
-class Backend(Protocol):
+class Backend(ABC):
+    """A loaded engine answering requests in batches; it knows nothing about tasks.
+
+    Subclasses set `info` and answer the request kinds in `answers`; the rest has defaults.
+    """
+
     info: BackendInfo
+    # The request kinds it answers; the runner refuses the others with a clear error.
+    answers: ClassVar[frozenset[type[Request]]] = ALL_KINDS
+    # "per batch": every row of a lock-step batch carries its batch's TTFT and latency.
+    latency_scope: ClassVar[LatencyScope] = "per request"
+    # Facts fixed at load (e.g. the llama.cpp file's real bytes), before any transform.
+    load_details: TransformFacts = TransformFacts()
+
+    @property
+    def torch_model(self) -> Any | None:
+        """The torch module doing the work, where there is one (FLOP counts, GPU lookup)."""
+        return None
+
+    @abstractmethod
+    def count_tokens(self, text: str) -> int: ...
+
+    def synchronize(self) -> None:
+        """Wait for queued device work; engines whose calls return when done need nothing."""
+        return None
+
+    def close(self) -> None:
+        """Release what the engine holds outside this process (e.g. a launched server)."""
+        return None
+
+    def apply_transform(self, knob: str, value: Scalar) -> TransformFacts:
+        """Rewrite the loaded model (knob stage "transform"); the facts it reports. Engines
+        whose options declare no transform knob never get here (refused at plan time)."""
+        raise UserError(f"engine of model '{self.info.model}' cannot apply the '{knob}' transform")
+
+    def refresh_info(self) -> None:
+        """After transforms: update `info` where they changed what it reports."""
+        return None
 
     def loglikelihood(
         self, reqs: Sequence[LogLikelihood], progress: Progress | None = None
-    ) -> list[LogLikelihoodResponse]: ...
+    ) -> list[LogLikelihoodResponse]:
+        raise self._refuse(LogLikelihood)
 
     def loglikelihood_rolling(
         self, reqs: Sequence[RollingLogLikelihood], progress: Progress | None = None
-    ) -> list[RollingResponse]: ...
+    ) -> list[RollingResponse]:
+        raise self._refuse(RollingLogLikelihood)
 
     def generate(
         self, reqs: Sequence[Generate], progress: Progress | None = None
-    ) -> list[GenerateResponse]: ...
+    ) -> list[GenerateResponse]:
+        raise self._refuse(Generate)
 
-    def count_tokens(self, text: str) -> int: ...
+    def _refuse(self, kind: type[Request]) -> UserError:
+        answered = ", ".join(sorted(k.__name__ for k in self.answers)) or "none"
+        return UserError(
+            f"model '{self.info.model}': its engine does not answer {kind.__name__} requests "
+            f"(it answers {answered}); pick a task of another kind or another backend"
+        )
 
-    def synchronize(self) -> None: ...
+
+class EngineOptions(BaseModel):
+    """An engine's options: one field per knob it honours (a registered knob name, whose
+    shared meaning harness.variants documents once), its value checks and its default.
+    A knob that is not a field is refused at plan time."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+    @classmethod
+    def honoured(cls) -> list[str]:
+        return sorted(cls.model_fields)
+
+    def knobs(self) -> dict[str, Scalar]:
+        """The options that have a value, defaults included (None: the engine decides)."""
+        return {k: v for k, v in self.model_dump().items() if v is not None}
 
 
-BackendFactory = Callable[[ModelConfig, Mapping[str, Scalar], Path], Backend]
-BACKENDS: Registry[BackendFactory] = Registry("backend", builtins=("harness.backends",))
+OptionsT = TypeVar("OptionsT", bound=EngineOptions)
+
+
+@dataclass(frozen=True)
+class Engine(Generic[OptionsT]):
+    """A registered engine: `load(model, options, base_dir)` builds its Backend.
+
+    `requires` says why it cannot load here (a missing extra), looked up at plan time.
+    """
+
+    load: Callable[[ModelConfig, OptionsT, Path], Backend]
+    options: type[OptionsT]
+    requires: Callable[[], str | None] = lambda: None
+    description: str = ""
+
+    def open(self, model: ModelConfig, knobs: Mapping[str, Scalar], base_dir: Path) -> Backend:
+        """Validate `knobs` into this engine's options, then load."""
+        from harness.backends.options import parse_options
+
+        return self.load(model, parse_options(self, knobs, f"model '{model.name}'"), base_dir)
+
+
+BACKENDS: Registry[Engine[Any]] = Registry("backend", builtins=("harness.backends",))

@@ -60,12 +60,13 @@ def _show_tasks(console: Console) -> None:
 def _show_knobs(console: Console) -> None:
     from rich.table import Table
 
+    from harness.backends.options import engines_honouring
     from harness.variants import KNOBS
 
     table = Table("knob", "stage", "unit", "axis", "backends", "description", title="variant knobs")
     for name, knob in KNOBS:
         axis = knob.axis.label if knob.axis else ""
-        backends = ", ".join(sorted(b if b != "*" else "shared" for b in knob.backends))
+        backends = ", ".join(engines_honouring(name))  # their options declare it
         table.add_row(name, knob.stage, knob.unit or "", axis, backends, knob.description)
     console.print(table)
 

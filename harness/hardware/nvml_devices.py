@@ -10,20 +10,23 @@ it, CUDA_VISIBLE_DEVICES (indices or UUIDs) maps torch's index to NVML's.
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from harness.backends.base import Backend
 
 
-def model_cuda_indices(backend: Any, torch: Any) -> list[int]:
+def model_cuda_indices(backend: Backend | None, torch: Any) -> list[int]:
     """torch indices of the CUDA devices the backend's model has parameters on."""
-    model = getattr(backend, "model", None)
+    model = backend.torch_model if backend is not None else None
     found: set[int] = set()
-    if model is not None and hasattr(model, "parameters"):
+    if model is not None:
         for param in model.parameters():
             device = param.device
             if device.type == "cuda":
                 found.add(device.index if device.index is not None else torch.cuda.current_device())
     if not found and backend is not None:
-        device = str(getattr(getattr(backend, "info", None), "device", ""))
+        device = backend.info.device
         if device.startswith("cuda"):
             index = device.partition(":")[2]
             found.add(int(index) if index.isdigit() else 0)

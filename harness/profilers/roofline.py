@@ -20,6 +20,7 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from harness.backends.base import Backend
 from harness.profilers.base import PROFILERS, Profiler, Work
 from harness.profilers.timing import time_per_output_token
 from harness.values import Value
@@ -28,7 +29,7 @@ from harness.values import Value
 def linear_weights(model: Any) -> int:
     import torch
 
-    from harness.backends.hf_params import logical_numel
+    from harness.backends.hf.params import logical_numel
 
     total = 0
     for module in model.modules():
@@ -41,7 +42,7 @@ def linear_weights(model: Any) -> int:
 
 def head_weights(model: Any) -> int:
     head = model.get_output_embeddings() if hasattr(model, "get_output_embeddings") else None
-    from harness.backends.hf_params import logical_numel
+    from harness.backends.hf.params import logical_numel
 
     return logical_numel(head.weight) if head is not None else 0
 
@@ -94,10 +95,10 @@ def body_flops_per_token(model: Any) -> float:
 class RooflineProfiler:
     """Needs the backend to look up (or measure) the peaks before any window opens."""
 
-    def __init__(self, backend: Any = None) -> None:
+    def __init__(self, backend: Backend | None = None) -> None:
         self.started = 0.0
         self.peak: dict[str, float] | None = None
-        if backend is not None and getattr(backend, "model", None) is not None:
+        if backend is not None and backend.torch_model is not None:
             from harness.hardware.peaks import peaks
 
             # Measured here, outside every window: measuring takes seconds and memory.
@@ -114,7 +115,7 @@ class RooflineProfiler:
         if backend is not None:
             backend.synchronize()
         wall = time.perf_counter() - self.started
-        model = getattr(backend, "model", None)
+        model = backend.torch_model if backend is not None else None
         peak = self.peak
         if backend is None or model is None or peak is None or not work.n_requests:
             return {}
@@ -155,5 +156,5 @@ class RooflineProfiler:
 
 
 @PROFILERS.register("roofline")
-def make_roofline(backend: Any = None) -> Profiler:
+def make_roofline(backend: Backend | None = None) -> Profiler:
     return RooflineProfiler(backend)

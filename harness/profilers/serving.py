@@ -100,7 +100,7 @@ class _NotServed:
 
 @PROFILERS.register("serving")
 def make_serving(backend: Backend | None = None) -> Profiler:
-    from harness.backends.openai import OpenAIBackend
+    from harness.backends.openai.backend import OpenAIBackend
 
     if not isinstance(backend, OpenAIBackend):
         return _NotServed("per-request streaming timings come only from the openai backend")

@@ -19,7 +19,7 @@ def _rate(count: int, seconds: float, unit: str, note: str) -> Value:
 def latency_scope(backend: Backend | None) -> str:
     """ "per request" where each request's own times were measured (a serving backend);
     "per batch" where every row of a batch carries its batch's (the transformers backend)."""
-    return str(getattr(backend, "latency_scope", "per request"))
+    return backend.latency_scope if backend is not None else "per request"
 
 
 def percentiles(

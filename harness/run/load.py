@@ -37,16 +37,15 @@ class LoadedVariant:
 
 
 def load_variant(variant: Variant, base_dir: Path) -> LoadedVariant:
-    factory = BACKENDS.get(variant.model.backend)
-    backend = factory(variant.model, variant.knob_dict, base_dir)
-    # Facts fixed at load (e.g. the llama.cpp file's real bytes), then the transforms' own.
-    at_load = getattr(backend, "load_details", None)
-    facts = at_load if isinstance(at_load, TransformFacts) else TransformFacts()
-    transforms = [(KNOBS.get(name), value) for name, value in variant.knobs]
-    for knob, value in sorted(transforms, key=lambda kv: kv[0].order):
-        if knob.stage == "transform" and knob.apply is not None:
-            facts = facts.then(knob.apply(backend, value).facts)
-    refresh = getattr(backend, "refresh_info", None)  # backends whose size a transform changes
-    if facts and callable(refresh):
-        refresh()
+    engine = BACKENDS.get(variant.model.backend)
+    backend = engine.open(variant.model, variant.knob_dict, base_dir)
+    # Facts fixed at load (e.g. the llama.cpp file's real bytes), then the transforms' own,
+    # applied by the engine (its options declared them: others were refused at plan time).
+    facts = backend.load_details
+    transforms = [(KNOBS.get(name), name, value) for name, value in variant.knobs]
+    for knob, name, value in sorted(transforms, key=lambda t: t[0].order):
+        if knob.stage == "transform":
+            facts = facts.then(backend.apply_transform(name, value).facts)
+    if facts:
+        backend.refresh_info()  # e.g. the bytes the weights occupy after a transform
     return LoadedVariant(backend, facts, model_identity(variant.model, backend.info.source))

@@ -13,7 +13,7 @@ from harness.adapters import ADAPTERS
 from harness.adapters.base import NO_SHOTS, Adapter, AdapterContext, AdapterFactory, ShotPicker
 from harness.assets import PIP_PREFIX, resolve
 from harness.backends import BACKENDS
-from harness.backends.traits import check_variants
+from harness.backends.options import check_variants
 from harness.config import (
     ModelConfig,
     SuiteConfig,

@@ -111,7 +111,7 @@ def execute(p: Plan, store: RunStore, done: set[tuple[str, str]], sink: Progress
                     store.append_unit(record, samples)
                 ran += 1
         finally:
-            getattr(loaded.backend, "close", lambda: None)()  # e.g. stop a launched server
+            loaded.backend.close()  # e.g. stop a launched server
         del loaded
         release_freed_memory()  # free one model's weights before the next one loads
     return ran

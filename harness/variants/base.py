@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Literal
 
 from harness.config import ModelConfig, SuiteConfig, VariantsConfig
 from harness.errors import UserError, did_you_mean
 from harness.registry import Registry
 from harness.values import Scalar
-from harness.variants.facts import TransformFacts
 
 
 @dataclass(frozen=True)
@@ -30,44 +29,31 @@ OFFERED_LOAD = Axis("offered_load", "offered load", log_scale=False)
 # The axes the report draws scaling curves along, in its order (load has its own section).
 SCALING_AXES = (N_PARAMS, BITS_PER_WEIGHT, SPARSITY)
 
-# Every backend that takes the shared knobs (all but those that honour only the knobs naming
-# them, like llama.cpp, whose weight format is its quant level).
-SHARED = frozenset({"*"})
 # Weight dtypes and their bits per weight (the report's bits axis for an unquantized model).
 DTYPE_BITS = {"float32": 32.0, "bfloat16": 16.0, "float16": 16.0}
 
 
 @dataclass(frozen=True)
 class Knob:
-    """One variant knob, declared once: what it does, when, its unit, the report axis it
-    moves a variant along and the backends that honour it.
+    """One variant knob's shared meaning, declared once: what it does, when, its unit and
+    the report axis it moves a variant along. Which engines honour it, its value checks and
+    its default are each engine's typed options (harness.backends), whose fields are knobs.
 
-    `load` knobs shape loading, `transform` knobs rewrite the loaded model (apply is called
-    with the backend and value and reports typed facts), `runtime` knobs steer dispatch.
+    `load` knobs shape loading, `transform` knobs rewrite the loaded model (the engine's
+    `apply_transform`, in ascending `order`), `runtime` knobs steer dispatch.
     """
 
     description: str
     stage: Literal["load", "transform", "runtime"]
-    check: Callable[[Scalar], str | None] = lambda value: None
-    apply: Callable[[Any, Scalar], TransformFacts] | None = None
     order: int = 0  # transforms apply in ascending order
     unit: str | None = None  # of the knob's value; None for names and flags
     axis: Axis | None = None  # the report's scaling axis this knob moves a variant along
-    backends: frozenset[str] = SHARED  # backend names that honour it; "*": see SHARED
-    backend_checks: Mapping[str, Callable[[Scalar], str | None]] = field(default_factory=dict)
-
-    def honoured_by(self, backend: str, shared: bool) -> bool:
-        """Whether `backend` honours this knob; `shared`: it takes the shared knobs."""
-        return backend in self.backends or (shared and "*" in self.backends)
 
 
-# Shared knobs live in harness.variants; engine-specific ones beside their backend.
+# Shared knobs live here; engine-specific ones beside their engine.
 KNOBS: Registry[Knob] = Registry(
     "variant knob", builtins=("harness.variants.knobs", "harness.backends")
 )
-
-
-Check = Callable[[Scalar], str | None]
 
 
 def knob(
@@ -75,24 +61,12 @@ def knob(
     description: str,
     stage: Literal["load", "transform", "runtime"],
     *,
-    apply: Callable[[Any, Scalar], TransformFacts] | None = None,
     order: int = 0,
     unit: str | None = None,
     axis: Axis | None = None,
-    backends: frozenset[str] = SHARED,
-    backend_checks: Mapping[str, Check] | None = None,
-) -> Callable[[Check], Check]:
-    """Declare the knob `name` on its value check: `@knob("layers", ...)` over the function
-    that says what is wrong with a value (None when it is fine). See Knob for the fields."""
-
-    def declare(check: Check) -> Check:
-        found = Knob(
-            description, stage, check, apply, order, unit, axis, backends, backend_checks or {}
-        )
-        KNOBS.register(name)(found)
-        return check
-
-    return declare
+) -> Knob:
+    """Declare the knob `name` (see Knob for the fields)."""
+    return KNOBS.register(name)(Knob(description, stage, order, unit, axis))
 
 
 def knobs_along(axis: Axis) -> tuple[str, ...]:
@@ -104,60 +78,18 @@ def transform_knobs() -> tuple[str, ...]:
     return tuple(name for name, knob in KNOBS if knob.stage == "transform")
 
 
-def _one_of(*allowed: Scalar) -> Callable[[Scalar], str | None]:
-    return lambda v: None if v in allowed else f"expected one of {', '.join(map(str, allowed))}"
-
-
-def _positive_int(value: Scalar) -> str | None:
-    ok = isinstance(value, int) and not isinstance(value, bool) and value > 0
-    return None if ok else "expected a positive integer"
-
-
-@knob("dtype", "weight and activation dtype", "load", axis=BITS_PER_WEIGHT)
-def _dtype(value: Scalar) -> str | None:
-    return _one_of(*DTYPE_BITS)(value)
-
-
-@knob("device", "torch device, e.g. cpu or cuda", "load")
-def _device(value: Scalar) -> str | None:
-    return None  # torch names the devices it has
-
-
-@knob("threads", "CPU threads", "load", unit="threads", backends=SHARED | {"llamacpp"})
-def _threads(value: Scalar) -> str | None:
-    return _positive_int(value)
-
-
-@knob("batch_size", "requests per forward", "runtime", unit="req")
-def _batch_size(value: Scalar) -> str | None:
-    return _positive_int(value)
-
-
-@knob("share_context", "encode a shared context once for all its continuations", "runtime")
-def _share_context(value: Scalar) -> str | None:
-    return _one_of(True, False)(value)
-
-
-@knob(
-    "max_length",
-    "context window in tokens",
-    "runtime",
-    unit="tokens",
-    backends=SHARED | {"llamacpp"},
-)
-def _max_length(value: Scalar) -> str | None:
-    return _positive_int(value)
-
-
-@knob(
+knob("dtype", "weight and activation dtype", "load", axis=BITS_PER_WEIGHT)
+knob("device", "torch device, e.g. cpu or cuda", "load")
+knob("threads", "CPU threads", "load", unit="threads")
+knob("batch_size", "requests per forward", "runtime", unit="req")
+knob("share_context", "encode a shared context once for all its continuations", "runtime")
+knob("max_length", "context window in tokens", "runtime", unit="tokens")
+knob(
     "batch_tokens",
     "rows x padded width per scoring forward (bounds activations)",
     "runtime",
     unit="tokens",
-    backends=frozenset({"hf"}),
 )
-def _batch_tokens(value: Scalar) -> str | None:
-    return _positive_int(value)
 
 
 @dataclass(frozen=True)
@@ -195,11 +127,9 @@ def _combinations(config: VariantsConfig) -> list[dict[str, Scalar]]:
 
 
 def _check_knobs(combo: Mapping[str, Scalar], where: str) -> None:
-    for name, value in combo.items():
-        knob = KNOBS.get(name, where=where)
-        problem = knob.check(value)
-        if problem:
-            raise UserError(f"{where}: knob '{name}' = {value!r}: {problem}")
+    """Known knob names; their values are checked by each engine's options at plan time."""
+    for name in combo:
+        KNOBS.get(name, where=where)
 
 
 def _check_excludes(config: VariantsConfig, where: str) -> None:

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 import torch
 
-from harness.backends.hf_head import ChunkedHead, add_per_owner
+from harness.backends.hf.head import ChunkedHead, add_per_owner
 
 Item = tuple[list[int], int]
 

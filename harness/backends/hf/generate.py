@@ -6,12 +6,12 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from itertools import groupby
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 from transformers import StoppingCriteria
 
-from harness.backends.base import BackendInfo, Progress
+from harness.backends.base import Backend, BackendInfo, LatencyScope, Progress
 from harness.backends.stops import cut_at_stop
 from harness.errors import UserError
 from harness.requests import Generate, GenerateResponse
@@ -57,12 +57,13 @@ class StopOnStrings(StoppingCriteria):
         return self.done.clone()
 
 
-class GenerationMixin:
-    """The `generate` request kind; HFBackend provides these attributes."""
+class HFGeneration(Backend):
+    """What the transformers engine's request kinds share (its model, tokenizer, device and
+    text encoding), and the `generate` request kind; HFBackend sets these attributes."""
 
     # A batch decodes in lock-step: its first token and its end come at one moment for all
     # rows, so every row carries its batch's TTFT and latency (the record says so).
-    latency_scope = "per batch"
+    latency_scope: ClassVar[LatencyScope] = "per batch"
 
     model: Any
     tokenizer: Any
@@ -72,10 +73,12 @@ class GenerationMixin:
     info: BackendInfo
 
     def encode(self, text: str) -> list[int]:
-        raise NotImplementedError  # provided by HFBackend
+        ids: list[int] = self.tokenizer(text, add_special_tokens=False)["input_ids"]
+        return ids
 
     def synchronize(self) -> None:
-        raise NotImplementedError  # provided by HFBackend
+        if self.device.type == "cuda":
+            torch.cuda.synchronize(self.device)
 
     def generate(
         self, reqs: Sequence[Generate], progress: Progress | None = None

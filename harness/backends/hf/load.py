@@ -79,7 +79,7 @@ def load_model(cfg: ModelConfig, knobs: Mapping[str, Any], base_dir: Path) -> tu
     common: dict[str, Any] = {"trust_remote_code": cfg.trust_remote_code, "revision": cfg.revision}
     quant = str(knobs.get("quant", ""))
     if quant.startswith("bnb_"):
-        from harness.variants.quantize import bnb_config
+        from harness.backends.hf.quantize import bnb_config
 
         common["quantization_config"] = bnb_config(quant)
         common["device_map"] = str(knobs.get("device", "cuda"))

@@ -1,49 +1,18 @@
-"""Registers the `openai` backend and the load knobs; httpx loads only when it is used."""
+"""Connects to (or launches) an OpenAI-compatible server; httpx loads only when it is used."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
 from pathlib import Path
 
-from harness.backends.base import BACKENDS, Backend, BackendInfo
+from harness.backends.base import Backend, BackendInfo
+from harness.backends.openai.options import OpenAIOptions
 from harness.config import ModelConfig, ServerConfig
 from harness.errors import UserError, did_you_mean
-from harness.values import Scalar
-from harness.variants.base import OFFERED_LOAD, knob
-
-SERVED = frozenset({"openai"})
 
 
-@knob(
-    "concurrency",
-    "served models: requests in flight (closed loop)",
-    "runtime",
-    unit="requests",
-    axis=OFFERED_LOAD,
-    backends=SERVED,
-)
-def _positive_int(value: Scalar) -> str | None:
-    ok = isinstance(value, int) and not isinstance(value, bool) and value > 0
-    return None if ok else "expected a positive integer"
-
-
-@knob(
-    "request_rate",
-    "served models: seeded Poisson arrivals per second (open loop)",
-    "runtime",
-    unit="req/s",
-    axis=OFFERED_LOAD,
-    backends=SERVED,
-)
-def _positive_number(value: Scalar) -> str | None:
-    ok = isinstance(value, int | float) and not isinstance(value, bool) and value > 0
-    return None if ok else "expected a positive number of requests per second"
-
-
-@BACKENDS.register("openai")
-def load_openai(cfg: ModelConfig, knobs: Mapping[str, Scalar], base_dir: Path) -> Backend:
-    from harness.backends.openai import OpenAIBackend, api_headers, import_httpx
+def load_openai(cfg: ModelConfig, options: OpenAIOptions, base_dir: Path) -> Backend:
+    from harness.backends.openai.backend import OpenAIBackend, api_headers, import_httpx
     from harness.backends.server_launch import LaunchedServer
 
     where = f"model '{cfg.name}'"
@@ -67,7 +36,7 @@ def load_openai(cfg: ModelConfig, knobs: Mapping[str, Scalar], base_dir: Path) -
             launched.stop()
         raise
     info = _info(cfg, url, local)
-    return OpenAIBackend(server, url, headers, knobs, info, launched)
+    return OpenAIBackend(server, url, headers, options, info, launched)
 
 
 def _server_of(cfg: ModelConfig, where: str) -> ServerConfig:

@@ -13,9 +13,9 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from harness.backends.base import BackendInfo, Progress
+from harness.backends.base import Backend, BackendInfo, Progress
 from harness.backends.items import Item, context_item, item_response
-from harness.backends.llamacpp_decode import Decoder, log_softmax_at
+from harness.backends.llamacpp.decode import Decoder, log_softmax_at
 from harness.backends.stops import cut_at_stop
 from harness.backends.windows import rolling_windows
 from harness.errors import UserError
@@ -27,13 +27,11 @@ from harness.requests import (
     RollingLogLikelihood,
     RollingResponse,
 )
+from harness.values import Scalar
 from harness.variants.facts import TransformFacts
 
 
-class LlamaCppBackend:
-    # The `quant` knob chose the file this backend loaded; there is nothing left to transform.
-    quantized_at_load = True
-
+class LlamaCppBackend(Backend):
     def __init__(self, llama: Any, info: BackendInfo, load_details: TransformFacts) -> None:
         self.llama = llama
         self.info = info
@@ -54,6 +52,13 @@ class LlamaCppBackend:
 
     def synchronize(self) -> None:
         return None  # llama_decode returns when the computation (CPU or GPU) is done
+
+    def apply_transform(self, knob: str, value: Scalar) -> TransformFacts:
+        """`quant` chose the file this engine loaded (its facts are in load_details): there
+        is nothing left to transform. Its options declare no other transform knob."""
+        if knob == "quant":
+            return TransformFacts()
+        return super().apply_transform(knob, value)
 
     def _is_end(self, token: int) -> bool:
         import llama_cpp

@@ -1,4 +1,4 @@
-"""Registers the llama.cpp backend and its knobs; llama-cpp-python is imported only to load.
+"""Loads a llama.cpp model; llama-cpp-python is imported only to load.
 
 The `quant` knob picks the file: absent, the source GGUF as it is; a level, that level of the
 real ladder (see llamacpp_ladder). Knobs it does not honour (dtype, batch_size, pruning, ...)
@@ -9,61 +9,19 @@ from __future__ import annotations
 
 import importlib.util
 import os
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import psutil
 
 from harness.assets import resolve_local
-from harness.backends.base import BACKENDS, Backend, BackendInfo
-from harness.backends.traits import BackendTraits, with_traits
+from harness.backends.base import Backend, BackendInfo
+from harness.backends.llamacpp.options import LlamaCppOptions
 from harness.config import ModelConfig
 from harness.errors import UserError
-from harness.values import Scalar
-from harness.variants.base import knob
 from harness.variants.facts import Measure, Note, TransformFacts
 
 EXTRA = "pip install 'limitbench[llamacpp]'"
-DEFAULT_N_CTX = 2048
-
-
-LLAMACPP = frozenset({"llamacpp"})
-
-
-def _positive(value: Scalar) -> str | None:
-    ok = isinstance(value, int) and not isinstance(value, bool) and value > 0
-    return None if ok else "expected a positive integer"
-
-
-@knob(
-    "n_ctx", "llama.cpp context size in tokens (KV cache)", "load", unit="tokens", backends=LLAMACPP
-)
-def _n_ctx(value: Scalar) -> str | None:
-    return _positive(value)
-
-
-@knob(
-    "n_batch",
-    "llama.cpp tokens per decode call (prompt batch)",
-    "load",
-    unit="tokens",
-    backends=LLAMACPP,
-)
-def _n_batch(value: Scalar) -> str | None:
-    return _positive(value)
-
-
-@knob(
-    "n_gpu_layers",
-    "llama.cpp layers offloaded to the GPU (-1 = all; needs a GPU build)",
-    "load",
-    unit="layers",
-    backends=LLAMACPP,
-)
-def _count(value: Scalar) -> str | None:
-    ok = isinstance(value, int) and not isinstance(value, bool) and value >= -1
-    return None if ok else "expected an integer (-1 = all layers)"
 
 
 def missing_extra() -> str | None:
@@ -75,32 +33,22 @@ def missing_extra() -> str | None:
     return None
 
 
-# Only the knobs naming llamacpp (their declarations say which): `dtype` and the other shared
-# knobs are rejected, the weight format being the quant level.
-TRAITS = BackendTraits(
-    shared_knobs=False,
-    requires=lambda: missing_extra(),  # looked up late, so tests can stand in for it
-)
-
-
-@BACKENDS.register("llamacpp")
-@with_traits(TRAITS)
-def load_llamacpp(cfg: ModelConfig, knobs: Mapping[str, Scalar], base_dir: Path) -> Backend:
+def load_llamacpp(cfg: ModelConfig, options: LlamaCppOptions, base_dir: Path) -> Backend:
     reason = missing_extra()
     if reason is not None:
         raise UserError(f"model '{cfg.name}': {reason}")
-    from harness.backends.llamacpp import LlamaCppBackend
+    from harness.backends.llamacpp.backend import LlamaCppBackend
 
     source = resolve_local(cfg.source, base_dir)
     if source.suffix != ".gguf":
         raise UserError(f"model '{cfg.name}': backend llamacpp needs a .gguf file, got {source}")
-    threads = int(knobs.get("threads", default_threads()))
+    threads = options.threads or default_threads()
     details = TransformFacts.of(Note("engine", "llama.cpp (llama-cpp-python)"))
     path = source
-    if "quant" in knobs:
-        from harness.backends.llamacpp_ladder import ladder_file
+    if options.quant is not None:
+        from harness.backends.llamacpp.ladder import ladder_file
 
-        level = ladder_file(source, str(knobs["quant"]), threads)
+        level = ladder_file(source, options.quant, threads)
         path = level.path
         details = details.then(
             [
@@ -108,8 +56,8 @@ def load_llamacpp(cfg: ModelConfig, knobs: Mapping[str, Scalar], base_dir: Path)
                 Note("quant_source", level.provenance),
             ]
         )
-    llama, resident = _open(cfg, path, knobs, threads)
-    info = _info(cfg.name, path, llama, knobs)
+    llama, resident = _open(cfg, path, options, threads)
+    info = _info(cfg.name, path, llama, options)
     details = details.then(
         [
             Measure("bits_per_weight", 8 * info.weight_bytes / max(info.n_params, 1), "bits"),
@@ -131,26 +79,23 @@ def default_threads() -> int:
     return len(os.sched_getaffinity(0))
 
 
-def _open(
-    cfg: ModelConfig, path: Path, knobs: Mapping[str, Scalar], threads: int
-) -> tuple[Any, int]:
+def _open(cfg: ModelConfig, path: Path, options: LlamaCppOptions, threads: int) -> tuple[Any, int]:
     """The loaded model, and the RSS it added once every weight was touched by a decode."""
     import llama_cpp
 
-    layers = int(knobs.get("n_gpu_layers", 0))
+    layers = options.n_gpu_layers
     if layers and not llama_cpp.llama_supports_gpu_offload():
         raise UserError(
             f"model '{cfg.name}': knob 'n_gpu_layers' = {layers}, but this llama-cpp-python "
             'build has no GPU offload; reinstall it with CMAKE_ARGS="-DGGML_CUDA=on" '
             "(or -DGGML_METAL=on) or drop the knob"
         )
-    n_ctx = int(knobs.get("n_ctx", DEFAULT_N_CTX))
     before = psutil.Process().memory_info().rss
     try:
         llama: Any = llama_cpp.Llama(
             model_path=str(path),
-            n_ctx=n_ctx,
-            n_batch=int(knobs.get("n_batch", 512)),
+            n_ctx=options.n_ctx,
+            n_batch=options.n_batch,
             n_threads=threads,
             n_threads_batch=threads,
             n_gpu_layers=layers,
@@ -163,10 +108,10 @@ def _open(
     return llama, psutil.Process().memory_info().rss - before
 
 
-def _info(name: str, path: Path, llama: Any, knobs: Mapping[str, Scalar]) -> BackendInfo:
+def _info(name: str, path: Path, llama: Any, options: LlamaCppOptions) -> BackendInfo:
     model = llama._model
     n_ctx = int(llama.n_ctx())
-    layers = int(knobs.get("n_gpu_layers", 0))
+    layers = options.n_gpu_layers
     return BackendInfo(
         model=name,
         source=str(path),
@@ -174,7 +119,7 @@ def _info(name: str, path: Path, llama: Any, knobs: Mapping[str, Scalar]) -> Bac
         dtype=f"gguf {_ftype(model)}",
         device="cpu" if not layers else f"cpu+gpu ({layers} layers offloaded)",
         weight_bytes=int(model.size()),
-        max_length=min(int(knobs.get("max_length", n_ctx)), n_ctx),
+        max_length=min(options.max_length or n_ctx, n_ctx),
         details={"description": model.desc(), "n_ctx": n_ctx, "vocab_size": llama.n_vocab()},
     )
 

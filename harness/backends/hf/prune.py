@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from harness.backends.hf.quantize import quantizable_linears
 from harness.errors import UserError
 from harness.variants.facts import Measure, TransformFacts
-from harness.variants.quantize import quantizable_linears
 
 
 def magnitude_prune(backend: Any, sparsity: Any) -> TransformFacts:

@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from harness.assets import cache_dir, sha256_of
+from harness.backends.llamacpp.levels import LLAMACPP_LEVELS
 from harness.errors import UserError
-from harness.variants.llamacpp_levels import LLAMACPP_LEVELS
 
 # Keys the writer sets itself, or that describe the old file rather than the new one.
 _SKIPPED_KEYS = ("general.architecture", "general.file_type", "general.alignment")

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Annotated
 
-from harness.backends.base import BACKENDS, Backend, BackendInfo, Progress
+from pydantic import Field
+
+from harness.backends.base import BACKENDS, Backend, BackendInfo, Engine, EngineOptions, Progress
 from harness.config import ModelConfig
 from harness.requests import (
     Generate,
@@ -16,23 +19,18 @@ from harness.requests import (
     RollingLogLikelihood,
     RollingResponse,
 )
-from harness.values import Scalar
 from harness.variants.base import knob
 
-MOCK = frozenset({"mock"})
+knob("mock_quality", "mock backend only: divides its log-likelihoods", "runtime")
+knob("mock_delay_s", "mock backend only: sleep per request", "runtime", unit="s")
 
 
-@knob("mock_quality", "mock backend only: divides its log-likelihoods", "runtime", backends=MOCK)
-def _mock_quality(value: Scalar) -> str | None:
-    return None
+class MockOptions(EngineOptions):
+    mock_quality: float = 1.0  # NaN too: the runner must refuse NaN scores clearly
+    mock_delay_s: Annotated[float, Field(ge=0)] = 0.0
 
 
-@knob("mock_delay_s", "mock backend only: sleep per request", "runtime", unit="s", backends=MOCK)
-def _mock_delay_s(value: Scalar) -> str | None:
-    return None
-
-
-class MockBackend:
+class MockBackend(Backend):
     """Scores by character counts; `quality` scales log-likelihoods for paired tests."""
 
     def __init__(self, name: str, quality: float = 1.0, delay_s: float = 0.0) -> None:
@@ -42,9 +40,6 @@ class MockBackend:
 
     def count_tokens(self, text: str) -> int:
         return len(text.split())
-
-    def synchronize(self) -> None:
-        return None
 
     def loglikelihood(
         self, reqs: Sequence[LogLikelihood], progress: Progress | None = None
@@ -85,7 +80,10 @@ class MockBackend:
         return out
 
 
-@BACKENDS.register("mock")
-def load_mock(cfg: ModelConfig, knobs: Mapping[str, Scalar], base_dir: Path) -> Backend:
-    quality = float(knobs.get("mock_quality", 1.0))
-    return MockBackend(cfg.name, quality, float(knobs.get("mock_delay_s", 0.0)))
+def load_mock(cfg: ModelConfig, options: MockOptions, base_dir: Path) -> Backend:
+    return MockBackend(cfg.name, options.mock_quality, options.mock_delay_s)
+
+
+BACKENDS.register("mock")(
+    Engine(load_mock, MockOptions, description="deterministic fake, for mechanics tests only")
+)

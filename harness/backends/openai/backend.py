@@ -11,11 +11,12 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import Callable, Coroutine, Mapping, Sequence
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from harness.backends import openai_http as net
-from harness.backends.base import BackendInfo, Progress
+from harness.backends.base import Backend, BackendInfo, Progress
+from harness.backends.openai import http as net
 from harness.backends.server_launch import LaunchedServer
+from harness.backends.stops import cut_at_stop
 from harness.config import ServerConfig
 from harness.errors import UserError
 from harness.requests import (
@@ -26,7 +27,9 @@ from harness.requests import (
     RollingLogLikelihood,
     RollingResponse,
 )
-from harness.values import Scalar
+
+if TYPE_CHECKING:
+    from harness.backends.openai.options import OpenAIOptions
 
 T = TypeVar("T")
 EXTRA_HINT = "pip install 'limitbench[serving]'"
@@ -53,7 +56,7 @@ def api_headers(server: ServerConfig, where: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {key}"}
 
 
-class OpenAIBackend:
+class OpenAIBackend(Backend):
     """Answers the three request kinds over HTTP; `close` stops a server it launched."""
 
     def __init__(
@@ -61,15 +64,15 @@ class OpenAIBackend:
         server: ServerConfig,
         url: str,
         headers: dict[str, str],
-        knobs: Mapping[str, Scalar],
+        options: OpenAIOptions,
         info: BackendInfo,
         launched: LaunchedServer | None = None,
     ) -> None:
         self.server = server
         self.url = url.rstrip("/")
         self.headers = headers
-        self.concurrency = int(knobs["concurrency"]) if "concurrency" in knobs else None
-        self.rate = float(knobs["request_rate"]) if "request_rate" in knobs else None
+        self.concurrency = options.concurrency
+        self.rate = options.request_rate
         if self.concurrency is None and self.rate is None:
             self.concurrency = 1  # unloaded: one request at a time
         self.info = info
@@ -106,8 +109,12 @@ class OpenAIBackend:
                 reply = self.httpx.post(root + path, json=payload, headers=self.headers)
             except self.httpx.HTTPError:
                 continue
-            if reply.status_code == 200 and key in reply.json():
-                return int(reply.json()[key])
+            try:  # a server without the route may answer 200 with something else
+                found = reply.json() if reply.status_code == 200 else None
+            except ValueError:
+                found = None
+            if isinstance(found, dict) and key in found:
+                return int(found[key])
         raise UserError(f"the server at {self.url} offers no tokenize endpoint to count tokens")
 
     def synchronize(self) -> None:
@@ -145,7 +152,9 @@ class OpenAIBackend:
             )
             n_out = got.completion_tokens if got.completion_tokens is not None else got.n_chunks
             return GenerateResponse(
-                text=got.text,
+                # A server that ignores `stop` still answers with the text before it, as the
+                # in-process engines do.
+                text=cut_at_stop(got.text, req.stop),
                 n_in=got.prompt_tokens,
                 n_out=n_out,
                 ttft_s=got.ttft_s,

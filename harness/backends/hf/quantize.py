@@ -107,9 +107,7 @@ def hf_quant_check(value: object) -> str | None:
 
 
 def apply_quant(backend: Any, kind: str) -> TransformFacts:
-    if getattr(backend, "quantized_at_load", False):
-        return TransformFacts()  # the backend loaded the level's own file (llama.cpp)
-    from harness.backends.hf_params import count_params, logical_numel
+    from harness.backends.hf.params import count_params, logical_numel
 
     model = backend.model
     total = count_params(model.parameters())

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any
 
-import torch
-
 from harness.backends.base import BackendInfo, Progress
-from harness.backends.hf_generate import GenerationMixin
-from harness.backends.hf_head import ChunkedHead
-from harness.backends.hf_params import count_params
-from harness.backends.hf_scoring import ItemScore, RowScorer
+from harness.backends.hf.generate import HFGeneration
+from harness.backends.hf.head import ChunkedHead
+from harness.backends.hf.options import HFOptions
+from harness.backends.hf.params import count_params
+from harness.backends.hf.scoring import ItemScore, RowScorer
 from harness.backends.items import context_item, item_response
 from harness.backends.windows import rolling_windows
 from harness.requests import (
@@ -21,6 +20,8 @@ from harness.requests import (
     RollingLogLikelihood,
     RollingResponse,
 )
+from harness.values import Scalar
+from harness.variants.facts import TransformFacts
 
 
 def weight_bytes(model: Any) -> int:
@@ -33,27 +34,24 @@ def weight_bytes(model: Any) -> int:
     return int(total)
 
 
-# Rows × positions per forward: bounds activations (attention and MLP intermediates), so a
-# unit's peak memory is weights + this many tokens' activations + hf_head's logits budget.
-BATCH_TOKENS = 1024
 Item = tuple[list[int], int]  # (tokens: input followed by the last target, n_scored)
 
 
-class HFBackend(GenerationMixin):
+class HFBackend(HFGeneration):
     def __init__(
-        self, name: str, source: str, model: Any, tokenizer: Any, knobs: Mapping[str, Any]
+        self, name: str, source: str, model: Any, tokenizer: Any, options: HFOptions
     ) -> None:
         self.model = model
         self.tokenizer = tokenizer
         self.device = next(model.parameters()).device
         context = int(getattr(model.config, "max_position_embeddings", 2048) or 2048)
-        self.max_length = min(int(knobs.get("max_length", context)), context)
-        self.batch_size = int(knobs.get("batch_size", 8))
-        self.share_context = bool(knobs.get("share_context", True))
+        self.max_length = min(options.max_length or context, context)
+        self.batch_size = options.batch_size
+        self.share_context = options.share_context
         eos = tokenizer.eos_token_id
         self.prefix_id = int(tokenizer.bos_token_id if tokenizer.bos_token_id is not None else eos)
         self.pad_id = int(tokenizer.pad_token_id if tokenizer.pad_token_id is not None else eos)
-        self.batch_tokens = int(knobs.get("batch_tokens", BATCH_TOKENS))
+        self.batch_tokens = options.batch_tokens
         self._build_scorer()
         vocab = self.head.vocab
         params = list(model.parameters())
@@ -68,6 +66,24 @@ class HFBackend(GenerationMixin):
             details={"architecture": type(model).__name__, "vocab_size": vocab},
         )
 
+    @property
+    def torch_model(self) -> Any:
+        return self.model
+
+    def apply_transform(self, knob: str, value: Scalar) -> TransformFacts:
+        from harness.backends.hf.prune import drop_middle, magnitude_prune, truncate
+        from harness.backends.hf.quantize import apply_quant
+
+        transforms: dict[str, Callable[[], TransformFacts]] = {
+            "layers": lambda: truncate(self, value),
+            "drop_middle": lambda: drop_middle(self, value),
+            "sparsity": lambda: magnitude_prune(self, value),
+            "quant": lambda: apply_quant(self, str(value)),
+        }
+        if knob not in transforms:
+            return super().apply_transform(knob, value)
+        return transforms[knob]()
+
     def refresh_info(self) -> None:
         """After a transform: the bytes the weights now occupy (n_params stays the original
         count; the transform reports the effective one)."""
@@ -80,17 +96,8 @@ class HFBackend(GenerationMixin):
             self.model, self.pad_id, self.batch_size, self.batch_tokens, self.head
         )
 
-    # ---- helpers -------------------------------------------------------------------------
-    def encode(self, text: str) -> list[int]:
-        ids: list[int] = self.tokenizer(text, add_special_tokens=False)["input_ids"]
-        return ids
-
     def count_tokens(self, text: str) -> int:
         return len(self.encode(text))
-
-    def synchronize(self) -> None:
-        if self.device.type == "cuda":
-            torch.cuda.synchronize(self.device)
 
     # ---- the three request kinds ---------------------------------------------------------
     def loglikelihood(
@@ -109,7 +116,7 @@ class HFBackend(GenerationMixin):
         """Multi-token continuations of one context share its KV cache; everything else is
         batched across samples by the row scorer (where single-token continuations of one
         context already share one forward)."""
-        from harness.backends.hf_shared import score_shared, shared_groups
+        from harness.backends.hf.shared import score_shared, shared_groups
 
         multi = [i for i, (_, n_scored) in enumerate(items) if n_scored > 1]
         groups = shared_groups([items[i] for i in multi]) if self.share_context else {}

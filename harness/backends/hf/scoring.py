@@ -17,7 +17,7 @@ from typing import Any
 
 import torch
 
-from harness.backends.hf_head import ChunkedHead, ScoredPositions, add_per_owner
+from harness.backends.hf.head import ChunkedHead, ScoredPositions, add_per_owner
 
 Item = tuple[list[int], int]
 

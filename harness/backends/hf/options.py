@@ -1,0 +1,39 @@
+"""The transformers engine's options: every shared knob, and the transforms."""
+
+from __future__ import annotations
+
+from pydantic import field_validator
+
+from harness.backends.base import EngineOptions
+from harness.backends.options import Dtype, Fraction, NonNegativeInt, PositiveInt
+
+# Rows × positions per forward: bounds activations (attention and MLP intermediates), so a
+# unit's peak memory is weights + this many tokens' activations + hf_head's logits budget.
+BATCH_TOKENS = 1024
+
+
+class HFOptions(EngineOptions):
+    """transformers in process: every shared knob, and the transforms (it holds the torch
+    model they rewrite)."""
+
+    dtype: Dtype = "float32"
+    device: str | None = None  # None: cpu (cuda for bitsandbytes levels); torch names its own
+    threads: PositiveInt | None = None  # None: torch's default
+    batch_size: PositiveInt = 8
+    share_context: bool = True
+    max_length: PositiveInt | None = None  # None: the model's max_position_embeddings
+    batch_tokens: PositiveInt = BATCH_TOKENS
+    layers: NonNegativeInt | None = None
+    drop_middle: NonNegativeInt | None = None
+    sparsity: Fraction | None = None
+    quant: str | None = None
+
+    @field_validator("quant")
+    @classmethod
+    def _an_hf_level(cls, value: str | None) -> str | None:
+        from harness.backends.hf.quantize import hf_quant_check
+
+        problem = hf_quant_check(value) if value is not None else None
+        if problem:
+            raise ValueError(problem)
+        return value
