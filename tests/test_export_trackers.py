@@ -53,6 +53,7 @@ def test_mlflow_runs_read_back_with_mlflow_client(
     assert run_cli(monkeypatch, *args) == 0
     client = MlflowClient(tracking_uri=f"sqlite:///{store / 'mlflow.db'}")
     experiment = client.get_experiment_by_name("adhoc")
+    assert experiment is not None
     runs = client.search_runs([experiment.experiment_id])
     assert len(runs) == 2
     records = _records(mock_run)

@@ -82,7 +82,24 @@ class HFBackend(HFGeneration):
         }
         if knob not in transforms:
             return super().apply_transform(knob, value)
-        return transforms[knob]()
+        facts = transforms[knob]()
+        if knob in ("layers", "drop_middle"):
+            self._own_kept_weights()
+        return facts
+
+    def _own_kept_weights(self) -> None:
+        """Copy the weights a truncation kept out of the loaded file's memory map.
+
+        Safetensors weights are views of one mapping of the whole file; while any kept
+        layer references it, the dropped layers' pages stay resident, so a model holding
+        12 of 30 layers peaked above the full one. A deployed truncated model holds only
+        its own layers, and so does this copy (done at load, outside every measurement).
+        """
+        import torch
+
+        with torch.no_grad():
+            for tensor in (*self.model.parameters(), *self.model.buffers()):
+                tensor.data = tensor.data.clone()
 
     def refresh_info(self) -> None:
         """After a transform: the bytes the weights now occupy (n_params stays the original
