@@ -109,7 +109,8 @@ _BAD_FLAGS = [
     ("", "missing SUITE"),
     (
         f"{_M} TASK_FILE --backend mock --set dtype=float33",
-        "the ad-hoc suite (--model/--tasks/--set flags): variants of model 'x': knob 'dtype'",
+        "the ad-hoc suite (--model/--tasks/--set flags): model 'x' (backend 'mock'): knob 'dtype' "
+        "is not honoured by this backend",
     ),
 ]
 
