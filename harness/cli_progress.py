@@ -74,6 +74,9 @@ class PlainProgress:
                 f"overall ETA {self.clock.eta(fraction)}"
             )
 
+    def note(self, text: str) -> None:
+        self._say(text)
+
     def end(self) -> None:
         took = time.monotonic() - self.unit_started
         self.clock.finish_unit()
@@ -122,6 +125,9 @@ class RichProgress:
     def end(self) -> None:
         self.progress.update(self.current, completed=self.progress.tasks[-1].total, overall="")
         self.clock.finish_unit()
+
+    def note(self, text: str) -> None:
+        self.progress.console.print(text, markup=False, highlight=False)
 
 
 @contextmanager
