@@ -58,6 +58,10 @@ def served_suite(
     )
 
 
+def _sigint_by_default() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def start_and_find_server(suite: Path, out: Path, marker: str) -> tuple[Any, psutil.Process]:
     """Start `limitbench run` and wait until its launched server process answers."""
     proc = subprocess.Popen(
@@ -65,6 +69,9 @@ def start_and_find_server(suite: Path, out: Path, marker: str) -> tuple[Any, psu
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
+        # A suite started in the background (`pytest &`) inherits SIGINT ignored, and Python
+        # then raises no KeyboardInterrupt: the child gets the default a terminal would give.
+        preexec_fn=_sigint_by_default,
     )
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
@@ -110,7 +117,7 @@ def test_signal_during_a_served_variant_leaves_no_server(
     if signum == signal.SIGKILL:
         assert code == -signal.SIGKILL
         return
-    assert code == (143 if signum == signal.SIGTERM else 130)
+    assert code == (143 if signum == signal.SIGTERM else 130), err
     flat = err.replace("\n", " ")
     assert "0 finished unit(s) are kept" in flat and "--resume" in flat
     assert not out.exists()  # nothing finished: no empty run folder left behind
