@@ -7,8 +7,10 @@ real tokens, so under causal attention it cannot change any scored position.
 
 from __future__ import annotations
 
+import inspect
 from collections import defaultdict
 from collections.abc import Sequence
+from typing import Any
 
 import torch
 
@@ -26,6 +28,12 @@ def shared_groups(items: Sequence[Item]) -> dict[tuple[int, ...], list[int]]:
     return {ctx: members for ctx, members in groups.items() if len(members) > 1}
 
 
+def _cache_keyword(runner: Any) -> str:
+    """The KV cache's name in forward's arguments and outputs: transformers 5 renamed
+    `past_key_values` to `cache` (the old name warns, and goes in 5.40); 4.x knows only it."""
+    return "cache" if "cache" in inspect.signature(runner.forward).parameters else "past_key_values"
+
+
 @torch.inference_mode()
 def score_shared(
     head: ChunkedHead, pad_id: int, context: Sequence[int], continuations: Sequence[Sequence[int]]
@@ -36,7 +44,8 @@ def score_shared(
     # The context's own predictions are not needed, only its cache: no output head here.
     runner = model.get_decoder() if head.split else model
     extra = {} if head.split else {"logits_to_keep": 1}
-    cache = runner(input_ids=prefix, use_cache=True, **extra).past_key_values
+    keyword = _cache_keyword(runner)
+    cache = runner(input_ids=prefix, use_cache=True, **extra)[keyword]
     k = len(continuations)
     cache.batch_repeat_interleave(k)
     width = max(len(c) for c in continuations)
@@ -54,8 +63,8 @@ def score_shared(
         input_ids=inputs.to(device),
         attention_mask=attention.to(device),
         position_ids=positions.to(device),
-        past_key_values=cache,
         use_cache=True,
+        **{keyword: cache},
     )
     # Only the real (unpadded) positions reach the head, in its bounded chunks.
     rows, columns = mask.nonzero(as_tuple=True)
