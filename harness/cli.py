@@ -48,12 +48,14 @@ def run(
     tasks: Annotated[str | None, typer.Option(help="ad-hoc: tasks a,b (names or files)")] = None,
     profilers: Annotated[str | None, typer.Option(help="ad-hoc: profilers a,b")] = None,
     print_suite: Annotated[bool, typer.Option(help="print the suite as YAML and stop")] = False,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="engine logs on the terminal, not engine.log")
+    ] = False,
 ) -> None:
     """Run every task on every model variant of a suite, profiled (exit 3: units failed)."""
     from rich.console import Console
 
     from harness.cli_adhoc import AdhocFlags, prepare_run, suite_source, suite_text
-    from harness.cli_progress import progress_sink
     from harness.executors import EXIT_UNITS_FAILED, ExecutorOptions
     from harness.run.command import run_in_folder
 
@@ -64,9 +66,7 @@ def run(
         typer.echo(suite_text(source), nl=False)
         return
     the_plan, out = prepare_run(source, out, resume, limit)
-    total = sum(len(the_plan.tasks_for(v)) for v in the_plan.variants)
-    with progress_sink(total) as sink:
-        store, done, outcome = run_in_folder(the_plan, out, resume, options, sink, console)
+    store, done, outcome = run_in_folder(the_plan, out, resume, options, console, verbose)
     console.print(f"finished {outcome.ran} unit(s); records in {store.records_path}")
     for failed in outcome.failed:
         console.print(f"[red]failed[/] {failed.variant_id} · {failed.task}: {failed.reason}")

@@ -7,12 +7,12 @@ units finished so far.
 
 from __future__ import annotations
 
-import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, TextIO
+from typing import Any, TextIO, cast
 
+from harness.run.engine_log import TERMINAL
 from harness.run.runner import ProgressSink
 
 
@@ -41,7 +41,10 @@ class UnitClock:
 
 
 class PlainProgress:
-    """One line per unit start and end (and every ~10% of its samples), flushed at once."""
+    """One line per finished unit with the overall ETA, and a line a minute within a long unit,
+    flushed at once: a 38-unit suite is about 40 lines of log, not a redraw per sample."""
+
+    HEARTBEAT_S = 60.0
 
     def __init__(self, units: int, stream: TextIO) -> None:
         self.clock = UnitClock(units)
@@ -49,28 +52,25 @@ class PlainProgress:
         self.label = ""
         self.total = 0
         self.count = 0
-        self.next_line = 0
         self.unit_started = 0.0
+        self.last_line = 0.0
 
     def _say(self, text: str) -> None:
         print(text, file=self.stream, flush=True)
 
-    def _where(self) -> str:
-        return f"[unit {self.clock.done + 1}/{self.clock.units}]"
-
     def begin(self, label: str, total: int) -> None:
         self.label, self.total, self.count = label, total, 0
-        self.next_line = max(total // 10, 1)
-        self.unit_started = time.monotonic()
-        self._say(f"{self._where()} {label}: {total} sample(s), overall ETA {self.clock.eta()}")
+        self.unit_started = self.last_line = time.monotonic()
 
     def advance(self, n: int) -> None:
         self.count += n
-        if self.total and self.count >= self.next_line and self.count < self.total:
-            self.next_line += max(self.total // 10, 1)
-            fraction = self.count / self.total
+        now = time.monotonic()
+        if now - self.last_line >= self.HEARTBEAT_S and self.count < self.total:
+            self.last_line = now
+            fraction = self.count / self.total if self.total else 0.0
             self._say(
-                f"{self._where()} {self.label}: {self.count}/{self.total}, "
+                f"[unit {self.clock.done + 1}/{self.clock.units}] {self.label}: "
+                f"{self.count}/{self.total} after {_clock(now - self.unit_started)}, "
                 f"overall ETA {self.clock.eta(fraction)}"
             )
 
@@ -110,8 +110,12 @@ class RichProgress:
             TextColumn("ETA"),
             TimeRemainingColumn(),
             TextColumn("{task.fields[overall]}"),
-            console=Console(stderr=True),
+            # The terminal even while engine output is redirected; and no capture of other
+            # writers to stderr, which belong in the engine log.
+            console=Console(file=cast(TextIO, TERMINAL)),
             transient=False,
+            redirect_stdout=False,
+            redirect_stderr=False,
         )
         self.current: Any = None
 
@@ -132,8 +136,9 @@ class RichProgress:
 
 @contextmanager
 def progress_sink(units: int, stream: TextIO | None = None) -> Iterator[ProgressSink]:
-    """The progress display for `units` units: rich on a terminal, plain lines otherwise."""
-    target = stream or sys.stderr
+    """The progress display for `units` units: rich on a terminal, plain lines otherwise;
+    on the terminal (`TERMINAL`) unless given a stream."""
+    target = stream or cast(TextIO, TERMINAL)
     if not target.isatty():
         yield PlainProgress(units, target)
         return

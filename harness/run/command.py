@@ -16,11 +16,13 @@ from types import FrameType
 
 from rich.console import Console
 
+from harness.cli_progress import progress_sink
 from harness.errors import UserError
 from harness.executors import ExecutorOptions, Outcome, run_units
+from harness.run.engine_log import LOG_NAME, engine_output_to_log, log_tail
 from harness.run.lock import LOCK_NAME, RunLock
 from harness.run.plan import Plan
-from harness.run.runner import ProgressSink, open_store
+from harness.run.runner import open_store
 from harness.store.records import RunStore
 
 EXIT_INTERRUPTED = 130  # 128 + SIGINT
@@ -63,11 +65,12 @@ def run_in_folder(
     out: Path,
     resume: bool,
     options: ExecutorOptions,
-    sink: ProgressSink,
     console: Console,
+    verbose: bool = False,
 ) -> tuple[RunStore, set[tuple[str, str]], Outcome]:
     """Hold `out` exclusively while its unfinished units run; returns what was done before
-    and what ran now. Interrupted, it says how many units are kept and exits 130 or 143."""
+    and what ran now. Interrupted, it says how many units are kept and exits 130 or 143.
+    Engine output goes to `out/engine.log` unless `verbose`."""
     created = make_folder(out)
     store = RunStore(out)
     try:
@@ -82,10 +85,11 @@ def run_in_folder(
                 f"task(s), {total} unit(s); {len(done)} already done -> {out}"
             )
             try:
-                outcome = run_units(p, store, done, sink, options)
+                with engine_output_to_log(out, verbose), progress_sink(total) as sink:
+                    outcome = run_units(p, store, done, sink, options)
             finally:
                 if created:
-                    _remove_if_nothing_finished(store)
+                    _remove_if_nothing_finished(store, console)
     except (KeyboardInterrupt, Terminated) as stop:
         kept = _finished_units(store)
         how = "interrupted" if isinstance(stop, KeyboardInterrupt) else "terminated (SIGTERM)"
@@ -106,12 +110,18 @@ def _finished_units(store: RunStore) -> int:
         return 0
 
 
-def _remove_if_nothing_finished(store: RunStore) -> None:
+def _remove_if_nothing_finished(store: RunStore, console: Console) -> None:
     """A run that failed before its first unit (a model that does not load, a dead server)
-    leaves no empty folder behind; one with any finished unit is kept for --resume."""
+    leaves no empty folder behind; one with any finished unit is kept for --resume. What the
+    engines printed is shown first, since their log goes with the folder."""
     if _finished_units(store):
         return
-    for name in (store.samples_path, store.records_path, store.manifest_path):
+    engine_log = store.root / LOG_NAME
+    tail = log_tail(engine_log)
+    if tail.strip():
+        console.print(f"engine output (the end of {engine_log}, removed with the empty folder):")
+        console.print(tail, markup=False, highlight=False)
+    for name in (store.samples_path, store.records_path, store.manifest_path, engine_log):
         name.unlink(missing_ok=True)
     (store.root / LOCK_NAME).unlink(missing_ok=True)
     with contextlib.suppress(OSError):  # the user put something else there: keep it
