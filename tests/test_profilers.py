@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from harness.backends.mock import MockBackend
+from harness.config import TimingConfig
 from harness.profilers import energy as energy_module
 from harness.profilers.base import Work
 from harness.profilers.memory import MemoryProfiler
@@ -88,7 +89,7 @@ def test_energy_from_rapl_with_idle_subtraction_and_wrap(
 def test_window_excludes_warmup_and_repeats_merge() -> None:
     backend: Any = MockBackend("m", delay_s=0.05)
     requests = [[RollingLogLikelihood("a b c")] for _ in range(4)]
-    measured = measure(backend, requests, ["timing"], None, min_repeats=3)
+    measured = measure(backend, requests, ["timing"], None, TimingConfig(min_repeats=3))
     wall = measured.perf["wall_time"]
     assert 0.19 <= wall.value < 0.3, "warmup's 0.05 s must stay outside the window"
     assert wall.n is None and "median of 3 repeats" in (wall.note or "")

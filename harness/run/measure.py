@@ -1,8 +1,10 @@
 """The measured window: profilers around dispatch, repeated to a minimum count and time.
 
-Loading and warmup happen before the window. The first repetition's responses are the ones
-scored; every repetition contributes a measurement, and each perf value is the median over
-repetitions with the min..max spread as its interval.
+Loading and warmup happen before the window. The first window's responses are the ones
+scored. When the repeats run every sample, each perf value is the median over windows with
+the min..max spread as its interval; when they run a subset (the default on tasks larger than
+a few dozen samples), the value is the full pass's and the interval the subset's spread
+rescaled to it (`harness.run.repeats`).
 """
 
 from __future__ import annotations
@@ -13,9 +15,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from harness.backends.base import Backend
+from harness.config import TimingConfig
 from harness.profilers import PROFILERS, Profiler
 from harness.requests import Request, Response
 from harness.run.dispatch import dispatch, warmup
+from harness.run.repeats import describe_subset, repeat_subset, rescaled_to_full
 from harness.values import Value
 
 
@@ -24,6 +28,7 @@ class Measured:
     responses: list[list[Response]]
     perf: dict[str, Value]
     unavailable: dict[str, str]
+    repeats: str = ""  # what the timed windows ran, for the record's conventions
 
 
 def _profilers(names: Sequence[str], backend: Backend) -> tuple[list[Profiler], dict[str, str]]:
@@ -55,16 +60,23 @@ def measure(
     per_sample: Sequence[Sequence[Request]],
     names: Sequence[str],
     progress: Callable[[int], None] | None,
-    min_repeats: int = 1,
-    min_time_s: float = 0.0,
+    timing: TimingConfig | None = None,
 ) -> Measured:
+    """The first window runs every sample (scored); the extra ones repeat every sample or,
+    by default, a bounded subset (`harness.run.repeats`) until both minimums are met."""
+    timing = timing or TimingConfig(min_repeats=1)
     warmup(backend, per_sample)
     started = time.perf_counter()
     responses, first, unavailable = _one_window(backend, per_sample, names, progress)
-    runs = [first]
-    while len(runs) < min_repeats or time.perf_counter() - started < min_time_s:
-        runs.append(_one_window(backend, per_sample, names, None)[1])
-    return Measured(responses, merge_repeats(runs), unavailable)
+    subset = repeat_subset(per_sample, timing)
+    repeated = per_sample if subset is None else [per_sample[i] for i in subset]
+    runs = [first] if subset is None else []
+    # The full pass counts as a repeat only when the repeats run the same samples.
+    while len(runs) < timing.min_repeats or time.perf_counter() - started < timing.min_time_s:
+        runs.append(_one_window(backend, repeated, names, None)[1])
+    how = describe_subset(subset, len(per_sample), len(runs))
+    perf = merge_repeats(runs) if subset is None else rescaled_to_full(first, runs, how)
+    return Measured(responses, perf, unavailable, how)
 
 
 def merge_repeats(runs: Sequence[dict[str, Value]]) -> dict[str, Value]:

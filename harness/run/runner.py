@@ -147,9 +147,7 @@ def run_unit(
     per_sample = [task.adapter.requests(s) for s in task.samples]
     sink.begin(f"{variant.id} · {task.name}", len(per_sample))
     timing = variant.model.timing or p.suite.timing
-    measured = measure(
-        loaded.backend, per_sample, p.profilers, sink.advance, timing.min_repeats, timing.min_time_s
-    )
+    measured = measure(loaded.backend, per_sample, p.profilers, sink.advance, timing)
     sink.end()
     scores = [
         task.adapter.score(s, r) for s, r in zip(task.samples, measured.responses, strict=True)
@@ -183,6 +181,7 @@ def run_unit(
             **task.adapter.conventions,
             **loaded.conventions(),
             "duplicate_rows": task.duplicates_convention,
+            "timing_windows": measured.repeats,
         },
         started_at=started,
         wall_s=time.perf_counter() - clock,
