@@ -62,11 +62,11 @@ def test_first_lines_name_the_variant_to_ship_with_its_cost_and_gain(text: str) 
 
     safe = _pick(lines, "no detectable quality loss")
     assert safe.split(": ", 2)[1] == "`m@quant=q8_0`"
-    speed, change = _speed_and_change(safe)
+    speed, shown = _speed_and_change(safe)
     ratio = statistics.median(variants["m@quant=q8_0"].speed) / base
     assert speed[0] == pytest.approx(100 * (ratio - 1), abs=0.05)
     assert speed[1] > 0  # distinguishably faster: the interval lies above +0%
-    assert change == [0.0, 0.0, 0.0] and "(no detectable change)" in safe
+    assert shown == [0.0, 0.0, 0.0] and "(no detectable change)" in safe
     assert "weights -46.9%" in safe  # 2125 / 4000 bytes
 
     cheap = _pick(lines, "quality loss within 5% of the base")

@@ -136,7 +136,7 @@ def answer_section(
     groups: dict[tuple[str, str], list[VersusBase]] = {}
     for v in found:
         groups.setdefault((v.base.model, v.base.task), []).append(v)
-    lines = []
+    lines: list[str] = []
     for (model, task), mine in sorted(groups.items()):
         recs = [r for r in records if r.model == model and r.task == task]
         lines += model_task_lines(recs, mine, tolerance)

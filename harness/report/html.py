@@ -64,7 +64,8 @@ def figure_html(alt: str, src: str, base_dir: Path) -> str:
 
 def list_html(items: list[tuple[int, str]]) -> str:
     """Nested <ul> from (indent, text) items; deeper indents nest under the item before."""
-    out, depth = [], [-1]
+    out: list[str] = []
+    depth = [-1]
     for indent, text in items:
         if indent > depth[-1]:
             out.append("<ul>")
@@ -81,7 +82,9 @@ def list_html(items: list[tuple[int, str]]) -> str:
 
 def blocks(markdown: str, base_dir: Path) -> tuple[list[str], list[tuple[str, str]]]:
     """The body's HTML blocks, and (id, title) of each second-level heading for the nav."""
-    lines, out, nav, i = markdown.splitlines(), [], [], 0
+    lines, i = markdown.splitlines(), 0
+    out: list[str] = []
+    nav: list[tuple[str, str]] = []
     while i < len(lines):
         line = lines[i]
         if not line.strip():
