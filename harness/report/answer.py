@@ -100,7 +100,7 @@ def picks(opts: Sequence[Option], front: set[str], tolerance: float) -> list[tup
         "smallest weights, no detectable loss",
         min(smallest, key=_weights) if smallest else None,
     )
-    for o in opts:
+    for o in reversed(opts):  # along the frontier: each step buys speed with quality
         if o.versus.record.variant_id in front:
             take("trade-off (on the frontier)", o)
     return chosen
