@@ -72,8 +72,10 @@ def run(
         console.print(f"[red]failed[/] {failed.variant_id} · {failed.task}: {failed.reason}")
     if report and (outcome.ran or done):
         from harness.report.command import write_report
+        from harness.report.html import html_path
 
-        console.print(f"report: {write_report(out, None)}")
+        written = write_report(out, None)
+        console.print(f"report: {written} (HTML: {html_path(written)})")
     typer.echo(str(out))
     if outcome.failed:
         raise typer.Exit(EXIT_UNITS_FAILED)
@@ -95,10 +97,14 @@ def report(
     csv: Annotated[Path | None, typer.Option(help="also export the tidy frame as CSV")] = None,
     parquet: Annotated[Path | None, typer.Option(help="also export it as Parquet")] = None,
 ) -> None:
-    """Aggregate one or more runs into a markdown report with scaling curves and fits."""
+    """Aggregate one or more runs into a markdown report with scaling curves and fits, and the
+    same report as one self-contained HTML file beside it."""
     from harness.report.command import write_report
+    from harness.report.html import html_path
 
-    typer.echo(str(write_report(run_dirs, out, csv, parquet)))
+    written = write_report(run_dirs, out, csv, parquet)
+    typer.echo(str(written))
+    typer.echo(str(html_path(written)))
 
 
 @app.command()

@@ -202,11 +202,11 @@ def test_report_answers_what_do_i_lose_and_gain(tmp_path: Path) -> None:
 
 
 def test_fastest_ignores_a_same_kernel_variant_ahead_by_noise() -> None:
-    from harness.report.deployer import fastest_lines
+    from harness.report.summary import speed_clauses
 
     records = [r for r in _deployer_records() if r.variant_id in ("m", "m@quant=q8_0")]
-    (line,) = fastest_lines(records)
-    assert "all 2 ranked variants tied" in line
+    (clause,) = speed_clauses("ppl", records)
+    assert clause.tie and "all 2 ranked variants tied" in clause.detail
 
 
 def test_report_cli_exports_csv(

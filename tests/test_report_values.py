@@ -156,8 +156,13 @@ def test_summary_names_the_best_and_the_fastest(report: tuple[Path, str, pd.Data
 def test_markdown_structure(report: tuple[Path, str, pd.DataFrame]) -> None:
     target, text, _ = report
     headings = [line for line in text.splitlines() if line.startswith("## ")]
-    expected = ["## Summary", "## Each variant against its base", "## Quality by task"]
-    assert headings[:3] == expected and "## Performance" in headings
+    expected = [
+        "## What to deploy",
+        "## Summary",
+        "## Each variant against its base",
+        "## Quality by task",
+    ]
+    assert headings[:4] == expected and "## Performance" in headings
     assert headings[-1] == "## Reproducibility"
     tables = re.findall(r"(?:^\|.*\|\n)+", text, flags=re.M)
     assert len(tables) == 3  # variant vs base, quality by task, performance

@@ -149,13 +149,10 @@ def size_fits(records: Sequence[Record], seed: int) -> list[FitRow]:
     return rows
 
 
-def frontier(records: Sequence[Record], task: str) -> tuple[list[Speed], list[int], str] | None:
-    """Quality vs the speed the task's variants all report (output tokens/s for generation
-    tasks, input tokens/s for scoring), with the interval-aware frontier."""
-    recs = [r for r in records if r.task == task]
-    if len(recs) < 3:
-        return None
-    metric = next(
+def task_speed_metric(recs: Sequence[Record]) -> str | None:
+    """The speed all of a task's records report: output tokens/s for generation tasks,
+    input tokens/s for scoring ones (the two rates are never compared with each other)."""
+    return next(
         (
             m
             for m in ("output_tokens_per_s", "input_tokens_per_s")
@@ -163,6 +160,15 @@ def frontier(records: Sequence[Record], task: str) -> tuple[list[Speed], list[in
         ),
         None,
     )
+
+
+def frontier(records: Sequence[Record], task: str) -> tuple[list[Speed], list[int], str] | None:
+    """Quality vs the speed the task's variants all report (output tokens/s for generation
+    tasks, input tokens/s for scoring), with the interval-aware frontier."""
+    recs = [r for r in records if r.task == task]
+    if len(recs) < 3:
+        return None
+    metric = task_speed_metric(recs)
     if metric is None:
         return None
     name = primary_metric(recs[0])

@@ -1,4 +1,5 @@
-"""`limitbench report`: aggregate runs, render markdown with figures, export the frame."""
+"""`limitbench report`: aggregate runs, render markdown with figures and the same report as
+one self-contained HTML file beside it, export the frame."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from pathlib import Path
 
 from harness.errors import UserError, user_path
 from harness.report.aggregate import load_runs, to_frame
+from harness.report.html import write_html
 from harness.report.render import render
 from harness.store.records import Record
 from harness.store.runfiles import Manifest
@@ -55,6 +57,7 @@ def write_report(
     )
     with user_path("--out", target):
         target.write_text(text, encoding="utf-8")
+        write_html(text, target)  # beside it: report.md -> report.html, figures embedded
     if csv is not None or parquet is not None:
         frame = to_frame(records)
         if csv is not None:

@@ -1,6 +1,5 @@
-"""The sections a deployer reads first: each variant against its base (what do I lose,
-what do I gain), the latency table, and speed rankings that only separate what the
-measurements separate."""
+"""The deployer's tables: each variant against its base (what do I lose, what do I gain)
+and the latency table."""
 
 from __future__ import annotations
 
@@ -8,10 +7,9 @@ import math
 from collections import defaultdict
 from collections.abc import Sequence
 
-from harness.report.aggregate import primary_metric
 from harness.report.markdown import fmt_number, table
-from harness.report.speed import SPEED_METRICS, Speed, fastest, same_kernels, speed_of
-from harness.report.versus import Ratio, SampleScores, base_records, versus_base
+from harness.report.speed import SPEED_METRICS, same_kernels
+from harness.report.versus import Ratio, SampleScores, VersusBase, versus_base
 from harness.store.records import Record
 
 
@@ -51,7 +49,12 @@ VS_HEADERS = [
 
 
 def vs_base_section(records: Sequence[Record], samples: SampleScores, seed: int) -> str:
-    found = versus_base(records, samples, seed)
+    return vs_base_table(versus_base(records, samples, seed))
+
+
+def vs_base_table(found: Sequence[VersusBase]) -> str:
+    """The section from comparisons already made (the report's first screen reads the same
+    ones: the paired bootstraps run once)."""
     if not found:
         return ""
     rows = []
@@ -92,87 +95,6 @@ def vs_base_section(records: Sequence[Record], samples: SampleScores, seed: int)
         for task, names in sorted(ties.items())
     ]
     return "\n\n".join([intro, table(VS_HEADERS, rows), "\n".join(tie_lines)]).rstrip()
-
-
-def best_lines(records: Sequence[Record]) -> list[str]:
-    """Per task, the variants whose primary-metric interval overlaps the best one's."""
-    lines = []
-    for task in sorted({r.task for r in records}):
-        recs = [r for r in records if r.task == task]
-        metric = primary_metric(recs[0])
-        recs = [r for r in recs if metric in r.quality]
-        if not recs:
-            continue
-        sign = 1 if recs[0].quality[metric].higher_is_better is not False else -1
-        best = max(recs, key=lambda r: sign * r.quality[metric].value)
-        b = best.quality[metric]
-        tied = [r for r in recs if r is not best and _overlaps(r, best, metric)]
-        text = f"{metric} {fmt_number(b.value)}"
-        if b.ci_low is not None and b.ci_high is not None:
-            text += f" [{fmt_number(b.ci_low)}, {fmt_number(b.ci_high)}]"
-        if len(recs) == 1:
-            lines.append(f"- **{task}**: only `{best.variant_id}` ran ({text})")
-        elif len(tied) == len(recs) - 1:
-            lines.append(
-                f"- **{task}**: no variant is distinguishable on {metric} at this n "
-                f"(all {len(recs)} intervals overlap; top value {text} by `{best.variant_id}`)"
-            )
-        else:
-            others = f", tied with {', '.join(f'`{r.variant_id}`' for r in tied)}" if tied else ""
-            lines.append(f"- **{task}**: best `{best.variant_id}` ({text}){others}")
-    return lines
-
-
-def _overlaps(a: Record, b: Record, metric: str) -> bool:
-    x, y = a.quality[metric], b.quality[metric]
-    if None in (x.ci_low, x.ci_high, y.ci_low, y.ci_high):
-        return x.value == y.value
-    assert x.ci_low is not None and x.ci_high is not None
-    assert y.ci_low is not None and y.ci_high is not None
-    return not (x.ci_low > y.ci_high or y.ci_low > x.ci_high)
-
-
-def fastest_lines(records: Sequence[Record]) -> list[str]:
-    """Fastest by input and by output tokens/s separately, per task, ties named."""
-    bases = base_records(records)
-    lines = []
-    for metric, label in SPEED_METRICS.items():
-        for task in sorted({r.task for r in records}):
-            speeds = [
-                s
-                for r in records
-                if r.task == task
-                and (s := speed_of(r, metric, bases.get((r.model, r.task)))) is not None
-            ]
-            if len(speeds) < 2:
-                continue
-            group, apart = fastest(speeds)
-            unranked = [s for s in speeds if not s.ranked]
-            lines.append(_fastest_line(task, label, group, apart, len(speeds) - len(unranked)))
-            if unranked:
-                lines.append(_unranked_line(task, label, unranked))
-    return lines
-
-
-def _fastest_line(task: str, label: str, group: list[Speed], apart: bool, total: int) -> str:
-    if total < 2:
-        return f"- {task}, {label}: fewer than 2 variants timed in 3+ windows; nothing ranked"
-    top = group[0]
-    value = f"{fmt_number(top.value)} [{fmt_number(top.low)}, {fmt_number(top.high)}] {label}"
-    if not apart:
-        return f"- {task}, {label}: all {total} ranked variants tied (speed intervals overlap)"
-    if len(group) == 1:
-        return f"- {task}, fastest by {label}: `{top.label}`, {value}"
-    names = ", ".join(f"`{s.label}`" for s in group)
-    return f"- {task}, fastest by {label}: tied {names} (top {value})"
-
-
-def _unranked_line(task: str, label: str, unranked: list[Speed]) -> str:
-    names = ", ".join(
-        f"`{s.record.variant_id}` {fmt_number(s.value)}"
-        for s in sorted(unranked, key=lambda s: -s.value)
-    )
-    return f"- {task}, {label}, not ranked (timed in fewer than 3 windows, so no interval): {names}"
 
 
 LATENCY = [

@@ -1,5 +1,5 @@
-"""The markdown report: summary first, then tables, scaling curves, fits, frontiers and the
-reproducibility footer. Figures are PNGs in a folder beside the markdown."""
+"""The markdown report: what to deploy first, then the summary, tables, scaling curves, fits,
+frontiers and the reproducibility footer. Figures are PNGs in a folder beside the markdown."""
 
 from __future__ import annotations
 
@@ -9,14 +9,15 @@ from pathlib import Path
 
 from harness.report import analysis as an
 from harness.report.aggregate import primary_metric
-from harness.report.deployer import best_lines, fastest_lines, latency_section, vs_base_section
-from harness.report.flags import flag_lines
+from harness.report.answer import TOLERANCE, answer_section
+from harness.report.deployer import latency_section, vs_base_table
 from harness.report.limits import fits_section
-from harness.report.markdown import fmt_number, perf_table, task_tables
+from harness.report.markdown import perf_table, task_tables
 from harness.report.plots import frontier_plot, scaling_plot
 from harness.report.serving import serving_section
 from harness.report.speed import SPEED_METRICS
-from harness.report.versus import SampleScores
+from harness.report.summary import summary
+from harness.report.versus import SampleScores, versus_base
 from harness.store.records import Record
 from harness.store.runfiles import Manifest
 
@@ -35,29 +36,6 @@ PERF_INTRO = (
 
 def _slug(text: str) -> str:
     return "".join(c if c.isalnum() else "_" for c in text)
-
-
-def summary(records: Sequence[Record]) -> str:
-    lines = ["## Summary", "", *best_lines(records), *fastest_lines(records)]
-    lines.append(_energy_line(records))
-    flagged = flag_lines(records)
-    if flagged:
-        lines += ["", "Failures (numbers that say the variant is broken):", *flagged]
-    return "\n".join(lines)
-
-
-def _energy_line(records: Sequence[Record]) -> str:
-    measured = [r for r in records if "joules_per_token" in r.perf]
-    if measured:
-        best = min(measured, key=lambda r: r.perf["joules_per_token"].value)
-        return (
-            f"- most efficient per joule: `{best.variant_id}` on {best.task}, "
-            f"{fmt_number(best.perf['joules_per_token'].value)} J/token"
-        )
-    reasons = {r.unavailable["energy"] for r in records if "energy" in r.unavailable}
-    return (
-        "- energy: not measured here (" + ("; ".join(sorted(reasons)) or "no energy profiler") + ")"
-    )
 
 
 def scaling_section(records: Sequence[Record], fig_dir: Path, rel: str) -> str:
@@ -136,13 +114,18 @@ def render(
     command: str,
     seed: int = 1234,
     samples: SampleScores | None = None,
+    tolerance: float = TOLERANCE,
 ) -> str:
+    """The deployer's answer first (what to ship, what it costs), then the per-task summary,
+    then the tables and figures it is read from."""
     fig_dir.mkdir(parents=True, exist_ok=True)
     title = " + ".join(f"{m.suite}/{m.run_id}" for m in manifests)
+    found = versus_base(records, samples or {}, seed)
     sections = [
         f"# limitbench report: {title}\n\n{len(records)} records.",
+        answer_section(records, found, tolerance),
         summary(records),
-        vs_base_section(records, samples or {}, seed),
+        vs_base_table(found),
         "## Quality by task\n\n" + task_tables(records),
         "## Performance\n\n" + PERF_INTRO + perf_table(records),
         latency_section(records),
