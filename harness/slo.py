@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from harness.config import SLOConfig
 from harness.metrics import Metric, mean_metric, summarize
 from harness.metrics.base import wilson_interval
+from harness.perf_specs import PerfName
 from harness.profilers.serving import served, tpot_s
 from harness.requests import GenerateResponse, Response
 from harness.values import Value
@@ -80,7 +81,7 @@ def slo_values(
         ),
     }
     if wall_s:
-        perf["goodput"] = Value(
+        perf[PerfName.GOODPUT] = Value(
             value=sum(met) / wall_s,
             unit="req/s",
             higher_is_better=True,

@@ -9,6 +9,7 @@ import json
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -173,6 +174,57 @@ def test_perf_across_hardware_is_skipped(
     perf = [c for c in verdict["comparisons"] if c["kind"] == "perf"]
     assert code == 0 and perf
     assert all(c["status"] == "skipped" and "hardware differs" in c["detail"] for c in perf)
+
+
+def _rewrite_records(run: Path, change: Callable[[dict], None]) -> None:  # type: ignore[type-arg]
+    path = run / "records.jsonl"
+    records = [json.loads(line) for line in path.read_text().splitlines()]
+    for record in records:
+        change(record)
+    path.write_text("".join(json.dumps(r) + "\n" for r in records))
+
+
+def _as_schema_2(record: dict) -> None:  # type: ignore[type-arg]
+    """What v0.2 wrote: no perf specs."""
+    record["schema_version"] = 2
+    del record["perf_specs"]
+
+
+def test_a_schema_2_baseline_still_reports_and_gates(
+    smollm2_gate_run: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    old = _copy(smollm2_gate_run, tmp_path)
+    _rewrite_records(old, _as_schema_2)
+    code, verdict = _gate(monkeypatch, old, smollm2_gate_run, tmp_path, *_warn_rules(tmp_path))
+    perf = [c for c in verdict["comparisons"] if c["kind"] == "perf"]
+    assert code == 0 and perf and all(c["status"] == "pass" for c in perf), verdict
+    assert run_cli(monkeypatch, "report", str(old), "--out", str(tmp_path / "old.md")) == 0
+    assert (
+        run_cli(monkeypatch, "report", str(smollm2_gate_run), "--out", str(tmp_path / "new.md"))
+        == 0
+    )
+    # the same run read through the derived specs says the same about speed
+    speed_lines = [
+        [ln for ln in (tmp_path / name).read_text().splitlines() if "tok/s" in ln]
+        for name in ("old.md", "new.md")
+    ]
+    assert speed_lines[0] and speed_lines[0] == speed_lines[1]
+
+
+def test_a_speed_measured_differently_fails_closed(
+    smollm2_gate_run: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cand = _copy(smollm2_gate_run, tmp_path)
+
+    def per_batch(record: dict) -> None:  # type: ignore[type-arg]
+        record["perf_specs"]["input_tokens_per_s"]["scope"] = "per_batch"
+
+    _rewrite_records(cand, per_batch)
+    code, verdict = _gate(monkeypatch, smollm2_gate_run, cand, tmp_path, *_warn_rules(tmp_path))
+    speeds = [c for c in verdict["comparisons"] if c["metric"] == "input_tokens_per_s"]
+    assert code == 1 and speeds
+    assert all(c["status"] == "inconclusive" for c in speeds)
+    assert "scope window vs per_batch" in speeds[0]["detail"]
 
 
 def test_bad_inputs_exit_2(

@@ -63,7 +63,7 @@ def test_record_round_trips_with_schema_version(tmp_path: Path) -> None:
     store.create(make_manifest(fingerprint()))
     store.append_unit(_record("v", "a"), [])
     line = json.loads(store.records_path.read_text())
-    assert line["schema_version"] == SCHEMA_VERSION == 2
+    assert line["schema_version"] == SCHEMA_VERSION == 3
     assert line["quality"]["x"] == {
         "value": 1.0,
         "unit": "ppl",

@@ -10,9 +10,10 @@ import pytest
 
 from harness.adapters.choice import ClassificationAdapter
 from harness.adapters.perplexity import PerplexityAdapter
+from harness.perf_specs import Kernels, SpecContext, perf_specs
 from harness.report.fit import Fit, Refusal, fit_power_law, pareto_front
 from harness.report.render import render
-from harness.store.records import Record
+from harness.store.records import SCHEMA_VERSION, Record
 from harness.values import Value
 from tests.conftest import make_manifest, make_specs
 
@@ -156,29 +157,34 @@ def _speed(value: float, spread: float) -> Value:
     )
 
 
-def _deployer_records() -> list[Record]:
+def _deployer_records(schema: int = SCHEMA_VERSION) -> list[Record]:
     """The synthetic run above plus what the review found missing: repeat intervals, a
-    fake-quant variant on the base's kernels, a perplexity above the vocabulary size."""
+    fake-quant variant on the base's kernels, a perplexity above the vocabulary size.
+
+    Schema 3 says the kernels are simulated in the perf specs; schema 2 said it only in the
+    conventions' text (`kernels: same as ...`), which old runs still carry."""
     out = []
     for r in _records():
         conventions = {"vocab_size": "1000"}
-        if r.knobs.get("quant") == "q8_0":
+        simulated = r.knobs.get("quant") == "q8_0"
+        if simulated and schema < 3:
             conventions["kernels"] = "same as the unquantized model (fake quantization)"
         tps = r.perf["input_tokens_per_s"].value
         # q8_0 measured 50% faster than its base by noise: same kernels, must not rank
-        perf = {
-            **r.perf,
-            "input_tokens_per_s": _speed(tps * (1.5 if conventions.get("kernels") else 1), 5),
-        }
-        out.append(r.model_copy(update={"conventions": conventions, "perf": perf}))
+        perf = {**r.perf, "input_tokens_per_s": _speed(tps * (1.5 if simulated else 1), 5)}
+        kernels = Kernels.SIMULATED if simulated else Kernels.REAL
+        specs = perf_specs(perf, SpecContext(kernels=kernels)) if schema >= 3 else {}
+        update = {"conventions": conventions, "perf": perf, "perf_specs": specs}
+        out.append(r.model_copy(update={**update, "schema_version": schema}))
     broken = _record("m@quant=q2", {"quant": "q2"}, 2.4e6, 100.0, 180_000_000)
     out.append(broken.model_copy(update={"conventions": {"vocab_size": "1000"}}))
     return out
 
 
-def test_report_answers_what_do_i_lose_and_gain(tmp_path: Path) -> None:
+@pytest.mark.parametrize("schema", [SCHEMA_VERSION, 2])
+def test_report_answers_what_do_i_lose_and_gain(tmp_path: Path, schema: int) -> None:
     manifest = make_manifest()
-    records = _deployer_records()
+    records = _deployer_records(schema)
     text = render([manifest], records, tmp_path / "figs", "figs", "limitbench report run1")
     figures = sorted(p.name for p in (tmp_path / "figs").iterdir())
     assert "fit_ppl_m__layers_.png" in figures and "frontier_ppl.png" in figures
@@ -201,10 +207,12 @@ def test_report_answers_what_do_i_lose_and_gain(tmp_path: Path) -> None:
     assert "input tok/s" in text and "output tok/s" in text
 
 
-def test_fastest_ignores_a_same_kernel_variant_ahead_by_noise() -> None:
+@pytest.mark.parametrize("schema", [SCHEMA_VERSION, 2])
+def test_fastest_ignores_a_same_kernel_variant_ahead_by_noise(schema: int) -> None:
     from harness.report.summary import speed_clauses
 
-    records = [r for r in _deployer_records() if r.variant_id in ("m", "m@quant=q8_0")]
+    chosen = ("m", "m@quant=q8_0")
+    records = [r for r in _deployer_records(schema) if r.variant_id in chosen]
     (clause,) = speed_clauses("ppl", records)
     assert clause.tie and "all 2 ranked variants tied" in clause.detail
 

@@ -17,6 +17,7 @@ from harness.adapters.base import AdapterContext
 from harness.backends.mock import MockBackend
 from harness.config import TaskConfig
 from harness.hardware.fingerprint import fingerprint, hardware_key
+from harness.perf_specs import Kernels, Scope
 from harness.requests import LogLikelihoodResponse
 from harness.store.runfiles import Fingerprint
 from tests.conftest import make_fingerprint, run_cli
@@ -235,7 +236,7 @@ def test_ttft_says_whether_it_is_per_batch() -> None:
     prof.start()
 
     class LockStep(MockBackend):
-        latency_scope = "per batch"
+        latency_scope = Scope.PER_BATCH
 
     backend = LockStep("m")
     work = Work(
@@ -258,7 +259,8 @@ def test_timing_repeats_by_default_and_fake_quant_says_same_kernels(tiny_model_d
 
     assert TimingConfig().min_repeats >= 3
     quant = _load(tiny_model_dir, quant="q8_0")
-    assert quant.conventions()["kernels"].startswith("same as")
+    assert quant.facts.kernels() is Kernels.SIMULATED
+    assert quant.conventions()["quant_kernels"] == "simulated"
     assert quant.conventions()["vocab_size"] == str(quant.backend.info.details["vocab_size"])
 
 

@@ -17,6 +17,7 @@ from harness.gate.runs import RunData
 from harness.metrics import mean_metric
 from harness.metrics.reducers import MeanOf, RatioOf
 from harness.metrics.spec import metric_specs
+from harness.perf_specs import Kernels, PerfKind, Phase, Scope
 from harness.requests import (
     GenerateResponse,
     LogLikelihoodResponse,
@@ -70,8 +71,18 @@ def test_records_store_their_metric_specs_and_they_recompute_the_values(
     assert run_cli(monkeypatch, "run", str(suite), "--out", str(out)) == 0
     store = RunStore(out)
     (record,) = store.records()
-    assert record.schema_version == 2 and set(record.metrics) == set(record.quality)
+    assert record.schema_version == 3 and set(record.metrics) == set(record.quality)
     assert record.primary_metrics() == ("bits_per_byte",)
+    # every perf value has its spec; a window that only scores prompts is prefill
+    assert set(record.perf_specs) == set(record.perf) and "input_tokens_per_s" in record.perf
+    speed = record.perf_specs["input_tokens_per_s"]
+    assert (speed.kind, speed.phase, speed.scope, speed.kernels) == (
+        PerfKind.SPEED,
+        Phase.PREFILL,
+        Scope.WINDOW,
+        Kernels.REAL,
+    )
+    assert speed.unit == record.perf["input_tokens_per_s"].unit and speed.higher_is_better
     bits = record.metrics["bits_per_byte"].reducer
     assert isinstance(bits, RatioOf) and (bits.numerator, bits.denominator) == (
         "logprob",

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict
 
 from harness.config import ModelConfig
 from harness.errors import UserError
+from harness.perf_specs import Scope
 from harness.registry import Registry
 from harness.requests import (
     Generate,
@@ -32,7 +33,7 @@ from harness.values import Scalar
 from harness.variants.facts import TransformFacts
 
 Progress = Callable[[int], None]  # called with the number of requests just finished
-LatencyScope = Literal["per request", "per batch"]
+LatencyScope = Literal[Scope.PER_REQUEST, Scope.PER_BATCH]
 ALL_KINDS: frozenset[type[Request]] = frozenset({LogLikelihood, RollingLogLikelihood, Generate})
 
 
@@ -58,7 +59,7 @@ class Backend(ABC):
     # The request kinds it answers; the runner refuses the others with a clear error.
     answers: ClassVar[frozenset[type[Request]]] = ALL_KINDS
     # "per batch": every row of a lock-step batch carries its batch's TTFT and latency.
-    latency_scope: ClassVar[LatencyScope] = "per request"
+    latency_scope: ClassVar[LatencyScope] = Scope.PER_REQUEST
     # Facts fixed at load (e.g. the llama.cpp file's real bytes), before any transform.
     load_details: TransformFacts = TransformFacts()
 

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from harness.gate.runs import RunData
+from harness.perf_specs import PerfName
 
 
 def _stats(times: list[float]) -> dict[str, Any]:
@@ -42,7 +43,7 @@ def to_pytest_benchmark(run: RunData) -> dict[str, Any]:
     env = run.manifest.env
     benchmarks = []
     for (variant, task), record in sorted(run.records.items()):
-        wall = record.perf.get("wall_time")
+        wall = record.perf.get(PerfName.WALL_TIME)
         if wall is None:
             continue
         times = wall.repeats or [wall.value]

@@ -14,6 +14,7 @@ from harness.gate.model import Comparison, Status
 from harness.gate.rules import GateRules
 from harness.gate.runs import RunData
 from harness.hardware.fingerprint import hardware_key
+from harness.perf_specs import PerfSpec
 from harness.store.records import Record
 
 MIN_REPEATS = 3
@@ -44,13 +45,32 @@ def compare_perf(base: RunData, cand: RunData, rules: GateRules) -> list[Compari
                 )
                 out.append(Comparison("perf", task, variant, metric, status, detail))
                 continue
+            spec, other_spec = record.perf_spec(metric), other.perf_spec(metric)
+            differs = measured_differently(spec, other_spec)
+            if differs:
+                detail = f"measured differently ({differs}): not comparable (fails closed)"
+                out.append(Comparison("perf", task, variant, metric, "inconclusive", detail))
+                continue
             old, new = record.perf[metric], other.perf[metric]
-            higher = old.higher_is_better is not False
+            higher = (spec.higher_is_better if spec else old.higher_is_better) is not False
             unit = old.unit
             out.append(
                 _perf_change(task, variant, metric, (old.repeats, new.repeats), higher, unit, rules)
             )
     return out
+
+
+def measured_differently(base: PerfSpec | None, cand: PerfSpec | None) -> str:
+    """What makes the two figures different measurements (unit, phase, scope, kernels); ""
+    when they measure the same thing."""
+    if base is None or cand is None:
+        return ""
+    fields = ("unit", "phase", "scope", "kernels")
+    return "; ".join(
+        f"{f} {getattr(base, f)} vs {getattr(cand, f)}"
+        for f in fields
+        if getattr(base, f) != getattr(cand, f)
+    )
 
 
 def _perf_change(

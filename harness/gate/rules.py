@@ -9,6 +9,7 @@ from typing import Literal
 from pydantic import Field
 
 from harness.config import StrictModel, read_yaml, validate
+from harness.perf_specs import PerfName
 
 Action = Literal["fail", "warn"]
 DEFAULT_DETECT_REL = 0.10  # with max_drop 0, a comparison must detect a 10% drop of baseline
@@ -57,7 +58,10 @@ class GateRules(StrictModel):
     quality: Tolerance = Field(default_factory=Tolerance)
     perf: Tolerance = Field(default_factory=lambda: Tolerance(max_drop=0.1, relative=True))
     perf_metrics: list[str] = Field(
-        default_factory=lambda: ["input_tokens_per_s", "output_tokens_per_s"]
+        default_factory=lambda: [
+            str(PerfName.INPUT_TOKENS_PER_S),
+            str(PerfName.OUTPUT_TOKENS_PER_S),
+        ]
     )
     rules: list[Rule] = Field(default_factory=list)
     # Which primary comparisons share one Holm family: each unit's (one task on one variant:

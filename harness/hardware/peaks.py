@@ -10,6 +10,7 @@ from typing import Any
 
 from harness.assets import cache_dir
 from harness.hardware.fingerprint import cpu_model
+from harness.perf_specs import PerfName
 
 MIN_TIME_S = 0.5
 
@@ -53,7 +54,7 @@ def measure_peaks(device: str, dtype: str) -> dict[str, float]:
     src = torch.empty(size // 4, dtype=torch.float32, device=device)
     dst = torch.empty_like(src)
     bandwidth = _best_rate(lambda: dst.copy_(src), 2.0 * size, sync)  # read + write
-    return {"peak_flops": flops, "peak_bandwidth": bandwidth}
+    return {PerfName.PEAK_FLOPS: flops, PerfName.PEAK_BANDWIDTH: bandwidth}
 
 
 def _key(device: str, dtype: str) -> str:

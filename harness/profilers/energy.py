@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from harness.backends.base import Backend
+from harness.perf_specs import PerfName
 from harness.profilers.base import PROFILERS, Profiler, Work
 from harness.values import Value
 
@@ -126,20 +127,20 @@ class EnergyProfiler:
             "; window under 1 s, imprecise" if wall < MIN_WINDOW_S else ""
         )
         tokens = work.input_tokens + work.output_tokens
-        out = {
-            "energy": Value(value=gross, unit="J", higher_is_better=False, note=note),
-            "idle_power": Value(
+        out: dict[str, Value] = {
+            PerfName.ENERGY: Value(value=gross, unit="J", higher_is_better=False, note=note),
+            PerfName.IDLE_POWER: Value(
                 value=idle,
                 unit="W",
                 higher_is_better=False,
                 note=f"measured over {IDLE_WINDOW_S} s before the first window",
             ),
-            "energy_net": Value(
+            PerfName.ENERGY_NET: Value(
                 value=net, unit="J", higher_is_better=False, note="energy minus idle power x window"
             ),
         }
         if tokens:
-            out["joules_per_token"] = Value(
+            out[PerfName.JOULES_PER_TOKEN] = Value(
                 value=net / tokens,
                 unit="J/tok",
                 higher_is_better=False,

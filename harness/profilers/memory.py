@@ -9,6 +9,7 @@ import psutil
 
 from harness.backends.base import Backend
 from harness.hardware.process_memory import peak_since_reset, release_freed_memory, reset_peak
+from harness.perf_specs import PerfName
 from harness.profilers.base import PROFILERS, Profiler, Work
 from harness.values import Value
 
@@ -56,14 +57,14 @@ class MemoryProfiler:
             lifetime = _max_rss()
             if lifetime > self.lifetime_peak:  # the kernel's exact peak was set in the window
                 self.peak_rss = max(self.peak_rss, lifetime)
-        out = {
-            "peak_rss": Value(
+        out: dict[str, Value] = {
+            PerfName.PEAK_RSS: Value(
                 value=self.peak_rss,
                 unit="B",
                 higher_is_better=False,
                 note=self._how(),
             ),
-            "rss_growth": Value(
+            PerfName.RSS_GROWTH: Value(
                 value=self.peak_rss - self.baseline_rss,
                 unit="B",
                 higher_is_better=False,
@@ -71,7 +72,7 @@ class MemoryProfiler:
             ),
         }
         if work.backend is not None:
-            out["weight_bytes"] = Value(
+            out[PerfName.WEIGHT_BYTES] = Value(
                 value=work.backend.info.weight_bytes, unit="B", higher_is_better=False
             )
         if self._cuda:
@@ -109,10 +110,10 @@ def _cuda_peaks() -> dict[str, Value]:
     import torch
 
     return {
-        "cuda_peak_allocated": Value(
+        PerfName.CUDA_PEAK_ALLOCATED: Value(
             value=torch.cuda.max_memory_allocated(), unit="B", higher_is_better=False
         ),
-        "cuda_peak_reserved": Value(
+        PerfName.CUDA_PEAK_RESERVED: Value(
             value=torch.cuda.max_memory_reserved(), unit="B", higher_is_better=False
         ),
     }

@@ -21,6 +21,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from harness.backends.base import Backend
+from harness.perf_specs import PerfName
 from harness.profilers.base import PROFILERS, Profiler, Work
 from harness.profilers.timing import time_per_output_token
 from harness.values import Value
@@ -119,14 +120,16 @@ class RooflineProfiler:
         peak = self.peak
         if backend is None or model is None or peak is None or not work.n_requests:
             return {}
-        out = {
-            "peak_flops": Value(
-                value=peak["peak_flops"],
+        out: dict[str, Value] = {
+            PerfName.PEAK_FLOPS: Value(
+                value=peak[PerfName.PEAK_FLOPS],
                 unit="FLOP/s",
                 note=f"measured {backend.info.dtype} matmul",
             ),
-            "peak_bandwidth": Value(
-                value=peak["peak_bandwidth"], unit="B/s", note="measured tensor copy (read + write)"
+            PerfName.PEAK_BANDWIDTH: Value(
+                value=peak[PerfName.PEAK_BANDWIDTH],
+                unit="B/s",
+                note="measured tensor copy (read + write)",
             ),
         }
         if not work.output_tokens:
@@ -136,18 +139,22 @@ class RooflineProfiler:
             body = work.computed_tokens * body_flops_per_token(model) + attention
             head = work.logit_tokens * 2.0 * head_weights(model)
             achieved = (body + head) / wall
-            out["achieved_flops"] = Value(value=achieved, unit="FLOP/s", higher_is_better=True)
-            mfu = achieved / peak["peak_flops"]
+            out[PerfName.ACHIEVED_FLOPS] = Value(
+                value=achieved, unit="FLOP/s", higher_is_better=True
+            )
+            mfu = achieved / peak[PerfName.PEAK_FLOPS]
             note = "prefill model FLOP utilization"
             if mfu > 1:  # nothing beats the peak: the probe under-measured this dtype
                 note += "; above 1, so the measured peak for this dtype is too low"
-            out["mfu"] = Value(value=mfu, unit="fraction", higher_is_better=True, note=note)
+            out[PerfName.MFU] = Value(value=mfu, unit="fraction", higher_is_better=True, note=note)
         tpot = time_per_output_token(work)
         if tpot:
             bandwidth = backend.info.weight_bytes / tpot["time_per_output_token"].value
-            out["achieved_bandwidth"] = Value(value=bandwidth, unit="B/s", higher_is_better=True)
-            out["mbu"] = Value(
-                value=bandwidth / peak["peak_bandwidth"],
+            out[PerfName.ACHIEVED_BANDWIDTH] = Value(
+                value=bandwidth, unit="B/s", higher_is_better=True
+            )
+            out[PerfName.MBU] = Value(
+                value=bandwidth / peak[PerfName.PEAK_BANDWIDTH],
                 unit="fraction",
                 higher_is_better=True,
                 note="decode model bandwidth utilization: weight bytes per step",

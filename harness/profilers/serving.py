@@ -11,6 +11,7 @@ import time
 from collections.abc import Mapping, Sequence
 
 from harness.backends.base import Backend
+from harness.perf_specs import Percentiled, PerfName
 from harness.profilers.base import PROFILERS, Profiler, Work
 from harness.profilers.timing import percentiles
 from harness.requests import GenerateResponse, Response
@@ -31,35 +32,37 @@ def served(responses: Sequence[Response]) -> list[GenerateResponse]:
 def request_stats(responses: Sequence[GenerateResponse], wall_s: float) -> dict[str, Value]:
     ok = [r for r in responses if r.error is None]
     out: dict[str, Value] = {}
-    out.update(percentiles("ttft", [r.ttft_s for r in ok if r.ttft_s is not None]))
-    out.update(percentiles("tpot", [t for r in ok if (t := tpot_s(r)) is not None], "s/tok"))
-    out.update(percentiles("itl", [gap for r in ok for gap in r.itl_s or ()]))
-    out.update(percentiles("e2e", [r.latency_s for r in ok if r.latency_s is not None]))
-    out.update(percentiles("output_tokens", [float(r.n_out or 0) for r in ok], "tok"))
-    out.update(percentiles("input_tokens", [float(r.n_in) for r in ok if r.n_in], "tok"))
+    out.update(percentiles(Percentiled.TTFT, [r.ttft_s for r in ok if r.ttft_s is not None]))
+    out.update(
+        percentiles(Percentiled.TPOT, [t for r in ok if (t := tpot_s(r)) is not None], "s/tok")
+    )
+    out.update(percentiles(Percentiled.ITL, [gap for r in ok for gap in r.itl_s or ()]))
+    out.update(percentiles(Percentiled.E2E, [r.latency_s for r in ok if r.latency_s is not None]))
+    out.update(percentiles(Percentiled.OUTPUT_TOKENS, [float(r.n_out or 0) for r in ok], "tok"))
+    out.update(percentiles(Percentiled.INPUT_TOKENS, [float(r.n_in) for r in ok if r.n_in], "tok"))
     n_out = sum(r.n_out or 0 for r in ok)
-    out["achieved_requests_per_s"] = Value(
+    out[PerfName.ACHIEVED_REQUESTS_PER_S] = Value(
         value=len(ok) / wall_s,
         unit="req/s",
         higher_is_better=True,
         n=len(ok),
         note="requests completed without error per second of the measured window",
     )
-    out["achieved_output_tokens_per_s"] = Value(
+    out[PerfName.ACHIEVED_OUTPUT_TOKENS_PER_S] = Value(
         value=n_out / wall_s,
         unit="tok/s",
         higher_is_better=True,
         n=n_out,
         note="output tokens (server usage, else streamed chunks) per second of the window",
     )
-    out["request_errors"] = Value(
+    out[PerfName.REQUEST_ERRORS] = Value(
         value=float(len(responses) - len(ok)),
         unit="requests",
         higher_is_better=False,
         n=len(responses),
         note="requests still failing (429/5xx) after their retries",
     )
-    out["request_retries"] = Value(
+    out[PerfName.REQUEST_RETRIES] = Value(
         value=float(sum(r.retries or 0 for r in responses)),
         unit="retries",
         higher_is_better=False,

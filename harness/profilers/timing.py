@@ -8,6 +8,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from harness.backends.base import Backend
+from harness.perf_specs import Percentiled, PerfName, Scope, percentile_name
 from harness.profilers.base import PROFILERS, Profiler, Work
 from harness.values import Value
 
@@ -16,26 +17,28 @@ def _rate(count: int, seconds: float, unit: str, note: str) -> Value:
     return Value(value=count / seconds, unit=unit, higher_is_better=True, n=count, note=note)
 
 
-def latency_scope(backend: Backend | None) -> str:
-    """ "per request" where each request's own times were measured (a serving backend);
-    "per batch" where every row of a batch carries its batch's (the transformers backend)."""
-    return backend.latency_scope if backend is not None else "per request"
+def latency_scope(backend: Backend | None) -> Scope:
+    """Per request where each request's own times were measured (a serving backend); per
+    batch where every row of a batch carries its batch's (the transformers backend)."""
+    return backend.latency_scope if backend is not None else Scope.PER_REQUEST
 
 
 def percentiles(
-    name: str, samples: list[float], unit: str = "s", scope: str = "per request"
+    family: Percentiled, samples: list[float], unit: str = "s", scope: Scope = Scope.PER_REQUEST
 ) -> dict[str, Value]:
     if not samples:
         return {}
     p50, p90, p99 = np.percentile(samples, [50, 90, 99])
     n = len(samples)
-    note = f"{scope}: " + (
-        "each request's own time"
-        if scope == "per request"
-        else "every request of a batch carries the batch's time"
+    note = (
+        "per request: each request's own time"
+        if scope is Scope.PER_REQUEST
+        else "per batch: every request of a batch carries the batch's time"
     )
     return {
-        f"{name}_{q}": Value(value=float(v), unit=unit, higher_is_better=False, n=n, note=note)
+        percentile_name(family, q): Value(
+            value=float(v), unit=unit, higher_is_better=False, n=n, note=note
+        )
         for q, v in (("p50", p50), ("p90", p90), ("p99", p99))
     }
 
@@ -55,23 +58,25 @@ class TimingProfiler:
             work.backend.synchronize()
         wall = time.perf_counter() - self.started
         out: dict[str, Value] = {
-            "wall_time": Value(value=wall, unit="s", higher_is_better=False),
-            "requests_per_s": _rate(work.n_requests, wall, "req/s", "requests per wall second"),
+            PerfName.WALL_TIME: Value(value=wall, unit="s", higher_is_better=False),
+            PerfName.REQUESTS_PER_S: _rate(
+                work.n_requests, wall, "req/s", "requests per wall second"
+            ),
         }
         if work.input_tokens:
-            out["input_tokens_per_s"] = _rate(
+            out[PerfName.INPUT_TOKENS_PER_S] = _rate(
                 work.input_tokens, wall, "tok/s", "input (prompt or scored) tokens per second"
             )
         if work.output_tokens:
-            out["output_tokens_per_s"] = _rate(
+            out[PerfName.OUTPUT_TOKENS_PER_S] = _rate(
                 work.output_tokens, wall, "tok/s", "generated tokens per second"
             )
-            out["total_tokens_per_s"] = _rate(
+            out[PerfName.TOTAL_TOKENS_PER_S] = _rate(
                 work.input_tokens + work.output_tokens, wall, "tok/s", "input + output tokens"
             )
         scope = latency_scope(work.backend)
-        out.update(percentiles("latency", work.latencies_s, scope=scope))
-        out.update(percentiles("ttft", work.ttfts_s, scope=scope))
+        out.update(percentiles(Percentiled.LATENCY, work.latencies_s, scope=scope))
+        out.update(percentiles(Percentiled.TTFT, work.ttfts_s, scope=scope))
         out.update(time_per_output_token(work))
         return out
 
@@ -83,7 +88,7 @@ def time_per_output_token(work: Work) -> dict[str, Value]:
     if not decode:
         return {}
     return {
-        "time_per_output_token": Value(
+        PerfName.TIME_PER_OUTPUT_TOKEN: Value(
             value=float(np.median(decode)),
             unit="s/tok",
             higher_is_better=False,

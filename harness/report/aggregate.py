@@ -7,13 +7,14 @@ from pathlib import Path
 import pandas as pd
 
 from harness.errors import UserError
+from harness.perf_specs import PerfName
 from harness.store.reading import note_unfinished
 from harness.store.records import Record, RunStore
 from harness.store.runfiles import Manifest
 from harness.variants.base import DTYPE_BITS
 
 # Facts a variant's record carries in `perf` that describe the variant rather than its speed.
-AXES = ("n_params", "bits_per_weight", "sparsity", "layers_kept")
+AXES = ("n_params", PerfName.BITS_PER_WEIGHT, PerfName.SPARSITY, PerfName.LAYERS_KEPT)
 
 
 def load_runs(run_dirs: list[Path]) -> tuple[list[Manifest], list[Record]]:
@@ -37,12 +38,18 @@ def load_runs(run_dirs: list[Path]) -> tuple[list[Manifest], list[Record]]:
 def axis_values(record: Record) -> dict[str, float]:
     """Where a variant sits on each scaling axis (absent axes take the unmodified value)."""
     perf = record.perf
-    bits = perf["bits_per_weight"].value if "bits_per_weight" in perf else _dtype_bits(record)
+    bits = (
+        perf[PerfName.BITS_PER_WEIGHT].value
+        if PerfName.BITS_PER_WEIGHT in perf
+        else _dtype_bits(record)
+    )
     return {
         "n_params": float(record.n_params),
-        "bits_per_weight": bits,
-        "sparsity": perf["sparsity"].value if "sparsity" in perf else 0.0,
-        "layers_kept": perf["layers_kept"].value if "layers_kept" in perf else float("nan"),
+        PerfName.BITS_PER_WEIGHT: bits,
+        PerfName.SPARSITY: perf[PerfName.SPARSITY].value if PerfName.SPARSITY in perf else 0.0,
+        PerfName.LAYERS_KEPT: perf[PerfName.LAYERS_KEPT].value
+        if PerfName.LAYERS_KEPT in perf
+        else float("nan"),
     }
 
 

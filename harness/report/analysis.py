@@ -6,6 +6,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from harness.perf_specs import Kernels, PerfName
 from harness.report.aggregate import axis_values, primary_metric
 from harness.report.fit import Fit, Refusal, fit_power_law
 from harness.report.plots import Series
@@ -33,19 +34,21 @@ def ladder(record: Record, axis: str) -> str | None:
     if is_base(record):
         return ""
     moved = [k for k in record.knobs if k in (*TRANSFORMS, "dtype")]
-    if axis == "bits_per_weight" and moved in (["quant"], ["dtype"]):
+    if axis == PerfName.BITS_PER_WEIGHT and moved in (["quant"], ["dtype"]):
         return bits_ladder(record)
     return moved[0] if len(moved) == 1 and moved[0] in AXES[axis][0] else None
+
+
+SIMULATED_LADDER = "simulated: gguf-py round-trip, quality only"
 
 
 def bits_ladder(record: Record) -> str:
     """Real kernels and simulated bit widths are separate ladders: a gguf-py round-trip runs
     float kernels, so only its quality belongs beside llama.cpp's real levels."""
-    if record.conventions.get("engine", "").startswith("llama.cpp"):
+    if record.kernels is Kernels.SIMULATED:
+        return SIMULATED_LADDER
+    if record.engine == "llamacpp":
         return "real llama.cpp kernels"
-    simulated = record.conventions.get("quant_kernels") == "simulated"
-    if simulated or record.conventions.get("quant_note", "").startswith("GGUF round-trip"):
-        return "simulated: gguf-py round-trip, quality only"
     return "quant"  # dtypes and real torch/bitsandbytes kernels share one bits ladder
 
 
@@ -77,6 +80,7 @@ def series_for(records: Sequence[Record], task: str, axis: str) -> list[Series]:
                 low=[v.ci_low if v.ci_low is not None else v.value for v in values],
                 high=[v.ci_high if v.ci_high is not None else v.value for v in values],
                 names=[r.variant_id for r in recs],
+                simulated=all(r.kernels is Kernels.SIMULATED for r in steps),
             )
         )
     return out
@@ -155,7 +159,7 @@ def task_speed_metric(recs: Sequence[Record]) -> str | None:
     return next(
         (
             m
-            for m in ("output_tokens_per_s", "input_tokens_per_s")
+            for m in (PerfName.OUTPUT_TOKENS_PER_S, PerfName.INPUT_TOKENS_PER_S)
             if all(m in r.perf for r in recs)
         ),
         None,

@@ -16,6 +16,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from harness.perf_specs import PerfName
 from harness.report.analysis import task_speed_metric
 from harness.report.deployer import fmt_change, fmt_ratio
 from harness.report.markdown import fmt_number
@@ -74,7 +75,7 @@ def frontier_names(records: Sequence[Record], base: Record, speed: str, quality:
 def option_text(o: Option, label: str) -> str:
     q, v = o.versus.quality, o.versus
     verdict = "no detectable change" if q.verdict.startswith("no detectable") else q.verdict
-    weights = v.ratios.get("weight_bytes")
+    weights = v.ratios.get(PerfName.WEIGHT_BYTES)
     memory = f"; weights {fmt_ratio(weights)}" if weights is not None else ""
     return (
         f"`{v.record.variant_id}`: {label} {fmt_ratio(o.speed)} for {q.metric} "
@@ -107,7 +108,7 @@ def picks(opts: Sequence[Option], front: set[str], tolerance: float) -> list[tup
 
 
 def _weights(o: Option) -> float:
-    r = o.versus.ratios.get("weight_bytes")
+    r = o.versus.ratios.get(PerfName.WEIGHT_BYTES)
     return r[0] if r is not None else math.inf
 
 

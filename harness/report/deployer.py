@@ -7,6 +7,7 @@ import math
 from collections import defaultdict
 from collections.abc import Sequence
 
+from harness.perf_specs import PerfName, Scope
 from harness.report.markdown import fmt_number, table
 from harness.report.speed import SPEED_METRICS, same_kernels
 from harness.report.versus import Ratio, SampleScores, VersusBase, versus_base
@@ -74,8 +75,8 @@ def vs_base_table(found: Sequence[VersusBase]) -> str:
                     "= base (same kernels)" if same_kernels(v.record) else fmt_ratio(v.ratios[m])
                     for m in SPEED_METRICS
                 ],
-                fmt_ratio(v.ratios["peak_rss"]),
-                fmt_ratio(v.ratios["weight_bytes"]),
+                fmt_ratio(v.ratios[PerfName.PEAK_RSS]),
+                fmt_ratio(v.ratios[PerfName.WEIGHT_BYTES]),
             ]
         )
         if q.verdict.startswith("no detectable"):
@@ -97,6 +98,7 @@ def vs_base_table(found: Sequence[VersusBase]) -> str:
     return "\n\n".join([intro, table(VS_HEADERS, rows), "\n".join(tie_lines)]).rstrip()
 
 
+SCOPE_WORDS = {Scope.PER_REQUEST: "per request", Scope.PER_BATCH: "per batch"}
 LATENCY = [
     ("ttft_p50", "TTFT p50"),
     ("ttft_p90", "p90"),
@@ -104,7 +106,7 @@ LATENCY = [
     ("latency_p50", "latency p50"),
     ("latency_p90", "p90"),
     ("latency_p99", "p99"),
-    ("time_per_output_token", "TPOT"),
+    (PerfName.TIME_PER_OUTPUT_TOKEN, "TPOT"),
 ]
 
 
@@ -113,8 +115,8 @@ def latency_section(records: Sequence[Record]) -> str:
     for r in sorted(records, key=lambda r: (r.task, r.variant_id)):
         if "ttft_p50" not in r.perf and "latency_p50" not in r.perf:
             continue
-        note = (r.perf.get("ttft_p50") or r.perf["latency_p50"]).note or ""
-        scope = note.split(":", 1)[0] if note else "per request"
+        spec = r.perf_spec("ttft_p50") or r.perf_spec("latency_p50")
+        scope = SCOPE_WORDS.get(spec.scope, spec.scope.value) if spec else "per request"
         cells = [f"{r.perf[k].value * 1000:.1f}" if k in r.perf else "—" for k, _ in LATENCY]
         rows.append([r.task, r.variant_id, scope, *cells])
     if not rows:

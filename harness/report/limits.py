@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+from harness.perf_specs import PerfName
 from harness.report import analysis as an
 from harness.report.fit import Fit
 from harness.report.markdown import fmt_bytes, fmt_number, table
@@ -108,16 +109,16 @@ def _target_series(row: an.FitRow) -> Series:
 def hardware_section(records: Sequence[Record]) -> str:
     rows = []
     for r in sorted(records, key=lambda r: (r.variant_id, r.task)):
-        if "mfu" in r.perf or "mbu" in r.perf:
-            mfu, mbu = r.perf.get("mfu"), r.perf.get("mbu")
+        if PerfName.MFU in r.perf or PerfName.MBU in r.perf:
+            mfu, mbu = r.perf.get(PerfName.MFU), r.perf.get(PerfName.MBU)
             rows.append(
                 [
                     r.variant_id,
                     r.task,
                     f"{mfu.value:.1%}" if mfu else "—",
                     f"{mbu.value:.1%}" if mbu else "—",
-                    fmt_number(r.perf["peak_flops"].value / 1e9) + " GFLOP/s",
-                    fmt_bytes(r.perf["peak_bandwidth"].value) + "/s",
+                    fmt_number(r.perf[PerfName.PEAK_FLOPS].value / 1e9) + " GFLOP/s",
+                    fmt_bytes(r.perf[PerfName.PEAK_BANDWIDTH].value) + "/s",
                 ]
             )
     if not rows:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 
+from harness.perf_specs import PerfName
 from harness.store.records import Record
 from harness.values import Value
 
@@ -64,7 +65,7 @@ def perf_table(records: Sequence[Record]) -> str:
     headers = ["variant", "task", "wall (s)", "input tok/s", "output tok/s", "peak RSS", "weights"]
     rows = []
     for r in sorted(records, key=lambda r: (r.variant_id, r.task)):
-        rss, weights = r.perf.get("peak_rss"), r.perf.get("weight_bytes")
+        rss, weights = r.perf.get(PerfName.PEAK_RSS), r.perf.get(PerfName.WEIGHT_BYTES)
         rows.append(
             [
                 r.variant_id,
@@ -72,7 +73,7 @@ def perf_table(records: Sequence[Record]) -> str:
                 f"{r.wall_s:.1f}",
                 *[
                     fmt_value(r.perf[k]) if k in r.perf else "—"
-                    for k in ("input_tokens_per_s", "output_tokens_per_s")
+                    for k in (PerfName.INPUT_TOKENS_PER_S, PerfName.OUTPUT_TOKENS_PER_S)
                 ],
                 fmt_bytes(rss.value) if rss else "—",
                 fmt_bytes(weights.value) if weights else "—",

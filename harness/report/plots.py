@@ -22,6 +22,7 @@ class Series:
     low: list[float]
     high: list[float]
     names: list[str]
+    simulated: bool = False  # its points ran simulated kernels: quality only, drawn apart
 
 
 def _pyplot() -> Any:
@@ -152,7 +153,7 @@ def scaling_plot(
         order = np.argsort(s.x)
         x, y = np.asarray(s.x)[order], np.asarray(s.y)[order]
         err = np.abs(np.vstack([y - np.asarray(s.low)[order], np.asarray(s.high)[order] - y]))
-        style = "--" if "simulated" in s.label else "-"  # simulated ladders drawn apart
+        style = "--" if s.simulated else "-"
         ax.errorbar(
             x, y, yerr=err, marker="o", capsize=3, label=s.label, ls=style if connect else "none"
         )

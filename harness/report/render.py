@@ -7,6 +7,7 @@ import json
 from collections.abc import Sequence
 from pathlib import Path
 
+from harness.perf_specs import PerfName
 from harness.report import analysis as an
 from harness.report.aggregate import primary_metric
 from harness.report.answer import TOLERANCE, answer_section
@@ -47,7 +48,7 @@ def scaling_section(records: Sequence[Record], fig_dir: Path, rel: str) -> str:
                 continue
             metric = primary_metric(next(r for r in records if r.task == task))
             name = f"{_slug(task)}_{axis}.png"
-            ladder = axis != "bits_per_weight"  # dtypes and quant kinds are not one ladder
+            ladder = axis != PerfName.BITS_PER_WEIGHT  # dtypes and quant kinds are not one ladder
             scaling_plot(
                 fig_dir / name,
                 f"{task}: {metric} vs {label}",

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+from harness.perf_specs import PerfName
 from harness.report.aggregate import primary_metric
 from harness.report.markdown import fmt_number, fmt_value, table
 from harness.report.plots import _pyplot
@@ -17,7 +18,7 @@ LOAD_KNOBS = knobs_along(OFFERED_LOAD)
 
 
 def is_served(record: Record) -> bool:
-    return "achieved_requests_per_s" in record.perf
+    return PerfName.ACHIEVED_REQUESTS_PER_S in record.perf
 
 
 def load_of(record: Record) -> tuple[str, float]:
@@ -63,19 +64,19 @@ def _rows(levels: Sequence[Record]) -> list[list[str]]:
         rows.append(
             [
                 f"{knob}={level:g}",
-                _perf(record, "achieved_requests_per_s"),
-                _perf(record, "achieved_output_tokens_per_s"),
+                _perf(record, PerfName.ACHIEVED_REQUESTS_PER_S),
+                _perf(record, PerfName.ACHIEVED_OUTPUT_TOKENS_PER_S),
                 _ms(record, "ttft_p50"),
                 _ms(record, "ttft_p99"),
                 _ms(record, "tpot_p50"),
                 _ms(record, "tpot_p99"),
                 _perf(record, "slo_attainment"),
                 "yes" if met and met.value else ("no" if met else "–"),
-                _perf(record, "goodput"),
+                _perf(record, PerfName.GOODPUT),
                 quality,
                 change,
                 under,
-                _perf(record, "request_errors"),
+                _perf(record, PerfName.REQUEST_ERRORS),
             ]
         )
     return rows
@@ -102,7 +103,7 @@ def curve_plot(path: Path, title: str, levels: Sequence[Record]) -> Path:
     """p50 and p99 TTFT and TPOT (ms) against achieved output tokens/s, labelled by load."""
     plt = _pyplot()
     fig, axes = plt.subplots(1, 2, figsize=(9, 3.6), dpi=110)
-    x = [r.perf["achieved_output_tokens_per_s"].value for r in levels]
+    x = [r.perf[PerfName.ACHIEVED_OUTPUT_TOKENS_PER_S].value for r in levels]
     for ax, stat in zip(axes, ("ttft", "tpot"), strict=True):
         for pct, style in (("p50", "o-"), ("p99", "s--")):
             key = f"{stat}_{pct}"

@@ -14,9 +14,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from harness.perf_specs import Kernels, PerfName
 from harness.store.records import Record
 
-SPEED_METRICS = {"input_tokens_per_s": "input tok/s", "output_tokens_per_s": "output tok/s"}
+SPEED_METRICS: dict[str, str] = {
+    PerfName.INPUT_TOKENS_PER_S: "input tok/s",
+    PerfName.OUTPUT_TOKENS_PER_S: "output tok/s",
+}
 
 
 # Fewer timed windows than this and a speed's min..max says nothing about its spread.
@@ -47,7 +51,8 @@ class Speed:
 
 
 def same_kernels(record: Record) -> bool:
-    return record.conventions.get("kernels", "").startswith("same as")
+    """Runs its base's kernels (a simulated quantization): its speed is the base's."""
+    return record.kernels is Kernels.SIMULATED
 
 
 def speed_of(record: Record, metric: str, base: Record | None = None) -> Speed | None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from harness.perf_specs import PerfName
 from harness.report.aggregate import primary_metric
 from harness.report.flags import flag_lines
 from harness.report.markdown import fmt_number
@@ -133,14 +134,14 @@ def task_lines(records: Sequence[Record]) -> list[str]:
 
 
 def energy_line(records: Sequence[Record]) -> str:
-    measured = [r for r in records if "joules_per_token" in r.perf]
+    measured = [r for r in records if PerfName.JOULES_PER_TOKEN in r.perf]
     if measured:
-        best = min(measured, key=lambda r: r.perf["joules_per_token"].value)
+        best = min(measured, key=lambda r: r.perf[PerfName.JOULES_PER_TOKEN].value)
         return (
             f"- most efficient per joule: `{best.variant_id}` on {best.task}, "
             f"{fmt_number(best.perf['joules_per_token'].value)} J/token"
         )
-    reasons = {r.unavailable["energy"] for r in records if "energy" in r.unavailable}
+    reasons = {r.unavailable[PerfName.ENERGY] for r in records if PerfName.ENERGY in r.unavailable}
     return (
         "- energy: not measured here (" + ("; ".join(sorted(reasons)) or "no energy profiler") + ")"
     )

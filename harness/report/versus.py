@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from harness.perf_specs import PerfName
 from harness.report.aggregate import primary_metric
 from harness.report.speed import MIN_TIMED_REPEATS
 from harness.store.records import Record
@@ -61,11 +62,13 @@ def base_records(records: Sequence[Record]) -> dict[tuple[str, str], Record]:
     out: dict[tuple[str, str], Record] = {}
     for key, recs in groups.items():
         plain = [r for r in recs if is_base(r)]
-        with_bits = [r for r in recs if "bits_per_weight" in r.perf]
+        with_bits = [r for r in recs if PerfName.BITS_PER_WEIGHT in r.perf]
         if plain:
             out[key] = min(plain, key=lambda r: (_load(r), r.variant_id))
         elif len(recs) > 1 and with_bits:
-            out[key] = max(with_bits, key=lambda r: (r.perf["bits_per_weight"].value, r.variant_id))
+            out[key] = max(
+                with_bits, key=lambda r: (r.perf[PerfName.BITS_PER_WEIGHT].value, r.variant_id)
+            )
     return out
 
 
@@ -147,7 +150,12 @@ def ratio(base: Value | None, cand: Value | None, seed: int) -> Ratio | None:
     return point, float(low), float(high)
 
 
-RATIO_METRICS = ("input_tokens_per_s", "output_tokens_per_s", "peak_rss", "weight_bytes")
+RATIO_METRICS = (
+    PerfName.INPUT_TOKENS_PER_S,
+    PerfName.OUTPUT_TOKENS_PER_S,
+    PerfName.PEAK_RSS,
+    PerfName.WEIGHT_BYTES,
+)
 
 
 def versus_base(records: Sequence[Record], samples: SampleScores, seed: int) -> list[VersusBase]:
@@ -157,6 +165,8 @@ def versus_base(records: Sequence[Record], samples: SampleScores, seed: int) -> 
         base = bases.get((r.model, r.task))
         if base is None or base.variant_id == r.variant_id:
             continue
-        ratios = {m: ratio(base.perf.get(m), r.perf.get(m), seed) for m in RATIO_METRICS}
+        ratios: dict[str, tuple[float, float, float] | None] = {
+            m: ratio(base.perf.get(m), r.perf.get(m), seed) for m in RATIO_METRICS
+        }
         out.append(VersusBase(r, base, quality_change(r, base, samples, seed), ratios))
     return out

@@ -22,8 +22,9 @@ from harness.hardware.fingerprint import fingerprint
 from harness.hardware.process_memory import release_freed_memory
 from harness.metrics import summarize
 from harness.metrics.spec import metric_specs
+from harness.perf_specs import PerfName, SpecContext, perf_specs
 from harness.run.load import LoadedVariant, load_variant
-from harness.run.measure import measure
+from harness.run.measure import Measured, measure
 from harness.run.plan import Plan, PreparedTask
 from harness.run.resume import check_resumable, data_digest
 from harness.run.sample_rows import sample_rows
@@ -154,10 +155,16 @@ def run_unit(
     ]
     _check_finite(scores, task, variant)
     quality = {m.name: summarize(m, scores, p.suite.seed) for m in task.adapter.metrics}
-    wall = measured.perf["wall_time"].value if "wall_time" in measured.perf else None
+    wall = measured.perf[PerfName.WALL_TIME].value if PerfName.WALL_TIME in measured.perf else None
     slo = slo_values(
         p.suite.slo, measured.responses, scores, task.adapter.metrics, wall, p.suite.seed
     )
+    perf = {
+        **measured.perf,
+        **loaded.perf_values(),
+        **_per_correct(measured.perf, scores),
+        **slo.perf,
+    }
     record = Record(
         run_id=run_id,
         suite=p.suite.name,
@@ -170,12 +177,8 @@ def run_unit(
         knobs=variant.knob_dict,
         quality={**quality, **slo.quality},
         metrics=metric_specs(task.adapter.metrics, task.primary, slo.metrics),
-        perf={
-            **measured.perf,
-            **loaded.perf_values(),
-            **_per_correct(measured.perf, scores),
-            **slo.perf,
-        },
+        perf=perf,
+        perf_specs=perf_specs(perf, _spec_context(loaded, measured)),
         unavailable={**measured.unavailable, **slo.unavailable},
         conventions={
             **task.adapter.conventions,
@@ -191,17 +194,27 @@ def run_unit(
     return record, sample_rows(variant.id, task, per_sample, measured.responses, scores)
 
 
+def _spec_context(loaded: LoadedVariant, measured: Measured) -> SpecContext:
+    """What the unit's perf specs depend on: how the engine times requests, whose kernels
+    ran, and whether the window generated (else it only read prompts: prefill)."""
+    return SpecContext(
+        latency_scope=loaded.backend.latency_scope,
+        kernels=loaded.facts.kernels(),
+        generated=PerfName.OUTPUT_TOKENS_PER_S in measured.perf,
+    )
+
+
 def _per_correct(
     perf: Mapping[str, Value], scores: Sequence[Mapping[str, float]]
 ) -> dict[str, Value]:
     """Joules per correct answer, for tasks that count correct answers."""
     key = next((k for k in ("correct", "exact_match") if scores and k in scores[0]), None)
     correct = sum(s[key] for s in scores) if key else 0.0
-    if "energy_net" not in perf or not correct:
+    if PerfName.ENERGY_NET not in perf or not correct:
         return {}
     return {
-        "joules_per_correct": Value(
-            value=perf["energy_net"].value / correct,
+        PerfName.JOULES_PER_CORRECT: Value(
+            value=perf[PerfName.ENERGY_NET].value / correct,
             unit="J",
             higher_is_better=False,
             n=int(correct),

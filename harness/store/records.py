@@ -17,17 +17,19 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
 from harness.errors import UserError
 from harness.metrics.spec import MetricSpec
+from harness.perf_specs import KERNELS_NOTE, Kernels, PerfSpec
 from harness.store.reading import ReadLines, read_rows
 from harness.store.runfiles import Fingerprint, Manifest, ModelIdentity, SampleRow
 from harness.values import Value
 
-# 2: each record stores its quality metrics' specs (`metrics`); 1: none, see
-# harness.metrics.legacy. Both load.
-SCHEMA_VERSION = 2
+# 3: each record also stores its perf values' specs (`perf_specs`; older records: derived
+# once in harness.store.perf_legacy); 2: its quality metrics' specs (`metrics`); 1: neither,
+# see harness.metrics.legacy. All load.
+SCHEMA_VERSION = 3
 
 
 class Record(BaseModel):
@@ -54,6 +56,11 @@ class Record(BaseModel):
     perf: dict[str, Value] = Field(
         description="measured speed, memory, energy and variant facts, each with its unit"
     )
+    perf_specs: dict[str, PerfSpec] = Field(
+        default_factory=dict,
+        description="perf name -> what it measures: kind, phase, scope, whose kernels "
+        "(empty before schema_version 3)",
+    )
     unavailable: dict[str, str] = Field(
         default_factory=dict, description="profiler name -> why it could not measure here"
     )
@@ -72,6 +79,9 @@ class Record(BaseModel):
         "different cluster nodes); None in records written before it existed",
     )
 
+    # an older record's specs, derived once on first use (harness.store.perf_legacy)
+    _derived_specs: dict[str, PerfSpec] | None = PrivateAttr(default=None)
+
     @property
     def unit_key(self) -> tuple[str, str]:
         return (self.variant_id, self.task)
@@ -83,6 +93,42 @@ class Record(BaseModel):
         from harness.metrics.legacy import v1_metric_specs
 
         return v1_metric_specs(self).get(name)
+
+    def perf_spec(self, name: str) -> PerfSpec | None:
+        """What perf value `name` measures; None when the record has no such value."""
+        if name not in self.perf:
+            return None
+        if self.schema_version >= 3:
+            return self.perf_specs.get(name)
+        if self._derived_specs is None:
+            from harness.store.perf_legacy import v2_perf_specs
+
+            self._derived_specs = v2_perf_specs(self)
+        return self._derived_specs.get(name)
+
+    @property
+    def engine(self) -> str | None:
+        """The backend that ran the unit (hf, llamacpp, openai, ...); None when unknown."""
+        if self.model_identity is not None:
+            return self.model_identity.engine
+        from harness.store.perf_legacy import v2_engine
+
+        return v2_engine(self)
+
+    @property
+    def kernels(self) -> Kernels:
+        """Whose kernels the unit's measured values come from (real unless simulated)."""
+        specs = (self.perf_spec(name) for name in self.perf)
+        found = next((s.kernels for s in specs if s is not None and s.measured), None)
+        if found is not None:
+            return found
+        if self.schema_version < 3:
+            from harness.store.perf_legacy import v2_kernels
+
+            return v2_kernels(self)
+        # no measured value (a quality-only run): the provenance the transform wrote
+        stored = self.conventions.get(KERNELS_NOTE, Kernels.REAL)
+        return Kernels(stored) if stored in set(Kernels) else Kernels.REAL
 
     def primary_metrics(self) -> tuple[str, ...]:
         """The metrics the task is judged on, the report's ranking metric first."""

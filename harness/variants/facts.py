@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from harness.perf_specs import KERNELS_NOTE, Kernels
 from harness.values import Value
 
 
@@ -31,7 +32,16 @@ class Note:
     text: str
 
 
-Fact = Measure | Note
+@dataclass(frozen=True)
+class KernelsUsed:
+    """Whose kernels the variant's numbers come from: a simulated quantization rounds the
+    weights and runs the base's float kernels, so its speed and memory are the base's."""
+
+    kernels: Kernels
+    name: str = KERNELS_NOTE
+
+
+Fact = Measure | Note | KernelsUsed
 
 
 @dataclass(frozen=True)
@@ -67,5 +77,14 @@ class TransformFacts:
         }
 
     def notes(self) -> dict[str, str]:
-        """The notes, for the record's conventions."""
-        return {f.name: f.text for f in self.facts if isinstance(f, Note)}
+        """The notes (and the kernels' provenance, as text), for the record's conventions."""
+        return {
+            f.name: f.text if isinstance(f, Note) else f.kernels.value
+            for f in self.facts
+            if not isinstance(f, Measure)
+        }
+
+    def kernels(self) -> Kernels:
+        """The variant's kernels: its own unless a transform said they are simulated."""
+        found = next((f for f in self.facts if isinstance(f, KernelsUsed)), None)
+        return found.kernels if found is not None else Kernels.REAL

@@ -16,10 +16,13 @@ import torch
 
 def _stop_at_first_forward(started: float) -> None:
     original = torch.nn.Module.__call__
+    # While units run, fds 1 and 2 go to the run's engine.log: the figure goes to a copy of
+    # the stdout this process started with.
+    terminal = os.dup(1)
 
     def timed(module: torch.nn.Module, *args: Any, **kwargs: Any) -> Any:
         if hasattr(module, "config") and hasattr(module, "generation_config"):
-            print(f"FIRST_FORWARD_S {time.time() - started:.3f}", flush=True)
+            os.write(terminal, f"FIRST_FORWARD_S {time.time() - started:.3f}\n".encode())
             os._exit(0)
         return original(module, *args, **kwargs)
 

@@ -14,6 +14,7 @@ from transformers import StoppingCriteria
 from harness.backends.base import Backend, BackendInfo, LatencyScope, Progress
 from harness.backends.stops import cut_at_stop
 from harness.errors import UserError
+from harness.perf_specs import Scope
 from harness.requests import Generate, GenerateResponse
 
 
@@ -63,7 +64,7 @@ class HFGeneration(Backend):
 
     # A batch decodes in lock-step: its first token and its end come at one moment for all
     # rows, so every row carries its batch's TTFT and latency (the record says so).
-    latency_scope: ClassVar[LatencyScope] = "per batch"
+    latency_scope: ClassVar[LatencyScope] = Scope.PER_BATCH
 
     model: Any
     tokenizer: Any

@@ -15,15 +15,13 @@ import warnings
 from typing import Any
 
 from harness.errors import UserError
-from harness.variants.facts import Measure, Note, TransformFacts
+from harness.perf_specs import Kernels
+from harness.variants.facts import KernelsUsed, Measure, Note, TransformFacts
 
 GGUF_TYPES = ("q8_0", "q5_1", "q5_0", "q4_1", "q4_0", "mxfp4", "tq2_0", "tq1_0")
 TORCH_TYPES = ("int8_dynamic",)
 BNB_TYPES = ("bnb_int8", "bnb_nf4")
 ALL_TYPES = (*GGUF_TYPES, *TORCH_TYPES, *BNB_TYPES)
-
-
-SAME_KERNELS = "same as the unquantized model (fake quantization)"
 
 
 def quantizable_linears(model: Any) -> list[tuple[str, Any]]:
@@ -63,7 +61,6 @@ def gguf_round_trip(model: Any, kind: str) -> tuple[int, float, str]:
         "simulated: gguf-py round-trip, weights dequantized back to floats; measures the "
         "quality of this bit width, not its speed or memory (those are the float model's)"
     )
-    # the kernels are the base dtype's: the report must not rank such variants on speed
     return quantized, type_size * 8 / block, note
 
 
@@ -84,7 +81,7 @@ def torch_int8_dynamic(model: Any) -> tuple[int, float, str]:
 
 
 def _bits_summary(
-    total: int, dtype_bits: int, quantized: int, bits: float, note: str
+    total: int, dtype_bits: int, quantized: int, bits: float, note: str, kernels: Kernels
 ) -> TransformFacts:
     stored = (quantized * bits + (total - quantized) * dtype_bits) / 8
     return TransformFacts.of(
@@ -92,7 +89,7 @@ def _bits_summary(
         Measure("mean_bits_per_parameter", 8 * stored / max(total, 1), "bits"),
         Measure("weight_bytes_quantized", stored, "B"),
         Note("quant_note", note),
-        Note("quant_kernels", "simulated" if note.startswith("simulated") else "real"),
+        KernelsUsed(kernels),
     )
 
 
@@ -122,10 +119,9 @@ def apply_quant(backend: Any, kind: str) -> TransformFacts:
         dtype_bits = 16
     else:
         raise UserError(f"quant '{kind}' is applied at load time and needs CUDA and bitsandbytes")
-    summary = _bits_summary(total, dtype_bits, quantized, bits, note)
-    if kind in GGUF_TYPES:
-        summary = summary.then([Note("kernels", SAME_KERNELS)])
-    return summary
+    # a gguf-py round-trip runs float kernels: the report must not rank it on speed
+    kernels = Kernels.SIMULATED if kind in GGUF_TYPES else Kernels.REAL
+    return _bits_summary(total, dtype_bits, quantized, bits, note, kernels)
 
 
 def bnb_config(kind: str) -> Any:

@@ -19,7 +19,8 @@ from harness.backends.base import Backend, BackendInfo
 from harness.backends.llamacpp.options import LlamaCppOptions
 from harness.config import ModelConfig
 from harness.errors import UserError
-from harness.variants.facts import Measure, Note, TransformFacts
+from harness.perf_specs import Kernels
+from harness.variants.facts import KernelsUsed, Measure, Note, TransformFacts
 
 EXTRA = "pip install 'limitbench[llamacpp]'"
 
@@ -52,7 +53,7 @@ def load_llamacpp(cfg: ModelConfig, options: LlamaCppOptions, base_dir: Path) ->
         path = level.path
         details = details.then(
             [
-                Note("quant_kernels", "real llama.cpp kernels"),
+                KernelsUsed(Kernels.REAL),
                 Note("quant_source", level.provenance),
             ]
         )

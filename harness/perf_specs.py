@@ -1,0 +1,246 @@
+"""What each performance value is: the names in one place, and the spec every record stores.
+
+A perf value's number and unit live in its `Value`; its spec says what was measured: the
+kind of figure, the phase of inference it times, its scope (one figure for the timed window,
+per request, per batch, a fact of the variant or of the machine) and whose kernels produced
+it (a simulated quantization runs the base model's float kernels, so its speed and memory are
+the base's). The report, gate and exporters read these fields; no reader matches note text.
+
+A leaf module (pydantic and the Value type only), so the run store can name the spec
+without importing the profilers.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from harness.values import Value
+
+
+class PerfName(StrEnum):
+    """Every fixed perf name limitbench writes (percentiles: `percentile_name`)."""
+
+    WALL_TIME = "wall_time"
+    REQUESTS_PER_S = "requests_per_s"
+    INPUT_TOKENS_PER_S = "input_tokens_per_s"
+    OUTPUT_TOKENS_PER_S = "output_tokens_per_s"
+    TOTAL_TOKENS_PER_S = "total_tokens_per_s"
+    TIME_PER_OUTPUT_TOKEN = "time_per_output_token"
+    ACHIEVED_REQUESTS_PER_S = "achieved_requests_per_s"
+    ACHIEVED_OUTPUT_TOKENS_PER_S = "achieved_output_tokens_per_s"
+    REQUEST_ERRORS = "request_errors"
+    REQUEST_RETRIES = "request_retries"
+    GOODPUT = "goodput"
+    PEAK_RSS = "peak_rss"
+    RSS_GROWTH = "rss_growth"
+    WEIGHT_BYTES = "weight_bytes"
+    CUDA_PEAK_ALLOCATED = "cuda_peak_allocated"
+    CUDA_PEAK_RESERVED = "cuda_peak_reserved"
+    ENERGY = "energy"
+    IDLE_POWER = "idle_power"
+    ENERGY_NET = "energy_net"
+    JOULES_PER_TOKEN = "joules_per_token"
+    JOULES_PER_CORRECT = "joules_per_correct"
+    PEAK_FLOPS = "peak_flops"
+    PEAK_BANDWIDTH = "peak_bandwidth"
+    ACHIEVED_FLOPS = "achieved_flops"
+    ACHIEVED_BANDWIDTH = "achieved_bandwidth"
+    MFU = "mfu"
+    MBU = "mbu"
+    BITS_PER_WEIGHT = "bits_per_weight"
+    MEAN_BITS_PER_PARAMETER = "mean_bits_per_parameter"
+    WEIGHT_BYTES_QUANTIZED = "weight_bytes_quantized"
+    FILE_BYTES = "file_bytes"
+    RESIDENT_BYTES = "resident_bytes"
+    LAYERS_KEPT = "layers_kept"
+    LAYERS_ORIGINAL = "layers_original"
+    N_PARAMS_EFFECTIVE = "n_params_effective"
+    SPARSITY = "sparsity"
+
+
+class Percentiled(StrEnum):
+    """Per-request (or per-batch) distributions stored as `<family>_p50/_p90/_p99`."""
+
+    LATENCY = "latency"
+    TTFT = "ttft"
+    TPOT = "tpot"
+    ITL = "itl"
+    E2E = "e2e"
+    OUTPUT_TOKENS = "output_tokens"
+    INPUT_TOKENS = "input_tokens"
+
+
+def percentile_name(family: Percentiled, quantile: str) -> str:
+    return f"{family}_{quantile}"
+
+
+class PerfKind(StrEnum):
+    SPEED = "speed"  # work per second: higher is faster
+    LATENCY = "latency"  # seconds per request, token or window
+    MEMORY = "memory"
+    ENERGY = "energy"
+    UTILIZATION = "utilization"  # achieved against the measured hardware peak
+    HARDWARE = "hardware"  # the machine's peaks and idle power: context, never ranked
+    SIZE = "size"  # facts of the variant: bits, bytes, layers, parameters
+    WORKLOAD = "workload"  # what the requests asked for (tokens in and out)
+    RELIABILITY = "reliability"  # failed and retried requests
+    SERVICE = "service"  # goodput under the suite's SLO
+    OTHER = "other"  # a plugin profiler's figure that the catalogue does not know
+
+
+class Phase(StrEnum):
+    PREFILL = "prefill"  # reading the prompt: TTFT, or a window that only scores
+    DECODE = "decode"  # generating: TPOT, inter-token latency
+    WHOLE = "whole"  # both, as one figure
+    NONE = "none"  # not a timing of inference (a size, a machine's peak)
+
+
+class Scope(StrEnum):
+    WINDOW = "window"  # one figure for the whole timed window
+    PER_REQUEST = "per_request"  # each request's own time, then a percentile
+    PER_BATCH = "per_batch"  # every request of a batch carries its batch's time
+    VARIANT = "variant"  # a fact of the model variant (file bytes, bits per weight)
+    MACHINE = "machine"  # a fact of the machine (hardware peaks, idle power)
+
+
+KERNELS_NOTE = "quant_kernels"  # the conventions key that repeats a variant's Kernels value
+
+
+class Kernels(StrEnum):
+    REAL = "real"  # the variant's own kernels ran: its speed and memory are its own
+    SIMULATED = "simulated"  # weights rounded, run on the base's float kernels
+    NOT_APPLICABLE = "not_applicable"  # no kernels behind the figure (a size, a peak)
+
+
+class PerfSpec(BaseModel):
+    """What one perf value measures; stored beside it in every record (schema 3)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    unit: str = Field(description="unit of the value, as in the Value")
+    higher_is_better: bool | None = Field(description="direction; None for facts without one")
+    kind: PerfKind = Field(description="what sort of figure it is")
+    phase: Phase = Field(description="the phase of inference it times")
+    scope: Scope = Field(description="what one number stands for")
+    kernels: Kernels = Field(description="whose kernels produced it")
+
+    @property
+    def measured(self) -> bool:
+        """A timing or measurement of the model at work (not a fact of its file or machine)."""
+        return self.kernels is not Kernels.NOT_APPLICABLE
+
+
+# name -> (kind, phase, scope); per-request distributions take the backend's latency scope.
+_WINDOW = Scope.WINDOW
+CATALOGUE: dict[str, tuple[PerfKind, Phase, Scope]] = {
+    PerfName.WALL_TIME: (PerfKind.LATENCY, Phase.WHOLE, _WINDOW),
+    PerfName.REQUESTS_PER_S: (PerfKind.SPEED, Phase.WHOLE, _WINDOW),
+    PerfName.INPUT_TOKENS_PER_S: (PerfKind.SPEED, Phase.WHOLE, _WINDOW),
+    PerfName.OUTPUT_TOKENS_PER_S: (PerfKind.SPEED, Phase.WHOLE, _WINDOW),
+    PerfName.TOTAL_TOKENS_PER_S: (PerfKind.SPEED, Phase.WHOLE, _WINDOW),
+    PerfName.TIME_PER_OUTPUT_TOKEN: (PerfKind.LATENCY, Phase.DECODE, Scope.PER_BATCH),
+    PerfName.ACHIEVED_REQUESTS_PER_S: (PerfKind.SPEED, Phase.WHOLE, _WINDOW),
+    PerfName.ACHIEVED_OUTPUT_TOKENS_PER_S: (PerfKind.SPEED, Phase.WHOLE, _WINDOW),
+    PerfName.REQUEST_ERRORS: (PerfKind.RELIABILITY, Phase.WHOLE, _WINDOW),
+    PerfName.REQUEST_RETRIES: (PerfKind.RELIABILITY, Phase.WHOLE, _WINDOW),
+    PerfName.GOODPUT: (PerfKind.SERVICE, Phase.WHOLE, _WINDOW),
+    PerfName.PEAK_RSS: (PerfKind.MEMORY, Phase.WHOLE, _WINDOW),
+    PerfName.RSS_GROWTH: (PerfKind.MEMORY, Phase.WHOLE, _WINDOW),
+    PerfName.WEIGHT_BYTES: (PerfKind.SIZE, Phase.NONE, Scope.VARIANT),
+    PerfName.CUDA_PEAK_ALLOCATED: (PerfKind.MEMORY, Phase.WHOLE, _WINDOW),
+    PerfName.CUDA_PEAK_RESERVED: (PerfKind.MEMORY, Phase.WHOLE, _WINDOW),
+    PerfName.ENERGY: (PerfKind.ENERGY, Phase.WHOLE, _WINDOW),
+    PerfName.IDLE_POWER: (PerfKind.HARDWARE, Phase.NONE, Scope.MACHINE),
+    PerfName.ENERGY_NET: (PerfKind.ENERGY, Phase.WHOLE, _WINDOW),
+    PerfName.JOULES_PER_TOKEN: (PerfKind.ENERGY, Phase.WHOLE, _WINDOW),
+    PerfName.JOULES_PER_CORRECT: (PerfKind.ENERGY, Phase.WHOLE, _WINDOW),
+    PerfName.PEAK_FLOPS: (PerfKind.HARDWARE, Phase.NONE, Scope.MACHINE),
+    PerfName.PEAK_BANDWIDTH: (PerfKind.HARDWARE, Phase.NONE, Scope.MACHINE),
+    PerfName.ACHIEVED_FLOPS: (PerfKind.UTILIZATION, Phase.WHOLE, _WINDOW),
+    PerfName.ACHIEVED_BANDWIDTH: (PerfKind.UTILIZATION, Phase.WHOLE, _WINDOW),
+    PerfName.MFU: (PerfKind.UTILIZATION, Phase.WHOLE, _WINDOW),
+    PerfName.MBU: (PerfKind.UTILIZATION, Phase.WHOLE, _WINDOW),
+    **{
+        name: (PerfKind.SIZE, Phase.NONE, Scope.VARIANT)
+        for name in (
+            PerfName.BITS_PER_WEIGHT,
+            PerfName.MEAN_BITS_PER_PARAMETER,
+            PerfName.WEIGHT_BYTES_QUANTIZED,
+            PerfName.FILE_BYTES,
+            PerfName.RESIDENT_BYTES,
+            PerfName.LAYERS_KEPT,
+            PerfName.LAYERS_ORIGINAL,
+            PerfName.N_PARAMS_EFFECTIVE,
+            PerfName.SPARSITY,
+        )
+    },
+}
+_FAMILIES: dict[str, tuple[PerfKind, Phase]] = {
+    Percentiled.LATENCY: (PerfKind.LATENCY, Phase.WHOLE),
+    Percentiled.E2E: (PerfKind.LATENCY, Phase.WHOLE),
+    Percentiled.TTFT: (PerfKind.LATENCY, Phase.PREFILL),
+    Percentiled.TPOT: (PerfKind.LATENCY, Phase.DECODE),
+    Percentiled.ITL: (PerfKind.LATENCY, Phase.DECODE),
+    Percentiled.OUTPUT_TOKENS: (PerfKind.WORKLOAD, Phase.NONE),
+    Percentiled.INPUT_TOKENS: (PerfKind.WORKLOAD, Phase.NONE),
+}
+_PERCENTILE = re.compile(r"^(?P<family>[a-z0-9_]+)_p\d{1,2}$")
+
+
+def _entry(name: str, latency_scope: Scope) -> tuple[PerfKind, Phase, Scope] | None:
+    if name in CATALOGUE:
+        return CATALOGUE[name]
+    found = _PERCENTILE.match(name)
+    if found and found["family"] in _FAMILIES:
+        kind, phase = _FAMILIES[found["family"]]
+        return kind, phase, latency_scope
+    return None
+
+
+def spec_for(
+    name: str,
+    unit: str,
+    higher_is_better: bool | None,
+    context: SpecContext,
+) -> PerfSpec:
+    """The spec of the perf value `name` measured under `context`."""
+    kind, phase, scope = _entry(name, context.latency_scope) or (
+        PerfKind.OTHER,
+        Phase.WHOLE,
+        Scope.WINDOW,
+    )
+    if name == PerfName.TIME_PER_OUTPUT_TOKEN:
+        scope = context.latency_scope
+    if phase is Phase.WHOLE and not context.generated:
+        phase = Phase.PREFILL  # a window that only scores prompts is all prefill
+    no_kernels = scope in (Scope.VARIANT, Scope.MACHINE) or phase is Phase.NONE
+    return PerfSpec(
+        unit=unit,
+        higher_is_better=higher_is_better,
+        kind=kind,
+        phase=phase,
+        scope=scope,
+        kernels=Kernels.NOT_APPLICABLE if no_kernels else context.kernels,
+    )
+
+
+class SpecContext(BaseModel):
+    """What the specs of one unit's values depend on beyond their names."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    latency_scope: Scope = Scope.PER_REQUEST
+    kernels: Kernels = Kernels.REAL
+    generated: bool = True  # whether the window generated tokens (else it only scored)
+
+
+def perf_specs(perf: Mapping[str, Value], context: SpecContext) -> dict[str, PerfSpec]:
+    """A spec for every perf value of one unit."""
+    return {
+        name: spec_for(name, value.unit, value.higher_is_better, context)
+        for name, value in perf.items()
+    }

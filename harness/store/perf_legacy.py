@@ -1,0 +1,52 @@
+"""Perf specs of records written before schema_version 3, which stored none.
+
+The one place perf values are described by reading text: a v1/v2 record's specs come from
+the catalogue by name, its kernels from the conventions its transforms wrote (three
+spellings over time) and its latency scope from the percentiles' notes. Records of
+schema_version 3 carry their own specs and never come here.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from harness.perf_specs import KERNELS_NOTE, Kernels, PerfName, PerfSpec, Scope, SpecContext
+from harness.perf_specs import perf_specs as specs_in
+
+if TYPE_CHECKING:
+    from harness.store.records import Record
+
+PER_BATCH_NOTE = "per batch"  # how v2's percentiles began their note when batch-timed
+
+
+def v2_kernels(record: Record) -> Kernels:
+    """Simulated when the transform said so: `quant_kernels: simulated` (v0.2), `kernels:
+    same as ...` (fake quantization) or a `quant_note` of a GGUF round-trip (v0.1)."""
+    conventions = record.conventions
+    if (
+        conventions.get(KERNELS_NOTE) == Kernels.SIMULATED
+        or conventions.get("kernels", "").startswith("same as")
+        or conventions.get("quant_note", "").startswith(("GGUF round-trip", "simulated"))
+    ):
+        return Kernels.SIMULATED
+    return Kernels.REAL
+
+
+def v2_engine(record: Record) -> str | None:
+    """Records before model identities named only llama.cpp, in a free-text convention."""
+    return "llamacpp" if record.conventions.get("engine", "").startswith("llama.cpp") else None
+
+
+def v2_latency_scope(record: Record) -> Scope:
+    timed = [v for name, v in record.perf.items() if name.endswith("_p50") and v.note]
+    batched = any((v.note or "").startswith(PER_BATCH_NOTE) for v in timed)
+    return Scope.PER_BATCH if batched else Scope.PER_REQUEST
+
+
+def v2_perf_specs(record: Record) -> dict[str, PerfSpec]:
+    context = SpecContext(
+        latency_scope=v2_latency_scope(record),
+        kernels=v2_kernels(record),
+        generated=PerfName.OUTPUT_TOKENS_PER_S in record.perf,
+    )
+    return specs_in(record.perf, context)
