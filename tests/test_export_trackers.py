@@ -64,6 +64,10 @@ def test_mlflow_runs_read_back_with_mlflow_client(
         assert run.data.metrics["quality/bits_per_byte"] == pytest.approx(bpb["value"])
         assert run.data.metrics["quality/bits_per_byte_ci_low"] == pytest.approx(bpb["ci_low"])
         assert run.data.metrics["quality/bits_per_byte_ci_high"] == pytest.approx(bpb["ci_high"])
+        speed = record["perf_specs"]["input_tokens_per_s"]
+        assert run.data.tags["spec.perf/input_tokens_per_s"] == (
+            f"kind=speed phase={speed['phase']} scope=window kernels=real"
+        )
         artifacts = {a.path for a in client.list_artifacts(run.info.run_id)}
         assert {"record.json", "report"} <= artifacts
         assert "report/report.md" in {

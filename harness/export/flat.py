@@ -58,6 +58,18 @@ def value_metrics(prefix: str, values: dict[str, Value]) -> dict[str, float]:
     return out
 
 
+def _spec_tags(record: Record) -> dict[str, str]:
+    """What each perf value measures, one tag per value (trackers cap tags per request):
+    `spec.perf/<name>` = "kind=speed phase=prefill scope=window kernels=real"."""
+    out: dict[str, str] = {}
+    for name in sorted(record.perf):
+        spec = record.perf_spec(name)
+        if spec is not None:
+            fields = ("kind", "phase", "scope", "kernels")
+            out[f"spec.perf/{name}"] = " ".join(f"{f}={getattr(spec, f)}" for f in fields)
+    return out
+
+
 def flatten(record: Record) -> FlatRecord:
     tags = {
         "limitbench.run_id": record.run_id,
@@ -70,6 +82,7 @@ def flatten(record: Record) -> FlatRecord:
         "limitbench.primary": ",".join(record.primary_metrics()),
     }
     tags.update({f"unavailable.{k}": reason for k, reason in sorted(record.unavailable.items())})
+    tags.update(_spec_tags(record))
     params = {"model": record.model, "task": record.task, "n_params": str(record.n_params)}
     params.update({f"knob.{k}": str(v) for k, v in sorted(record.knobs.items())})
     metrics = {**value_metrics("quality", record.quality), **value_metrics("perf", record.perf)}

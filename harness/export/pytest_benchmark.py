@@ -8,7 +8,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from harness.gate.runs import RunData
-from harness.perf_specs import PerfName
+from harness.perf_specs import PerfKind, PerfName
+from harness.store.records import Record
 
 
 def _stats(times: list[float]) -> dict[str, Any]:
@@ -39,6 +40,15 @@ def _stats(times: list[float]) -> dict[str, Any]:
     }
 
 
+def _speeds(record: Record) -> dict[str, float]:
+    """The unit's throughputs (work per second), by their specs."""
+    return {
+        name: value.value
+        for name, value in record.perf.items()
+        if (spec := record.perf_spec(name)) is not None and spec.kind is PerfKind.SPEED
+    }
+
+
 def to_pytest_benchmark(run: RunData) -> dict[str, Any]:
     env = run.manifest.env
     benchmarks = []
@@ -56,7 +66,7 @@ def to_pytest_benchmark(run: RunData) -> dict[str, Any]:
                 "param": variant,
                 "options": {"timer": "perf_counter", "warmup": True},
                 "stats": _stats(times),
-                "extra_info": {k: v.value for k, v in record.perf.items() if k.endswith("_per_s")},
+                "extra_info": _speeds(record),
             }
         )
     return {
