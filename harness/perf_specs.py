@@ -113,7 +113,7 @@ KERNELS_NOTE = "quant_kernels"  # the conventions key that repeats a variant's K
 class Kernels(StrEnum):
     REAL = "real"  # the variant's own kernels ran: its speed and memory are its own
     SIMULATED = "simulated"  # weights rounded, run on the base's float kernels
-    NOT_APPLICABLE = "not_applicable"  # no kernels behind the figure (a size, a peak)
+    NOT_APPLICABLE = "not_applicable"  # no kernels behind it (a file's size, a machine's peak)
 
 
 class PerfSpec(BaseModel):
@@ -130,7 +130,7 @@ class PerfSpec(BaseModel):
 
     @property
     def measured(self) -> bool:
-        """A timing or measurement of the model at work (not a fact of its file or machine)."""
+        """Produced by the model's kernels at work (not a fact of its file or the machine)."""
         return self.kernels is not Kernels.NOT_APPLICABLE
 
 
@@ -150,7 +150,9 @@ CATALOGUE: dict[str, tuple[PerfKind, Phase, Scope]] = {
     PerfName.GOODPUT: (PerfKind.SERVICE, Phase.WHOLE, _WINDOW),
     PerfName.PEAK_RSS: (PerfKind.MEMORY, Phase.WHOLE, _WINDOW),
     PerfName.RSS_GROWTH: (PerfKind.MEMORY, Phase.WHOLE, _WINDOW),
-    PerfName.WEIGHT_BYTES: (PerfKind.SIZE, Phase.NONE, Scope.VARIANT),
+    # the bytes the loaded weights occupy: a simulated quantization's are its float base's
+    PerfName.WEIGHT_BYTES: (PerfKind.MEMORY, Phase.NONE, Scope.VARIANT),
+    PerfName.RESIDENT_BYTES: (PerfKind.MEMORY, Phase.NONE, Scope.VARIANT),
     PerfName.CUDA_PEAK_ALLOCATED: (PerfKind.MEMORY, Phase.WHOLE, _WINDOW),
     PerfName.CUDA_PEAK_RESERVED: (PerfKind.MEMORY, Phase.WHOLE, _WINDOW),
     PerfName.ENERGY: (PerfKind.ENERGY, Phase.WHOLE, _WINDOW),
@@ -171,7 +173,6 @@ CATALOGUE: dict[str, tuple[PerfKind, Phase, Scope]] = {
             PerfName.MEAN_BITS_PER_PARAMETER,
             PerfName.WEIGHT_BYTES_QUANTIZED,
             PerfName.FILE_BYTES,
-            PerfName.RESIDENT_BYTES,
             PerfName.LAYERS_KEPT,
             PerfName.LAYERS_ORIGINAL,
             PerfName.N_PARAMS_EFFECTIVE,
@@ -217,7 +218,7 @@ def spec_for(
         scope = context.latency_scope
     if phase is Phase.WHOLE and not context.generated:
         phase = Phase.PREFILL  # a window that only scores prompts is all prefill
-    no_kernels = scope in (Scope.VARIANT, Scope.MACHINE) or phase is Phase.NONE
+    no_kernels = kind in (PerfKind.SIZE, PerfKind.HARDWARE, PerfKind.WORKLOAD)
     return PerfSpec(
         unit=unit,
         higher_is_better=higher_is_better,

@@ -193,6 +193,10 @@ def _as_schema_2(record: dict) -> None:  # type: ignore[type-arg]
 def test_a_schema_2_baseline_still_reports_and_gates(
     smollm2_gate_run: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    for line in (smollm2_gate_run / "records.jsonl").read_text().splitlines():
+        record = json.loads(line)  # a new record: a spec for every perf value, none unknown
+        assert set(record["perf_specs"]) == set(record["perf"])
+        assert "other" not in {spec["kind"] for spec in record["perf_specs"].values()}
     old = _copy(smollm2_gate_run, tmp_path)
     _rewrite_records(old, _as_schema_2)
     code, verdict = _gate(monkeypatch, old, smollm2_gate_run, tmp_path, *_warn_rules(tmp_path))

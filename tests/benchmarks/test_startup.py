@@ -141,4 +141,4 @@ def test_perplexity_command_peak_rss_and_the_cost_of_speed_intervals(tmp_path: P
     record = json.loads((tmp_path / "repeated" / "records.jsonl").read_text())
     speed = record["perf"]["input_tokens_per_s"]
     assert len(speed["repeats"]) == 3 and speed["ci_low"] <= speed["value"] <= speed["ci_high"]
-    assert "3 repeat windows over 30 of 300 samples" in record["conventions"]["timing_windows"]
+    assert "3 repeat windows over 20 of 300 samples" in record["conventions"]["timing_windows"]
