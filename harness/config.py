@@ -99,8 +99,8 @@ class TimingConfig(StrictModel):
     min_repeats: int = Field(default=3, ge=1)  # a median with an interval needs >= 3
     min_time_s: float = Field(default=0.0, ge=0)
     # The extra windows together run at most this share of the task's samples (each at least
-    # 16), so speed intervals cost ~1.2x one pass (0.2 measured 1.19x, 0.3 1.32-1.35x: a window of a
-    # sparse subset pads more and pays its own set-up); 1 repeats every sample.
+    # 16), so speed intervals cost ~1.2x one pass (0.2 measured 1.19x, 0.3 1.32-1.35x: a
+    # window of a sparse subset pads more and pays its own set-up); 1 repeats every sample.
     repeat_fraction: float = Field(default=0.2, gt=0, le=1)
 
 
