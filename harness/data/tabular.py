@@ -73,10 +73,16 @@ def _json_type(value: Any) -> str:
     return names.get(type(value), "number")
 
 
+def records_of(text: str) -> list[str]:
+    """One record per line, lines ended by '\n' (or '\r\n') only: `str.splitlines` also
+    breaks at U+2028, U+0085 and other characters that real text holds inside a record."""
+    return [line.removesuffix("\r") for line in text.split("\n")]
+
+
 @register_loader("jsonl", TableOptions)
 def load_jsonl(options: TableOptions, path: Path) -> list[Sample]:
     rows: list[Located] = []
-    for number, line in enumerate(read_text(path, options.encoding).splitlines(), start=1):
+    for number, line in enumerate(records_of(read_text(path, options.encoding)), start=1):
         if not line.strip():
             continue
         try:
@@ -103,7 +109,7 @@ def load_csv(options: CsvOptions, path: Path) -> list[Sample]:
 def load_fasttext(options: TableOptions, path: Path) -> list[Sample]:
     """`__label__x text` lines -> {"text", "label"} rows, labelled for stratification."""
     rows = []
-    for line in read_text(path, options.encoding).splitlines():
+    for line in records_of(read_text(path, options.encoding)):
         labels = [w[len("__label__") :] for w in line.split() if w.startswith("__label__")]
         text = " ".join(w for w in line.split() if not w.startswith("__label__"))
         if labels and text:
