@@ -26,6 +26,7 @@ class PerfName(StrEnum):
 
     WALL_TIME = "wall_time"
     REQUESTS_PER_S = "requests_per_s"
+    SAMPLES_PER_S = "samples_per_s"
     INPUT_TOKENS_PER_S = "input_tokens_per_s"
     OUTPUT_TOKENS_PER_S = "output_tokens_per_s"
     TOTAL_TOKENS_PER_S = "total_tokens_per_s"
@@ -60,6 +61,8 @@ class PerfName(StrEnum):
     LAYERS_ORIGINAL = "layers_original"
     N_PARAMS_EFFECTIVE = "n_params_effective"
     SPARSITY = "sparsity"
+    PROBE_FIT_TIME = "probe_fit_time"
+    PROBE_TRAIN_ROWS = "probe_train_rows"
 
 
 class Percentiled(StrEnum):
@@ -89,6 +92,7 @@ class PerfKind(StrEnum):
     WORKLOAD = "workload"  # what the requests asked for (tokens in and out)
     RELIABILITY = "reliability"  # failed and retried requests
     SERVICE = "service"  # goodput under the suite's SLO
+    FITTING = "fitting"  # what an adapter's own fitting cost (a probe), outside the window
     OTHER = "other"  # a plugin profiler's figure that the catalogue does not know
 
 
@@ -139,6 +143,7 @@ _WINDOW = Scope.WINDOW
 CATALOGUE: dict[str, tuple[PerfKind, Phase, Scope]] = {
     PerfName.WALL_TIME: (PerfKind.LATENCY, Phase.WHOLE, _WINDOW),
     PerfName.REQUESTS_PER_S: (PerfKind.SPEED, Phase.WHOLE, _WINDOW),
+    PerfName.SAMPLES_PER_S: (PerfKind.SPEED, Phase.WHOLE, _WINDOW),
     PerfName.INPUT_TOKENS_PER_S: (PerfKind.SPEED, Phase.WHOLE, _WINDOW),
     PerfName.OUTPUT_TOKENS_PER_S: (PerfKind.SPEED, Phase.WHOLE, _WINDOW),
     PerfName.TOTAL_TOKENS_PER_S: (PerfKind.SPEED, Phase.WHOLE, _WINDOW),
@@ -166,6 +171,8 @@ CATALOGUE: dict[str, tuple[PerfKind, Phase, Scope]] = {
     PerfName.ACHIEVED_BANDWIDTH: (PerfKind.UTILIZATION, Phase.WHOLE, _WINDOW),
     PerfName.MFU: (PerfKind.UTILIZATION, Phase.WHOLE, _WINDOW),
     PerfName.MBU: (PerfKind.UTILIZATION, Phase.WHOLE, _WINDOW),
+    PerfName.PROBE_FIT_TIME: (PerfKind.FITTING, Phase.NONE, Scope.VARIANT),
+    PerfName.PROBE_TRAIN_ROWS: (PerfKind.FITTING, Phase.NONE, Scope.VARIANT),
     **{
         name: (PerfKind.SIZE, Phase.NONE, Scope.VARIANT)
         for name in (
@@ -218,7 +225,7 @@ def spec_for(
         scope = context.latency_scope
     if phase is Phase.WHOLE and not context.generated:
         phase = Phase.PREFILL  # a window that only scores prompts is all prefill
-    no_kernels = kind in (PerfKind.SIZE, PerfKind.HARDWARE, PerfKind.WORKLOAD)
+    no_kernels = kind in (PerfKind.SIZE, PerfKind.HARDWARE, PerfKind.WORKLOAD, PerfKind.FITTING)
     return PerfSpec(
         unit=unit,
         higher_is_better=higher_is_better,

@@ -1,4 +1,6 @@
-"""Everything a task can ask of a model reduces to three request kinds."""
+"""Everything a task can ask of a model reduces to four request kinds: three of a language
+model (log-likelihoods, rolling log-likelihoods, generation) and one of an encoder (an
+embedding)."""
 
 from __future__ import annotations
 
@@ -34,7 +36,14 @@ class Generate:
     chat: bool = False  # wrap in the model's chat template as one user turn
 
 
-Request = LogLikelihood | RollingLogLikelihood | Generate
+@dataclass(frozen=True)
+class Embed:
+    """One vector for `text` (an encoder's pooled output), for a probe fitted on top."""
+
+    text: str
+
+
+Request = LogLikelihood | RollingLogLikelihood | Generate | Embed
 
 
 def _require(owner: object, name: str, kind: type) -> None:
@@ -101,15 +110,27 @@ class GenerateResponse:
         _require(self, "n_out", Integral)
 
 
-Response = LogLikelihoodResponse | RollingResponse | GenerateResponse
+@dataclass(frozen=True)
+class EmbedResponse:
+    """The answer to an Embed request."""
+
+    vector: tuple[float, ...]  # the pooled (and, where the model says so, normalized) output
+    n_tokens: int  # tokens of the text run through the encoder
+
+    def __post_init__(self) -> None:
+        _require(self, "vector", tuple)
+        _require(self, "n_tokens", Integral)
+
+
+Response = LogLikelihoodResponse | RollingResponse | GenerateResponse | EmbedResponse
 
 
 def logprobs_of(responses: Sequence[Response]) -> list[float]:
     """The log-likelihoods of scored responses, for adapters that compare them."""
     out = []
     for response in responses:
-        if isinstance(response, GenerateResponse):
-            raise TypeError("a generated answer carries no log-likelihood")
+        if isinstance(response, GenerateResponse | EmbedResponse):
+            raise TypeError(f"{type(response).__name__} carries no log-likelihood")
         out.append(float(response.logprob))
     return out
 

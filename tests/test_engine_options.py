@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from harness.backends import BACKENDS
+from harness.backends.encoder.options import EncoderOptions
 from harness.backends.hf.options import HFOptions
 from harness.backends.llamacpp.options import LlamaCppOptions
 from harness.backends.options import check_variants, engines_honouring
@@ -46,6 +47,7 @@ HONOURED = {
     "mock": {"mock_quality", "mock_delay_s"},
     "openai": {"concurrency", "request_rate"},
     "llamacpp": {"threads", "max_length", "n_ctx", "n_batch", "n_gpu_layers", "quant"},
+    "encoder": {"dtype", "threads", "batch_size", "max_length", "quant"},
     "hf": {
         "dtype",
         "device",
@@ -67,8 +69,13 @@ def _model(backend: str) -> ModelConfig:
     return ModelConfig(name="m", source="x", backend=backend, server=server)
 
 
+# Where an engine's own levels differ from the sample: the encoder's one real quantization.
+ENGINE_SAMPLE: dict[tuple[str, str], Scalar] = {("encoder", "quant"): "int8_dynamic"}
+
+
 def _check(backend: str, knob: str) -> None:
-    check_variants([Variant(_model(backend), ((knob, SAMPLE[knob]),))], "s.yaml")
+    value = ENGINE_SAMPLE.get((backend, knob), SAMPLE[knob])
+    check_variants([Variant(_model(backend), ((knob, value),))], "s.yaml")
 
 
 @pytest.fixture(autouse=True)
@@ -144,8 +151,10 @@ def test_defaults_live_in_the_options() -> None:
     }
     llama = LlamaCppOptions()
     assert (llama.n_ctx, llama.n_batch, llama.n_gpu_layers) == (2048, 512, 0)
-    assert engines_honouring("batch_size") == ["hf"]
-    assert engines_honouring("quant") == ["hf", "llamacpp"]
+    encoder = EncoderOptions()
+    assert encoder.knobs() == {"dtype": "float32", "batch_size": 32}
+    assert engines_honouring("batch_size") == ["encoder", "hf"]
+    assert engines_honouring("quant") == ["encoder", "hf", "llamacpp"]
 
 
 def test_the_cli_refuses_dtype_on_a_served_model(

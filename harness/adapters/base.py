@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import random
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any, Protocol
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, JsonValue
 
@@ -13,7 +13,8 @@ from harness.config import TaskConfig
 from harness.data.base import Sample
 from harness.metrics import Metric
 from harness.registry import Registry
-from harness.requests import Request, Response
+from harness.requests import Embed, LogLikelihood, Request, Response
+from harness.values import Value
 
 
 class AdapterOptions(BaseModel):
@@ -79,3 +80,44 @@ class AdapterFactory(Protocol):
 
 
 ADAPTERS: Registry[AdapterFactory] = Registry("adapter", builtins=("harness.adapters",))
+
+
+@dataclass(frozen=True)
+class UnitScores:
+    """Per-sample scores of one unit, and what scoring itself cost (a probe's fitting)."""
+
+    scores: Sequence[Mapping[str, float]]
+    perf: dict[str, Value] = field(default_factory=dict)
+    conventions: dict[str, str] = field(default_factory=dict)
+
+
+@runtime_checkable
+class ScoresTogether(Protocol):
+    """An adapter whose per-sample scores depend on the unit's other samples (a probe
+    cross-fitted over them) scores them all at once."""
+
+    def score_all(
+        self, samples: Sequence[Sample], responses: Sequence[Sequence[Response]]
+    ) -> UnitScores: ...
+
+
+@runtime_checkable
+class HasEncoderPath(Protocol):
+    """An adapter that can run its task on an encoder (Embed requests) as well."""
+
+    def encoder_path(self) -> Adapter: ...
+
+
+def for_engine(adapter: Adapter, answers: frozenset[type[Request]]) -> Adapter:
+    """The adapter's path for an engine that answers `answers`: an encoder (embeddings, no
+    log-likelihoods) runs a task by its encoder path where the adapter has one."""
+    encoder = Embed in answers and LogLikelihood not in answers
+    return adapter.encoder_path() if encoder and isinstance(adapter, HasEncoderPath) else adapter
+
+
+def score_unit(
+    adapter: Adapter, samples: Sequence[Sample], responses: Sequence[Sequence[Response]]
+) -> UnitScores:
+    if isinstance(adapter, ScoresTogether):
+        return adapter.score_all(samples, responses)
+    return UnitScores([adapter.score(s, r) for s, r in zip(samples, responses, strict=True)])

@@ -16,7 +16,7 @@ from typing import ClassVar
 
 from pydantic import Field, JsonValue
 
-from harness.adapters.base import ADAPTERS, AdapterContext, AdapterOptions, ShotPicker
+from harness.adapters.base import ADAPTERS, Adapter, AdapterContext, AdapterOptions, ShotPicker
 from harness.adapters.prompting import render
 from harness.data.base import Sample
 from harness.errors import UserError
@@ -77,6 +77,7 @@ class ClassificationAdapter:
     def __init__(self, options: ClassificationOptions, context: AdapterContext) -> None:
         self.options = options
         self.shots: ShotPicker = context.shots
+        self.probe_seed = f"{context.seed}:{context.task.name}"
         self.labels = list(options.labels)
         self.conventions = {**CHOICE_CONVENTIONS, "chance_accuracy": f"{1 / len(self.labels):.6g}"}
 
@@ -94,6 +95,13 @@ class ClassificationAdapter:
             for s in self.shots.pick(sample)
         ]
         return self.options.separator.join([*shots, render(self.options.prompt, sample.fields)])
+
+    def encoder_path(self) -> Adapter:
+        """The task on an encoder: a linear probe over embeddings of the prompt (no examples),
+        cross-fitted over the same samples (harness.adapters.probe)."""
+        from harness.adapters.probe import ProbeClassification
+
+        return ProbeClassification(self.options.prompt, self.labels, self._gold, self.probe_seed)
 
     def requests(self, sample: Sample) -> Sequence[Request]:
         self._gold(sample)  # an unknown label fails at plan time, with the row named

@@ -21,6 +21,8 @@ from harness.errors import UserError
 from harness.perf_specs import Scope
 from harness.registry import Registry
 from harness.requests import (
+    Embed,
+    EmbedResponse,
     Generate,
     GenerateResponse,
     LogLikelihood,
@@ -34,6 +36,7 @@ from harness.variants.facts import TransformFacts
 
 Progress = Callable[[int], None]  # called with the number of requests just finished
 LatencyScope = Literal[Scope.PER_REQUEST, Scope.PER_BATCH]
+# What a language model answers (the default); an encoder answers Embed instead.
 ALL_KINDS: frozenset[type[Request]] = frozenset({LogLikelihood, RollingLogLikelihood, Generate})
 
 
@@ -60,6 +63,9 @@ class Backend(ABC):
     answers: ClassVar[frozenset[type[Request]]] = ALL_KINDS
     # "per batch": every row of a lock-step batch carries its batch's TTFT and latency.
     latency_scope: ClassVar[LatencyScope] = Scope.PER_REQUEST
+    # Whether each token attends only to earlier ones (decoders) or to all (encoders): the
+    # roofline profiler counts attention FLOPs from it.
+    causal_attention: ClassVar[bool] = True
     # Facts fixed at load (e.g. the llama.cpp file's real bytes), before any transform.
     load_details: TransformFacts = TransformFacts()
 
@@ -103,6 +109,9 @@ class Backend(ABC):
     ) -> list[GenerateResponse]:
         raise self._refuse(Generate)
 
+    def embed(self, reqs: Sequence[Embed], progress: Progress | None = None) -> list[EmbedResponse]:
+        raise self._refuse(Embed)
+
     def _refuse(self, kind: type[Request]) -> UserError:
         answered = ", ".join(sorted(k.__name__ for k in self.answers)) or "none"
         return UserError(
@@ -141,6 +150,9 @@ class Engine(Generic[OptionsT]):
     options: type[OptionsT]
     requires: Callable[[], str | None] = lambda: None
     description: str = ""
+    # The request kinds its backends answer, known before loading (plan-time checks); the
+    # backend class's `answers` must say the same.
+    answers: frozenset[type[Request]] = ALL_KINDS
 
     def open(self, model: ModelConfig, knobs: Mapping[str, Scalar], base_dir: Path) -> Backend:
         """Validate `knobs` into this engine's options, then load."""

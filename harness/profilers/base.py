@@ -17,6 +17,7 @@ class Work:
     """What happened inside the window, counted with the model's own tokenizer."""
 
     n_requests: int = 0
+    n_samples: int = 0  # the task's samples behind the requests (the cross-model unit)
     input_tokens: int = 0
     computed_tokens: int = 0  # input tokens actually run through the model (shared contexts once)
     logit_tokens: int = 0  # positions the output head ran on (scoring keeps only the scored)

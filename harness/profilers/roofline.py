@@ -8,7 +8,8 @@ time-per-output-token over the measured copy bandwidth.
 FLOPs = tokens run x 2 x weights of every Linear but the output head
       + attention: 4 x (heads x head_dim) x sum over layers and requests of the causal
         query-key pairs, sum_{i=1..n} min(i, window) (about n^2 / 2 per request of n tokens,
-        capped by a layer's sliding window and the backend's context length)
+        capped by a layer's sliding window and the backend's context length; an encoder's
+        bidirectional attention: n^2)
       + positions the output head ran on x 2 x head weights.
 Shared contexts count once: the attention term is scaled by computed / input tokens. Scoring
 runs the head only on the scored positions.
@@ -79,11 +80,15 @@ def causal_pairs(n: int, window: int) -> int:
     return w * (w + 1) // 2 + (n - w) * w
 
 
-def attention_flops(model: Any, lengths: Sequence[int], context: int) -> float:
-    """4 x (heads x head_dim) x pairs: 2 FLOPs per multiply-add, for scores and for values."""
+def attention_flops(model: Any, lengths: Sequence[int], context: int, causal: bool = True) -> float:
+    """4 x (heads x head_dim) x pairs: 2 FLOPs per multiply-add, for scores and for values.
+    An encoder's tokens attend both ways: n x n pairs per request, not n (n + 1) / 2."""
     config = getattr(model, "config", None)
     windows = layer_windows(config, context)
-    pairs = sum(causal_pairs(n, w) for w in windows for n in lengths)
+    if causal:
+        pairs = sum(causal_pairs(n, w) for w in windows for n in lengths)
+    else:
+        pairs = sum(n * min(n, w) for w in windows for n in lengths)
     return 4.0 * attention_width(config) * pairs
 
 
@@ -135,7 +140,8 @@ class RooflineProfiler:
         if not work.output_tokens:
             shared = work.computed_tokens / work.input_tokens if work.input_tokens else 1.0
             context = int(backend.info.max_length)
-            attention = attention_flops(model, work.input_lengths, context) * shared
+            causal = backend.causal_attention
+            attention = attention_flops(model, work.input_lengths, context, causal) * shared
             body = work.computed_tokens * body_flops_per_token(model) + attention
             head = work.logit_tokens * 2.0 * head_weights(model)
             achieved = (body + head) / wall

@@ -63,6 +63,10 @@ class TimingProfiler:
                 work.n_requests, wall, "req/s", "requests per wall second"
             ),
         }
+        if work.n_samples:
+            out[PerfName.SAMPLES_PER_S] = _rate(
+                work.n_samples, wall, "samples/s", "task samples per second (any tokenizer)"
+            )
         if work.input_tokens:
             out[PerfName.INPUT_TOKENS_PER_S] = _rate(
                 work.input_tokens, wall, "tok/s", "input (prompt or scored) tokens per second"

@@ -154,8 +154,13 @@ def size_fits(records: Sequence[Record], seed: int) -> list[FitRow]:
 
 
 def task_speed_metric(recs: Sequence[Record]) -> str | None:
-    """The speed all of a task's records report: output tokens/s for generation tasks,
-    input tokens/s for scoring ones (the two rates are never compared with each other)."""
+    """The speed all of a task's records report: samples/s when they come from models with
+    different tokenizers (tokens/s would compare different units), else output tokens/s for
+    generation tasks and input tokens/s for scoring ones (never compared with each other)."""
+    if len({_tokenizer_of(r) for r in recs}) > 1 and all(
+        PerfName.SAMPLES_PER_S in r.perf for r in recs
+    ):
+        return PerfName.SAMPLES_PER_S
     return next(
         (
             m
@@ -164,6 +169,11 @@ def task_speed_metric(recs: Sequence[Record]) -> str | None:
         ),
         None,
     )
+
+
+def _tokenizer_of(record: Record) -> str:
+    """What counted a record's tokens: the model's source (a ladder of one model shares it)."""
+    return record.model_identity.source if record.model_identity else record.model
 
 
 def frontier(records: Sequence[Record], task: str) -> tuple[list[Speed], list[int], str] | None:

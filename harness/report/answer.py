@@ -20,7 +20,12 @@ from harness.perf_specs import PerfName
 from harness.report.analysis import task_speed_metric
 from harness.report.deployer import fmt_change, fmt_ratio
 from harness.report.markdown import fmt_number
-from harness.report.speed import SPEED_METRICS, interval_pareto, same_kernels, speed_of
+from harness.report.speed import (
+    SPEED_LABELS,
+    interval_pareto,
+    same_kernels,
+    speed_of,
+)
 from harness.report.versus import VersusBase
 from harness.store.records import Record
 
@@ -123,7 +128,7 @@ def model_task_lines(
     head += fmt_number(q.base)
     if metric is None:
         return [f"{head}): no speed that every variant reports; nothing ranked"]
-    label = SPEED_METRICS[metric]
+    label = SPEED_LABELS[metric]
     front = frontier_names(records, base, metric, q.metric)
     chosen = picks(options(found, metric), front, tolerance)
     if not chosen:

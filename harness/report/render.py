@@ -16,7 +16,7 @@ from harness.report.limits import fits_section
 from harness.report.markdown import perf_table, task_tables
 from harness.report.plots import frontier_plot, scaling_plot
 from harness.report.serving import serving_section
-from harness.report.speed import SPEED_METRICS
+from harness.report.speed import SPEED_LABELS
 from harness.report.summary import summary
 from harness.report.versus import SampleScores, versus_base
 from harness.store.records import Record
@@ -74,8 +74,8 @@ def frontier_section(records: Sequence[Record], fig_dir: Path, rel: str) -> str:
         name = f"frontier_{_slug(task)}.png"
         frontier_plot(
             fig_dir / name,
-            f"{task}: {metric} vs {SPEED_METRICS[speeds[0].metric]}",
-            f"{SPEED_METRICS[speeds[0].metric]} (median, min..max over repeats)",
+            f"{task}: {metric} vs {SPEED_LABELS[speeds[0].metric]}",
+            f"{SPEED_LABELS[speeds[0].metric]} (median, min..max over repeats)",
             metric,
             speeds,
             [s.record.quality[metric].value for s in speeds],

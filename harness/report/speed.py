@@ -21,6 +21,9 @@ SPEED_METRICS: dict[str, str] = {
     PerfName.INPUT_TOKENS_PER_S: "input tok/s",
     PerfName.OUTPUT_TOKENS_PER_S: "output tok/s",
 }
+# Tokens are each model's own: across models (an encoder beside a decoder, two tokenizers) a
+# task's frontier is drawn in samples per second, the unit they share.
+SPEED_LABELS: dict[str, str] = {**SPEED_METRICS, PerfName.SAMPLES_PER_S: "samples/s"}
 
 
 # Fewer timed windows than this and a speed's min..max says nothing about its spread.

@@ -7,6 +7,8 @@ from collections.abc import Sequence
 from harness.backends.base import Backend, Progress
 from harness.profilers.base import Work
 from harness.requests import (
+    Embed,
+    EmbedResponse,
     Generate,
     GenerateResponse,
     LogLikelihood,
@@ -28,6 +30,8 @@ def _answer(
     if all(isinstance(r, RollingLogLikelihood) for r in batch):
         rolling = [r for r in batch if isinstance(r, RollingLogLikelihood)]
         return [*backend.loglikelihood_rolling(rolling, progress)]
+    if all(isinstance(r, Embed) for r in batch):
+        return [*backend.embed([r for r in batch if isinstance(r, Embed)], progress)]
     return [*backend.generate([r for r in batch if isinstance(r, Generate)], progress)]
 
 
@@ -40,7 +44,7 @@ def dispatch(
         for r, request in enumerate(requests):
             slots.setdefault(type(request), []).append((s, r))
     answers: list[list[Response | None]] = [[None] * len(reqs) for reqs in per_sample]
-    work = Work(backend=backend)
+    work = Work(backend=backend, n_samples=len(per_sample))
     for where in slots.values():
         responses = _answer(backend, [per_sample[s][r] for s, r in where], progress)
         for (s, r), response in zip(where, responses, strict=True):
@@ -60,6 +64,8 @@ def _count(work: Work, responses: Sequence[Response]) -> None:
         elif isinstance(response, LogLikelihoodResponse):
             inputs = response.n_in or response.n_tokens or 0
             computed, logits, out = response.n_computed, response.n_logits, 0
+        elif isinstance(response, EmbedResponse):  # an encoder runs no output head
+            inputs, computed, logits, out = response.n_tokens, None, 0, 0
         else:
             inputs, computed, out = response.n_tokens or 0, response.n_computed, 0
             logits = response.n_logits

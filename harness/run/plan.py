@@ -6,11 +6,18 @@ any model loads or any output file is written.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from harness.adapters import ADAPTERS
-from harness.adapters.base import NO_SHOTS, Adapter, AdapterContext, AdapterFactory, ShotPicker
+from harness.adapters.base import (
+    NO_SHOTS,
+    Adapter,
+    AdapterContext,
+    AdapterFactory,
+    ShotPicker,
+    for_engine,
+)
 from harness.assets import PIP_PREFIX, resolve
 from harness.backends import BACKENDS
 from harness.backends.options import check_variants
@@ -28,6 +35,7 @@ from harness.errors import UserError, did_you_mean
 from harness.metrics.primary import default_primary
 from harness.paths import builtin_dir
 from harness.profilers import PROFILERS
+from harness.requests import Request
 from harness.variants import Variant, expand_variants
 
 
@@ -54,6 +62,12 @@ class PreparedTask:
     @property
     def name(self) -> str:
         return self.config.name
+
+    def on_engine(self, answers: frozenset[type[Request]]) -> PreparedTask:
+        """The task as an engine answering `answers` runs it (an encoder: the adapter's
+        encoder path, e.g. a probe), on the same samples."""
+        adapter = for_engine(self.adapter, answers)
+        return self if adapter is self.adapter else replace(self, adapter=adapter)
 
     @property
     def primary(self) -> tuple[str, ...]:
@@ -105,7 +119,28 @@ def plan_suite(suite: SuiteConfig, suite_path: Path, limit: int | None) -> Plan:
                     f"the suite's tasks{did_you_mean(name, names)}"
                 )
     check_variants(variants, str(suite_path))  # knobs each backend honours; extras
-    return Plan(suite, suite_path, tasks, variants, list(suite.profilers), limit)
+    made = Plan(suite, suite_path, tasks, variants, list(suite.profilers), limit)
+    _check_request_kinds(made)
+    return made
+
+
+def _check_request_kinds(p: Plan) -> None:
+    """Every task asks its model's engine only for what the engine answers (an encoder
+    gives embeddings: no perplexity, no generation), before any model loads."""
+    for variant in p.variants:
+        engine = BACKENDS.get(variant.model.backend)
+        for task in p.tasks_for(variant):
+            on = task.on_engine(engine.answers)
+            asked = {type(r) for s in on.samples for r in on.adapter.requests(s)}
+            if missing := sorted(k.__name__ for k in asked - engine.answers):
+                answered = ", ".join(sorted(k.__name__ for k in engine.answers))
+                raise UserError(
+                    f"{p.suite_path}: model '{variant.model.name}' (backend "
+                    f"'{variant.model.backend}') cannot run task '{task.name}' (adapter "
+                    f"'{task.config.adapter}'): the task asks for {', '.join(missing)} requests "
+                    f"and this engine answers {answered}; pick another backend, or narrow the "
+                    "model's `tasks`"
+                )
 
 
 def _check_model(model: ModelConfig, index: int, suite_path: Path) -> None:

@@ -18,7 +18,7 @@ import statistics
 from collections.abc import Sequence
 
 from harness.config import TimingConfig
-from harness.requests import Generate, LogLikelihood, Request, RollingLogLikelihood
+from harness.requests import Embed, Generate, LogLikelihood, Request, RollingLogLikelihood
 from harness.values import Value
 
 MIN_SUBSET = 16  # fewer samples and a window measures its own start-up, not the model
@@ -32,6 +32,8 @@ def request_size(request: Request) -> int:
         return len(request.text)
     if isinstance(request, Generate):
         return len(request.prompt) + 4 * request.max_new_tokens
+    if isinstance(request, Embed):
+        return len(request.text)
     return 0
 
 

@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol
 
+from harness.adapters.base import score_unit
 from harness.config import file_sha256
 from harness.errors import UserError, user_path
 from harness.hardware.fingerprint import fingerprint
@@ -146,14 +147,14 @@ def run_unit(
 ) -> tuple[Record, list[SampleRow]]:
     started = datetime.now(UTC).isoformat()
     clock = time.perf_counter()
+    task = task.on_engine(loaded.backend.answers)  # an encoder runs the task's encoder path
     per_sample = [task.adapter.requests(s) for s in task.samples]
     sink.begin(f"{variant.id} · {task.name}", len(per_sample))
     timing = variant.model.timing or p.suite.timing
     measured = measure(loaded.backend, per_sample, p.profilers, sink.advance, timing)
     sink.end()
-    scores = [
-        task.adapter.score(s, r) for s, r in zip(task.samples, measured.responses, strict=True)
-    ]
+    scored = score_unit(task.adapter, task.samples, measured.responses)
+    scores = scored.scores
     _check_finite(scores, task, variant)
     quality = {m.name: summarize(m, scores, p.suite.seed) for m in task.adapter.metrics}
     wall = measured.perf[PerfName.WALL_TIME].value if PerfName.WALL_TIME in measured.perf else None
@@ -165,6 +166,7 @@ def run_unit(
         **loaded.perf_values(),
         **_per_correct(measured.perf, scores),
         **slo.perf,
+        **scored.perf,
     }
     record = Record(
         run_id=run_id,
@@ -183,6 +185,7 @@ def run_unit(
         unavailable={**measured.unavailable, **slo.unavailable},
         conventions={
             **task.adapter.conventions,
+            **scored.conventions,
             **loaded.conventions(),
             "duplicate_rows": task.duplicates_convention,
             "timing_windows": measured.repeats,

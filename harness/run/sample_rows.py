@@ -12,7 +12,14 @@ from pydantic import JsonValue
 
 from harness.adapters.base import Adapter
 from harness.data import Sample
-from harness.requests import Generate, LogLikelihood, Request, Response, RollingLogLikelihood
+from harness.requests import (
+    Embed,
+    Generate,
+    LogLikelihood,
+    Request,
+    Response,
+    RollingLogLikelihood,
+)
 from harness.run.plan import PreparedTask
 from harness.store.runfiles import SampleRow
 
@@ -24,9 +31,9 @@ def prompt_of(requests: Sequence[Request]) -> tuple[str | None, list[str] | None
     first = requests[0]
     if isinstance(first, Generate):
         return first.prompt, None
-    if isinstance(first, RollingLogLikelihood):
+    if isinstance(first, RollingLogLikelihood | Embed):
         return first.text, None
-    if all(isinstance(r, LogLikelihood) for r in requests):
+    if isinstance(first, LogLikelihood):
         pairs = [(r.context, r.continuation) for r in requests if isinstance(r, LogLikelihood)]
         contexts = {context for context, _ in pairs}
         # Choices of one question share their context; otherwise each continuation is shown
@@ -34,7 +41,7 @@ def prompt_of(requests: Sequence[Request]) -> tuple[str | None, list[str] | None
         if len(contexts) == 1:
             return first.context, [c for _, c in pairs]
         return first.context, [context + c for context, c in pairs]
-    return None, None
+    return None, None  # pragma: no cover  (every kind is handled above)
 
 
 def gold_of(adapter: Adapter, sample: Sample) -> JsonValue:

@@ -1,0 +1,184 @@
+"""Loading an encoder (refusing decoders), pooling as the model declares it, and batched
+embedding.
+
+The pooling follows the sentence-transformers files shipped with the model when present
+(`1_Pooling/config.json`: mean or CLS; `modules.json`: a Normalize module), else mean pooling
+over the attention mask, unnormalized. The model is loaded without BERT's pooler layer when
+the pooling does not use it, so the FLOPs the roofline counts are the ones that ran.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, ClassVar
+
+from harness.assets import resolve
+from harness.backends.base import Backend, BackendInfo, Progress
+from harness.backends.encoder.options import EncoderOptions
+from harness.config import ModelConfig
+from harness.errors import UserError
+from harness.hub_errors import hub_unreachable, is_unreachable
+from harness.perf_specs import Scope
+from harness.requests import Embed, EmbedResponse, Request
+from harness.values import Scalar
+from harness.variants.facts import TransformFacts
+
+DECODER_MARKS = ("ForCausalLM", "LMHeadModel", "ForConditionalGeneration")
+
+
+@dataclass(frozen=True)
+class Pooling:
+    mode: str  # "mean" or "cls"
+    normalize: bool
+
+    @property
+    def note(self) -> str:
+        how = "mean over the attention mask" if self.mode == "mean" else "the [CLS] vector"
+        return how + (", L2-normalized" if self.normalize else "")
+
+
+def read_pooling(folder: Path | None) -> Pooling:
+    """The pooling the model's sentence-transformers files declare; mean when they are absent."""
+    if folder is None or not (folder / "1_Pooling" / "config.json").exists():
+        return Pooling("mean", False)
+    config = json.loads((folder / "1_Pooling" / "config.json").read_text())
+    modules = folder / "modules.json"
+    listed = json.loads(modules.read_text()) if modules.exists() else []
+    normalize = any(str(m.get("type", "")).endswith("Normalize") for m in listed)
+    return Pooling("cls" if config.get("pooling_mode_cls_token") else "mean", normalize)
+
+
+def _refuse_decoder(cfg: ModelConfig, source: str, config: Any) -> None:
+    architectures = list(getattr(config, "architectures", None) or [])
+    decoder = [a for a in architectures if a.endswith(DECODER_MARKS)]
+    if decoder or getattr(config, "is_decoder", False):
+        named = decoder[0] if decoder else "is_decoder: true"
+        raise UserError(
+            f"model '{cfg.name}' ({source}): backend 'encoder' needs an encoder (BERT-style) "
+            f"model, but this one is a decoder ({named}); give it backend: hf"
+        )
+
+
+def _load(cfg: ModelConfig, options: EncoderOptions, base_dir: Path) -> tuple[Any, Any, str]:
+    import torch
+    from transformers import AutoConfig, AutoModel, AutoTokenizer
+
+    if options.threads:
+        torch.set_num_threads(options.threads)
+    location = resolve(cfg.source, base_dir)
+    source = str(location)
+    common: dict[str, Any] = {"trust_remote_code": cfg.trust_remote_code, "revision": cfg.revision}
+    try:
+        config = AutoConfig.from_pretrained(location, **common)
+        _refuse_decoder(cfg, source, config)
+        extra: dict[str, Any] = {"add_pooling_layer": False} if config.model_type == "bert" else {}
+        tokenizer = AutoTokenizer.from_pretrained(location, **common)
+        model = AutoModel.from_pretrained(
+            location, dtype=getattr(torch, options.dtype), use_safetensors=True, **extra, **common
+        )
+    except (OSError, ValueError, KeyError) as err:
+        if isinstance(location, str) and is_unreachable(err):
+            raise hub_unreachable(
+                f"model '{cfg.name}'", location, "key 'source' =", "give 'source' a local folder"
+            ) from None
+        raise UserError(f"model '{cfg.name}' ({source}) did not load: {err}") from None
+    return model.eval(), tokenizer, source
+
+
+def open_encoder(cfg: ModelConfig, options: EncoderOptions, base_dir: Path) -> Backend:
+    model, tokenizer, source = _load(cfg, options, base_dir)
+    folder = Path(source) if Path(source).is_dir() else None
+    return EncoderBackend(cfg.name, source, model, tokenizer, options, read_pooling(folder))
+
+
+def weight_bytes(model: Any) -> int:
+    from harness.backends.hf.backend import weight_bytes as hf_weight_bytes
+
+    return hf_weight_bytes(model)
+
+
+class EncoderBackend(Backend):
+    """Embeddings in length-sorted batches of `batch_size` texts."""
+
+    answers: ClassVar[frozenset[type[Request]]] = frozenset({Embed})
+    causal_attention: ClassVar[bool] = False
+    latency_scope = Scope.PER_BATCH
+
+    def __init__(
+        self,
+        name: str,
+        source: str,
+        model: Any,
+        tokenizer: Any,
+        options: EncoderOptions,
+        pooling: Pooling,
+    ) -> None:
+        from harness.backends.hf.params import count_params
+
+        self.model, self.tokenizer, self.pooling = model, tokenizer, pooling
+        self.batch_size = options.batch_size
+        context = int(getattr(model.config, "max_position_embeddings", 512) or 512)
+        self.max_length = min(options.max_length or context, context)
+        self.info = BackendInfo(
+            model=name,
+            source=source,
+            n_params=count_params(model.parameters()),
+            dtype=options.dtype,
+            device="cpu",
+            weight_bytes=weight_bytes(model),
+            max_length=self.max_length,
+            details={"architecture": type(model).__name__, "pooling": pooling.note},
+        )
+
+    @property
+    def torch_model(self) -> Any:
+        return self.model
+
+    def count_tokens(self, text: str) -> int:
+        return len(self.tokenizer(text, truncation=True, max_length=self.max_length)["input_ids"])
+
+    def apply_transform(self, knob: str, value: Scalar) -> TransformFacts:
+        if knob != "quant":  # its options declare no other transform knob
+            return super().apply_transform(knob, value)
+        from harness.backends.hf.quantize import apply_quant
+
+        return apply_quant(self, str(value))
+
+    def refresh_info(self) -> None:
+        self.info = replace(self.info, weight_bytes=weight_bytes(self.model))
+
+    def embed(self, reqs: Sequence[Embed], progress: Progress | None = None) -> list[EmbedResponse]:
+        order = sorted(range(len(reqs)), key=lambda i: len(reqs[i].text))
+        out: list[EmbedResponse | None] = [None] * len(reqs)
+        for start in range(0, len(order), self.batch_size):
+            rows = order[start : start + self.batch_size]
+            for i, response in zip(rows, self._batch([reqs[i].text for i in rows]), strict=True):
+                out[i] = response
+            if progress:
+                progress(len(rows))
+        return [r for r in out if r is not None]
+
+    def _batch(self, texts: list[str]) -> list[EmbedResponse]:
+        import torch
+
+        inputs = self.tokenizer(
+            texts, padding=True, truncation=True, max_length=self.max_length, return_tensors="pt"
+        )
+        with torch.inference_mode():
+            hidden = self.model(**inputs).last_hidden_state.float()
+        mask = inputs["attention_mask"]
+        if self.pooling.mode == "cls":
+            pooled = hidden[:, 0]
+        else:
+            weights = mask.unsqueeze(-1).to(hidden.dtype)
+            pooled = (hidden * weights).sum(1) / weights.sum(1).clamp(min=1.0)
+        if self.pooling.normalize:
+            pooled = torch.nn.functional.normalize(pooled, dim=-1)
+        counts = mask.sum(1).tolist()
+        return [
+            EmbedResponse(vector=tuple(row), n_tokens=int(n))
+            for row, n in zip(pooled.tolist(), counts, strict=True)
+        ]
