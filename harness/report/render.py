@@ -84,7 +84,10 @@ def frontier_section(records: Sequence[Record], fig_dir: Path, rel: str) -> str:
         names = ", ".join(f"`{speeds[i].label}`" for i in front) or "none (no ranked speeds)"
         loose = [f"`{s.record.variant_id}`" for s in speeds if not s.ranked]
         unranked = f"; not ranked (timed once, no interval): {', '.join(loose)}" if loose else ""
-        parts.append(f"**{task}** frontier: {names}{unranked}\n\n![frontier {task}]({rel}/{name})")
+        axes = f"{metric} vs {SPEED_LABELS[speeds[0].metric]}"
+        parts.append(
+            f"**{task}** frontier ({axes}): {names}{unranked}\n\n![frontier {task}]({rel}/{name})"
+        )
     intro = (
         "## Pareto frontiers (quality vs speed)\n\nA variant leaves the frontier only when "
         "another is at least as good and not distinguishably slower, and either better or "
