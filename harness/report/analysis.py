@@ -10,7 +10,7 @@ from harness.perf_specs import Kernels, PerfName
 from harness.report.aggregate import axis_values, primary_metric
 from harness.report.fit import Fit, Refusal, fit_power_law
 from harness.report.plots import Series
-from harness.report.speed import Speed, interval_pareto, speed_of
+from harness.report.speed import Speed, comparable_speeds, interval_pareto, speed_of
 from harness.store.records import Record
 from harness.values import Value
 from harness.variants.base import SCALING_AXES, knobs_along, transform_knobs
@@ -20,6 +20,8 @@ from harness.variants.base import SCALING_AXES, knobs_along, transform_knobs
 TRANSFORMS = transform_knobs()
 AXES = {axis.name: (knobs_along(axis), axis.label, axis.log_scale) for axis in SCALING_AXES}
 FIT_MARGIN = 0.1
+# a generation task ranks by its output rate, a scoring task by its input rate
+PREFERRED = (PerfName.OUTPUT_TOKENS_PER_S, PerfName.INPUT_TOKENS_PER_S)
 
 
 def is_base(record: Record) -> bool:
@@ -154,26 +156,12 @@ def size_fits(records: Sequence[Record], seed: int) -> list[FitRow]:
 
 
 def task_speed_metric(recs: Sequence[Record]) -> str | None:
-    """The speed all of a task's records report: samples/s when they come from models with
-    different tokenizers (tokens/s would compare different units), else output tokens/s for
-    generation tasks and input tokens/s for scoring ones (never compared with each other)."""
-    if len({_tokenizer_of(r) for r in recs}) > 1 and all(
-        PerfName.SAMPLES_PER_S in r.perf for r in recs
-    ):
-        return PerfName.SAMPLES_PER_S
-    return next(
-        (
-            m
-            for m in (PerfName.OUTPUT_TOKENS_PER_S, PerfName.INPUT_TOKENS_PER_S)
-            if all(m in r.perf for r in recs)
-        ),
-        None,
-    )
-
-
-def _tokenizer_of(record: Record) -> str:
-    """What counted a record's tokens: the model's source (a ladder of one model shares it)."""
-    return record.model_identity.source if record.model_identity else record.model
+    """The speed all of a task's records report: samples/s across tokenizers (tokens/s would
+    compare different units), else output tokens/s for generation tasks and input tokens/s
+    for scoring ones (never compared with each other)."""
+    ranked = comparable_speeds(recs)
+    order = [m for m in (PerfName.SAMPLES_PER_S, *PREFERRED) if m in ranked]
+    return next((m for m in order if all(m in r.perf for r in recs)), None)
 
 
 def frontier(records: Sequence[Record], task: str) -> tuple[list[Speed], list[int], str] | None:

@@ -26,6 +26,22 @@ SPEED_METRICS: dict[str, str] = {
 SPEED_LABELS: dict[str, str] = {**SPEED_METRICS, PerfName.SAMPLES_PER_S: "samples/s"}
 
 
+def tokenizer_of(record: Record) -> str:
+    """What counted a record's tokens, as far as records say: the model's source (a ladder of
+    one model shares it; two sources may share a tokenizer, and are then kept apart too)."""
+    return record.model_identity.source if record.model_identity else record.model
+
+
+def comparable_speeds(records: Sequence[Record]) -> dict[str, str]:
+    """The speeds a task's records are ranked by: samples/s when their tokens were counted by
+    different tokenizers (when every record has it), else input and output tokens/s."""
+    if len({tokenizer_of(r) for r in records}) > 1 and all(
+        PerfName.SAMPLES_PER_S in r.perf for r in records
+    ):
+        return {PerfName.SAMPLES_PER_S: SPEED_LABELS[PerfName.SAMPLES_PER_S]}
+    return SPEED_METRICS
+
+
 # Fewer timed windows than this and a speed's min..max says nothing about its spread.
 MIN_TIMED_REPEATS = 3
 

@@ -11,7 +11,7 @@ from harness.perf_specs import PerfName
 from harness.report.aggregate import primary_metric
 from harness.report.flags import flag_lines
 from harness.report.markdown import fmt_number
-from harness.report.speed import SPEED_METRICS, Speed, fastest, speed_of
+from harness.report.speed import Speed, comparable_speeds, fastest, speed_of
 from harness.report.versus import base_records
 from harness.store.records import Record
 
@@ -69,7 +69,7 @@ def speed_clauses(task: str, records: Sequence[Record]) -> list[Clause]:
     than 3 windows are listed as not ranked."""
     bases = base_records(records)
     out = []
-    for metric, label in SPEED_METRICS.items():
+    for metric, label in comparable_speeds([r for r in records if r.task == task]).items():
         speeds = [
             s
             for r in records

@@ -86,5 +86,5 @@ class TransformFacts:
 
     def kernels(self) -> Kernels:
         """The variant's kernels: its own unless a transform said they are simulated."""
-        found = next((f for f in self.facts if isinstance(f, KernelsUsed)), None)
-        return found.kernels if found is not None else Kernels.REAL
+        said = {f.kernels for f in self.facts if isinstance(f, KernelsUsed)}
+        return Kernels.SIMULATED if Kernels.SIMULATED in said else Kernels.REAL

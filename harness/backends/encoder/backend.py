@@ -2,9 +2,11 @@
 embedding.
 
 The pooling follows the sentence-transformers files shipped with the model when present
-(`1_Pooling/config.json`: mean or CLS; `modules.json`: a Normalize module), else mean pooling
-over the attention mask, unnormalized. The model is loaded without BERT's pooler layer when
-the pooling does not use it, so the FLOPs the roofline counts are the ones that ran.
+(`1_Pooling/config.json`: mean or CLS, other modes refused; `modules.json`: a Normalize
+module; `sentence_bert_config.json`: the longest input), else mean pooling over the attention
+mask, unnormalized. A BERT model is loaded without its pooler layer, which the pooling does
+not use, so the FLOPs the roofline counts are the ones that ran (other architectures keep
+theirs, a per-text layer the per-token count slightly overstates).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from harness.assets import resolve
-from harness.backends.base import Backend, BackendInfo, Progress
+from harness.backends.base import Backend, BackendInfo, LatencyScope, Progress
 from harness.backends.encoder.options import EncoderOptions
 from harness.config import ModelConfig
 from harness.errors import UserError
@@ -40,15 +42,40 @@ class Pooling:
         return how + (", L2-normalized" if self.normalize else "")
 
 
+SUPPORTED_POOLING = {"pooling_mode_mean_tokens": "mean", "pooling_mode_cls_token": "cls"}
+
+
 def read_pooling(folder: Path | None) -> Pooling:
-    """The pooling the model's sentence-transformers files declare; mean when they are absent."""
+    """The pooling the model's sentence-transformers files declare; mean when they are absent.
+    A mode this engine does not implement (max, weighted mean, last token) is refused."""
     if folder is None or not (folder / "1_Pooling" / "config.json").exists():
         return Pooling("mean", False)
     config = json.loads((folder / "1_Pooling" / "config.json").read_text())
+    modes = [key for key, on in config.items() if key.startswith("pooling_mode_") and on]
+    if len(modes) != 1 or modes[0] not in SUPPORTED_POOLING:
+        raise UserError(
+            f"{folder / '1_Pooling' / 'config.json'}: pooling {', '.join(modes) or 'none'} is "
+            f"not one the encoder engine implements ({', '.join(SUPPORTED_POOLING)})"
+        )
     modules = folder / "modules.json"
     listed = json.loads(modules.read_text()) if modules.exists() else []
     normalize = any(str(m.get("type", "")).endswith("Normalize") for m in listed)
-    return Pooling("cls" if config.get("pooling_mode_cls_token") else "mean", normalize)
+    return Pooling(SUPPORTED_POOLING[modes[0]], normalize)
+
+
+def declared_max_length(folder: Path | None, tokenizer: Any, model: Any) -> int:
+    """The longest input the model takes: its sentence-transformers `max_seq_length` where it
+    declares one (256 for all-MiniLM-L6-v2), else the tokenizer's limit, else the position
+    table's (which counts RoBERTa's padding offset, hence the tokenizer first)."""
+    config = folder / "sentence_bert_config.json" if folder is not None else None
+    if config is not None and config.exists():
+        declared = json.loads(config.read_text()).get("max_seq_length")
+        if isinstance(declared, int) and declared > 0:
+            return declared
+    limit = getattr(tokenizer, "model_max_length", None)
+    if isinstance(limit, int) and 0 < limit < 1_000_000:  # transformers' "no limit" is 1e30
+        return limit
+    return int(getattr(model.config, "max_position_embeddings", 512) or 512)
 
 
 def _refuse_decoder(cfg: ModelConfig, source: str, config: Any) -> None:
@@ -91,13 +118,15 @@ def _load(cfg: ModelConfig, options: EncoderOptions, base_dir: Path) -> tuple[An
 def open_encoder(cfg: ModelConfig, options: EncoderOptions, base_dir: Path) -> Backend:
     model, tokenizer, source = _load(cfg, options, base_dir)
     folder = Path(source) if Path(source).is_dir() else None
-    return EncoderBackend(cfg.name, source, model, tokenizer, options, read_pooling(folder))
+    pooling = read_pooling(folder)
+    context = declared_max_length(folder, tokenizer, model)
+    return EncoderBackend(cfg.name, source, model, tokenizer, options, pooling, context)
 
 
-def weight_bytes(model: Any) -> int:
-    from harness.backends.hf.backend import weight_bytes as hf_weight_bytes
+def _weight_bytes(model: Any) -> int:
+    from harness.backends.hf.backend import weight_bytes  # torch's packed int8 counted too
 
-    return hf_weight_bytes(model)
+    return weight_bytes(model)
 
 
 class EncoderBackend(Backend):
@@ -105,7 +134,7 @@ class EncoderBackend(Backend):
 
     answers: ClassVar[frozenset[type[Request]]] = frozenset({Embed})
     causal_attention: ClassVar[bool] = False
-    latency_scope = Scope.PER_BATCH
+    latency_scope: ClassVar[LatencyScope] = Scope.PER_BATCH
 
     def __init__(
         self,
@@ -115,12 +144,12 @@ class EncoderBackend(Backend):
         tokenizer: Any,
         options: EncoderOptions,
         pooling: Pooling,
+        context: int,
     ) -> None:
         from harness.backends.hf.params import count_params
 
         self.model, self.tokenizer, self.pooling = model, tokenizer, pooling
         self.batch_size = options.batch_size
-        context = int(getattr(model.config, "max_position_embeddings", 512) or 512)
         self.max_length = min(options.max_length or context, context)
         self.info = BackendInfo(
             model=name,
@@ -128,7 +157,7 @@ class EncoderBackend(Backend):
             n_params=count_params(model.parameters()),
             dtype=options.dtype,
             device="cpu",
-            weight_bytes=weight_bytes(model),
+            weight_bytes=_weight_bytes(model),
             max_length=self.max_length,
             details={"architecture": type(model).__name__, "pooling": pooling.note},
         )
@@ -148,7 +177,7 @@ class EncoderBackend(Backend):
         return apply_quant(self, str(value))
 
     def refresh_info(self) -> None:
-        self.info = replace(self.info, weight_bytes=weight_bytes(self.model))
+        self.info = replace(self.info, weight_bytes=_weight_bytes(self.model))
 
     def embed(self, reqs: Sequence[Embed], progress: Progress | None = None) -> list[EmbedResponse]:
         order = sorted(range(len(reqs)), key=lambda i: len(reqs[i].text))

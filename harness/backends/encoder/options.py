@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Literal
 
+from pydantic import model_validator
+
 from harness.backends.base import EngineOptions
 from harness.backends.options import Dtype, PositiveInt
 
@@ -18,3 +20,12 @@ class EncoderOptions(EngineOptions):
     batch_size: PositiveInt = 32
     max_length: PositiveInt | None = None  # None: the model's max_position_embeddings
     quant: Literal["int8_dynamic"] | None = None
+
+    @model_validator(mode="after")
+    def _int8_on_float32(self) -> EncoderOptions:
+        if self.quant == "int8_dynamic" and self.dtype != "float32":
+            raise ValueError(
+                f"quant 'int8_dynamic' quantizes float32 Linear layers (torch's dynamic int8 "
+                f"kernels take float32 activations); drop dtype '{self.dtype}' for it"
+            )
+        return self
