@@ -7,7 +7,7 @@ import math
 from collections import defaultdict
 from collections.abc import Sequence
 
-from harness.perf_specs import PerfName, Scope
+from harness.perf_specs import Percentiled, PerfName, Scope, percentile_name
 from harness.report.markdown import fmt_number, table
 from harness.report.speed import SPEED_METRICS, same_kernels
 from harness.report.versus import Ratio, SampleScores, VersusBase, versus_base
@@ -98,14 +98,16 @@ def vs_base_table(found: Sequence[VersusBase]) -> str:
     return "\n\n".join([intro, table(VS_HEADERS, rows), "\n".join(tie_lines)]).rstrip()
 
 
+TTFT_P50 = percentile_name(Percentiled.TTFT, "p50")
+LATENCY_P50 = percentile_name(Percentiled.LATENCY, "p50")
 SCOPE_WORDS = {Scope.PER_REQUEST: "per request", Scope.PER_BATCH: "per batch"}
 LATENCY = [
-    ("ttft_p50", "TTFT p50"),
-    ("ttft_p90", "p90"),
-    ("ttft_p99", "p99"),
-    ("latency_p50", "latency p50"),
-    ("latency_p90", "p90"),
-    ("latency_p99", "p99"),
+    (percentile_name(Percentiled.TTFT, "p50"), "TTFT p50"),
+    (percentile_name(Percentiled.TTFT, "p90"), "p90"),
+    (percentile_name(Percentiled.TTFT, "p99"), "p99"),
+    (percentile_name(Percentiled.LATENCY, "p50"), "latency p50"),
+    (percentile_name(Percentiled.LATENCY, "p90"), "p90"),
+    (percentile_name(Percentiled.LATENCY, "p99"), "p99"),
     (PerfName.TIME_PER_OUTPUT_TOKEN, "TPOT"),
 ]
 
@@ -113,9 +115,14 @@ LATENCY = [
 def latency_section(records: Sequence[Record]) -> str:
     rows = []
     for r in sorted(records, key=lambda r: (r.task, r.variant_id)):
-        if "ttft_p50" not in r.perf and "latency_p50" not in r.perf:
+        if (
+            percentile_name(Percentiled.TTFT, "p50") not in r.perf
+            and percentile_name(Percentiled.LATENCY, "p50") not in r.perf
+        ):
             continue
-        spec = r.perf_spec("ttft_p50") or r.perf_spec("latency_p50")
+        spec = r.perf_spec(percentile_name(Percentiled.TTFT, "p50")) or r.perf_spec(
+            percentile_name(Percentiled.LATENCY, "p50")
+        )
         scope = SCOPE_WORDS.get(spec.scope, spec.scope.value) if spec else "per request"
         cells = [f"{r.perf[k].value * 1000:.1f}" if k in r.perf else "—" for k, _ in LATENCY]
         rows.append([r.task, r.variant_id, scope, *cells])

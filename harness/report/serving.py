@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from harness.perf_specs import PerfName
+from harness.perf_specs import Percentiled, PerfName, percentile_name
 from harness.report.aggregate import primary_metric
 from harness.report.markdown import fmt_number, fmt_value, table
 from harness.report.plots import _pyplot
@@ -66,10 +66,10 @@ def _rows(levels: Sequence[Record]) -> list[list[str]]:
                 f"{knob}={level:g}",
                 _perf(record, PerfName.ACHIEVED_REQUESTS_PER_S),
                 _perf(record, PerfName.ACHIEVED_OUTPUT_TOKENS_PER_S),
-                _ms(record, "ttft_p50"),
-                _ms(record, "ttft_p99"),
-                _ms(record, "tpot_p50"),
-                _ms(record, "tpot_p99"),
+                _ms(record, percentile_name(Percentiled.TTFT, "p50")),
+                _ms(record, percentile_name(Percentiled.TTFT, "p99")),
+                _ms(record, percentile_name(Percentiled.TPOT, "p50")),
+                _ms(record, percentile_name(Percentiled.TPOT, "p99")),
                 _perf(record, "slo_attainment"),
                 "yes" if met and met.value else ("no" if met else "–"),
                 _perf(record, PerfName.GOODPUT),

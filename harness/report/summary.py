@@ -139,7 +139,7 @@ def energy_line(records: Sequence[Record]) -> str:
         best = min(measured, key=lambda r: r.perf[PerfName.JOULES_PER_TOKEN].value)
         return (
             f"- most efficient per joule: `{best.variant_id}` on {best.task}, "
-            f"{fmt_number(best.perf['joules_per_token'].value)} J/token"
+            f"{fmt_number(best.perf[PerfName.JOULES_PER_TOKEN].value)} J/token"
         )
     reasons = {r.unavailable[PerfName.ENERGY] for r in records if PerfName.ENERGY in r.unavailable}
     return (

@@ -98,8 +98,9 @@ class Record(BaseModel):
         """What perf value `name` measures; None when the record has no such value."""
         if name not in self.perf:
             return None
-        if self.schema_version >= 3:
-            return self.perf_specs.get(name)
+        if name in self.perf_specs:
+            return self.perf_specs[name]
+        # written before schema 3, or by a writer that stored no spec: derived from the name
         if self._derived_specs is None:
             from harness.store.perf_legacy import v2_perf_specs
 
