@@ -46,6 +46,7 @@ class PerfName(StrEnum):
     ENERGY_NET = "energy_net"
     JOULES_PER_TOKEN = "joules_per_token"
     JOULES_PER_CORRECT = "joules_per_correct"
+    TOKENS_PER_CORRECT = "tokens_per_correct"
     PEAK_FLOPS = "peak_flops"
     PEAK_BANDWIDTH = "peak_bandwidth"
     ACHIEVED_FLOPS = "achieved_flops"
@@ -165,6 +166,8 @@ CATALOGUE: dict[str, tuple[PerfKind, Phase, Scope]] = {
     PerfName.ENERGY_NET: (PerfKind.ENERGY, Phase.WHOLE, _WINDOW),
     PerfName.JOULES_PER_TOKEN: (PerfKind.ENERGY, Phase.WHOLE, _WINDOW),
     PerfName.JOULES_PER_CORRECT: (PerfKind.ENERGY, Phase.WHOLE, _WINDOW),
+    # tokens the model read and wrote per correct answer: what the task asked, not kernels
+    PerfName.TOKENS_PER_CORRECT: (PerfKind.WORKLOAD, Phase.NONE, _WINDOW),
     PerfName.PEAK_FLOPS: (PerfKind.HARDWARE, Phase.NONE, Scope.MACHINE),
     PerfName.PEAK_BANDWIDTH: (PerfKind.HARDWARE, Phase.NONE, Scope.MACHINE),
     PerfName.ACHIEVED_FLOPS: (PerfKind.UTILIZATION, Phase.WHOLE, _WINDOW),

@@ -146,6 +146,10 @@ def test_minilm_and_smollm2_side_by_side_on_the_same_samples(
         for name, value in probe["quality"].items():
             assert value["ci_low"] <= value["value"] <= value["ci_high"], name
         assert probe["perf"]["samples_per_s"]["repeats"] and probe["perf"]["mfu"]["value"] > 0
+    # what a correct answer costs, with its interval, for both families
+    for variant in ("minilm-l6", "smollm2-135m"):
+        cost = by[(variant, "pang_lee_sentiment_all")]["perf"]["tokens_per_correct"]
+        assert cost["ci_low"] < cost["value"] < cost["ci_high"] and cost["unit"] == "tok"
     # a real probe beats chance clearly on the polarity task (measured 0.73)
     assert by[("minilm-l6", "pang_lee_sentiment_all")]["quality"]["accuracy"]["value"] > 0.65
     int8 = by[("minilm-l6@quant=int8_dynamic", "pang_lee_sentiment_all")]

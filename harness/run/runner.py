@@ -25,6 +25,7 @@ from harness.metrics import summarize
 from harness.metrics.spec import metric_specs
 from harness.perf_specs import PerfName, SpecContext, perf_specs
 from harness.requests import Generate, Request
+from harness.run.cost import cost_per_correct
 from harness.run.load import LoadedVariant, load_variant
 from harness.run.measure import measure
 from harness.run.plan import Plan, PreparedTask
@@ -34,7 +35,6 @@ from harness.slo import slo_values
 from harness.store.records import Record, RunStore
 from harness.store.repair import repair_run
 from harness.store.runfiles import Manifest, SampleRow, TaskEntry
-from harness.values import Value
 from harness.variants import Variant
 
 
@@ -164,7 +164,7 @@ def run_unit(
     perf = {
         **measured.perf,
         **loaded.perf_values(),
-        **_per_correct(measured.perf, scores),
+        **cost_per_correct(measured.perf, scores, measured.responses, p.suite.seed),
         **slo.perf,
         **scored.perf,
     }
@@ -206,24 +206,6 @@ def _spec_context(loaded: LoadedVariant, per_sample: Sequence[Sequence[Request]]
         kernels=loaded.facts.kernels(),
         generated=any(isinstance(r, Generate) for rows in per_sample for r in rows),
     )
-
-
-def _per_correct(
-    perf: Mapping[str, Value], scores: Sequence[Mapping[str, float]]
-) -> dict[str, Value]:
-    """Joules per correct answer, for tasks that count correct answers."""
-    key = next((k for k in ("correct", "exact_match") if scores and k in scores[0]), None)
-    correct = sum(s[key] for s in scores) if key else 0.0
-    if PerfName.ENERGY_NET not in perf or not correct:
-        return {}
-    return {
-        PerfName.JOULES_PER_CORRECT: Value(
-            value=perf[PerfName.ENERGY_NET].value / correct,
-            unit="J",
-            higher_is_better=False,
-            n=int(correct),
-        )
-    }
 
 
 def _check_finite(
