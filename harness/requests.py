@@ -125,6 +125,33 @@ class EmbedResponse:
 Response = LogLikelihoodResponse | RollingResponse | GenerateResponse | EmbedResponse
 
 
+@dataclass(frozen=True)
+class TokenCounts:
+    """What one request cost in tokens, the same for every reader (work counters, cost)."""
+
+    inputs: int  # tokens fed as input
+    computed: int  # tokens run through the model (a shared context once)
+    logits: int  # positions the output head ran on
+    out: int  # tokens generated
+
+
+def token_counts(response: Response) -> TokenCounts:
+    """Fields a kind lacks count as the old single Response type counted its unset fields:
+    inputs 0; computed = inputs; head positions = computed."""
+    if isinstance(response, GenerateResponse):
+        inputs, computed, logits, out = response.n_in or 0, None, None, response.n_out
+    elif isinstance(response, LogLikelihoodResponse):
+        inputs = response.n_in or response.n_tokens or 0
+        computed, logits, out = response.n_computed, response.n_logits, 0
+    elif isinstance(response, EmbedResponse):  # an encoder runs no output head
+        inputs, computed, logits, out = response.n_tokens, None, 0, 0
+    else:
+        inputs, computed, out = response.n_tokens or 0, response.n_computed, 0
+        logits = response.n_logits
+    computed = computed if computed is not None else inputs
+    return TokenCounts(inputs, computed, logits if logits is not None else computed, out or 0)
+
+
 def logprobs_of(responses: Sequence[Response]) -> list[float]:
     """The log-likelihoods of scored responses, for adapters that compare them."""
     out = []

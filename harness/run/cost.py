@@ -17,32 +17,16 @@ import numpy as np
 
 from harness.metrics.base import N_BOOTSTRAP
 from harness.perf_specs import PerfName
-from harness.requests import (
-    EmbedResponse,
-    GenerateResponse,
-    LogLikelihoodResponse,
-    Response,
-)
+from harness.requests import Response, token_counts
 from harness.values import Value
 
 CORRECT_FIELDS = ("correct", "exact_match")  # per-sample 0/1 scores that count an answer
 
 
 def tokens_of(responses: Sequence[Response]) -> int:
-    """Tokens the model ran for one sample: what it computed where the engine says (a prompt
-    shared by the labels' continuations counts once), else its input; plus what it wrote."""
-    total = 0
-    for response in responses:
-        if isinstance(response, GenerateResponse):
-            total += (response.n_in or 0) + response.n_out
-        elif isinstance(response, LogLikelihoodResponse):
-            computed = response.n_computed
-            total += computed if computed is not None else (response.n_in or response.n_tokens)
-        elif isinstance(response, EmbedResponse):
-            total += response.n_tokens
-        else:
-            total += response.n_computed if response.n_computed is not None else response.n_tokens
-    return total
+    """Tokens the model ran for one sample (a prompt shared by the labels' continuations
+    once, where the engine reports what it computed) plus what it wrote."""
+    return sum(c.computed + c.out for c in map(token_counts, responses))
 
 
 def _ratio_interval(

@@ -8,14 +8,13 @@ from harness.backends.base import Backend, Progress
 from harness.profilers.base import Work
 from harness.requests import (
     Embed,
-    EmbedResponse,
     Generate,
     GenerateResponse,
     LogLikelihood,
-    LogLikelihoodResponse,
     Request,
     Response,
     RollingLogLikelihood,
+    token_counts,
 )
 
 
@@ -54,27 +53,16 @@ def dispatch(
 
 
 def _count(work: Work, responses: Sequence[Response]) -> None:
-    """Tokens in, run, through the output head and out, per request. Fields a kind lacks
-    count as the old single Response type counted its unset fields (None, i.e. 0)."""
+    """Tokens in, run, through the output head and out, per request (`token_counts`)."""
     work.responses.extend(responses)
     for response in responses:
         work.n_requests += 1
-        if isinstance(response, GenerateResponse):
-            inputs, computed, logits, out = response.n_in or 0, None, None, response.n_out
-        elif isinstance(response, LogLikelihoodResponse):
-            inputs = response.n_in or response.n_tokens or 0
-            computed, logits, out = response.n_computed, response.n_logits, 0
-        elif isinstance(response, EmbedResponse):  # an encoder runs no output head
-            inputs, computed, logits, out = response.n_tokens, None, 0, 0
-        else:
-            inputs, computed, out = response.n_tokens or 0, response.n_computed, 0
-            logits = response.n_logits
-        computed = computed if computed is not None else inputs
-        work.input_tokens += inputs
-        work.input_lengths.append(inputs)
-        work.computed_tokens += computed
-        work.logit_tokens += logits if logits is not None else computed
-        work.output_tokens += out or 0
+        counts = token_counts(response)
+        work.input_tokens += counts.inputs
+        work.input_lengths.append(counts.inputs)
+        work.computed_tokens += counts.computed
+        work.logit_tokens += counts.logits
+        work.output_tokens += counts.out
         if isinstance(response, GenerateResponse):
             _count_timing(work, response)
 
