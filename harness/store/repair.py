@@ -19,7 +19,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from harness.store.reading import jsonl_lines
+from harness.lines import newline_lines
 from harness.store.records import Record, RunStore
 from harness.store.runfiles import SampleRow
 
@@ -47,7 +47,7 @@ def _parse(path: Path, model: type[BaseModel]) -> tuple[list[_Line], bool]:
     if not path.exists():
         return [], False
     raw = path.read_bytes().decode("utf-8", errors="replace")
-    pieces = jsonl_lines(raw)
+    pieces = newline_lines(raw)
     torn = bool(pieces) and not pieces[-1].endswith("\n")
     lines = []
     for number, text in enumerate(pieces[:-1] if torn else pieces, start=1):
