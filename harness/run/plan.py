@@ -36,6 +36,7 @@ from harness.metrics.primary import default_primary
 from harness.paths import builtin_dir
 from harness.profilers import PROFILERS
 from harness.requests import Request
+from harness.run.engine_fit import check_request_kinds
 from harness.variants import Variant, expand_variants
 
 
@@ -58,6 +59,8 @@ class PreparedTask:
     rows_sha256: str = ""  # ids_digest of every row the source held (resume compares it)
     duplicates: str = "keep"  # what was done with rows repeating an earlier row
     n_duplicates: int = 0
+    # the request kinds its adapter asks of these samples (built once, at plan time)
+    request_kinds: frozenset[type[Request]] = frozenset()
 
     @property
     def name(self) -> str:
@@ -67,7 +70,10 @@ class PreparedTask:
         """The task as an engine answering `answers` runs it (an encoder: the adapter's
         encoder path, e.g. a probe), on the same samples."""
         adapter = for_engine(self.adapter, answers)
-        return self if adapter is self.adapter else replace(self, adapter=adapter)
+        if adapter is self.adapter:
+            return self
+        kinds = frozenset(type(r) for s in self.samples for r in adapter.requests(s))
+        return replace(self, adapter=adapter, request_kinds=kinds)
 
     @property
     def primary(self) -> tuple[str, ...]:
@@ -120,43 +126,8 @@ def plan_suite(suite: SuiteConfig, suite_path: Path, limit: int | None) -> Plan:
                 )
     check_variants(variants, str(suite_path))  # knobs each backend honours; extras
     made = Plan(suite, suite_path, tasks, variants, list(suite.profilers), limit)
-    _check_request_kinds(made)
+    check_request_kinds(made)
     return made
-
-
-def _check_request_kinds(p: Plan) -> None:
-    """Every task asks its model's engine only for what the engine answers (an encoder
-    gives embeddings: no perplexity, no generation), and the path the engine takes (an
-    encoder's probe) has the task's primaries, before any model loads."""
-    checked: set[tuple[str, frozenset[type[Request]]]] = set()
-    for variant in p.variants:
-        engine = BACKENDS.get(variant.model.backend)
-        for task in p.tasks_for(variant):
-            if (task.name, engine.answers) in checked:
-                continue
-            checked.add((task.name, engine.answers))
-            where = (
-                f"{p.suite_path}: model '{variant.model.name}' (backend "
-                f"'{variant.model.backend}') cannot run task '{task.name}' (adapter "
-                f"'{task.config.adapter}')"
-            )
-            _check_kinds_of(task.on_engine(engine.answers), engine.answers, where)
-
-
-def _check_kinds_of(task: PreparedTask, answers: frozenset[type[Request]], where: str) -> None:
-    asked = {type(r) for s in task.samples for r in task.adapter.requests(s)}
-    if missing := sorted(k.__name__ for k in asked - answers):
-        answered = ", ".join(sorted(k.__name__ for k in answers))
-        raise UserError(
-            f"{where}: the task asks for {', '.join(missing)} requests and this engine "
-            f"answers {answered}; pick another backend, or narrow the model's `tasks`"
-        )
-    names = [m.name for m in task.adapter.metrics]
-    if lost := [m for m in task.config.primary or [] if m not in names]:
-        raise UserError(
-            f"{where}: key 'primary' names {', '.join(lost)}, which this engine's path for "
-            f"the task does not compute (it computes {', '.join(names)})"
-        )
 
 
 def _check_model(model: ModelConfig, index: int, suite_path: Path) -> None:
@@ -237,11 +208,19 @@ def prepare_task(
     samples = select(rows, n, suite.seed)
     shots = _shot_picker(config, path, rows, samples, suite.seed)
     adapter = build_adapter(config, str(path), suite.seed, shots)
-    _check_samples(adapter, config.adapter, samples, path)
+    kinds = _check_samples(adapter, config.adapter, samples, path)
     _check_primary(config, adapter, path)
     digest = ids_digest(sorted(rows, key=lambda r: r.id))
     return PreparedTask(
-        config, path, adapter, samples, len(rows), digest, loaded.duplicates, loaded.n_duplicates
+        config,
+        path,
+        adapter,
+        samples,
+        len(rows),
+        digest,
+        loaded.duplicates,
+        loaded.n_duplicates,
+        kinds,
     )
 
 
@@ -273,13 +252,16 @@ def _shot_picker(
     return ShotPicker(pool, config.fewshot.k, seed)
 
 
-def _check_samples(adapter: Adapter, name: str, samples: list[Sample], path: Path) -> None:
+def _check_samples(
+    adapter: Adapter, name: str, samples: list[Sample], path: Path
+) -> frozenset[type[Request]]:
     """Build every sample's requests now, so that a template naming a field the data lacks
-    fails before any model loads."""
+    fails before any model loads; the kinds they are of."""
+    kinds: set[type[Request]] = set()
     for sample in samples:
         origin = sample.extra.get("origin", f"sample {sample.id}")
         try:
-            adapter.requests(sample)
+            kinds.update(type(r) for r in adapter.requests(sample))
         except UserError as err:
             raise UserError(f"{path}: {origin}: {err}") from None
         except (KeyError, TypeError, AttributeError) as err:  # a field of the wrong shape
@@ -287,3 +269,4 @@ def _check_samples(adapter: Adapter, name: str, samples: list[Sample], path: Pat
                 f"{path}: {origin}: the row does not fit adapter '{name}' "
                 f"({type(err).__name__}: {err}); check the data's fields and the task's options"
             ) from None
+    return frozenset(kinds)
