@@ -139,16 +139,18 @@ class PerfSpec(BaseModel):
         return self.kernels is not Kernels.NOT_APPLICABLE
 
 
-# name -> (kind, phase, scope); per-request distributions take the backend's latency scope.
+# name -> (kind, phase, scope); scope None: the engine's latency scope (per request, or per
+# batch where a batch decodes in lock-step), as for the percentile families below.
 _WINDOW = Scope.WINDOW
-CATALOGUE: dict[str, tuple[PerfKind, Phase, Scope]] = {
+ENGINE_TIMED = None
+CATALOGUE: dict[str, tuple[PerfKind, Phase, Scope | None]] = {
     PerfName.WALL_TIME: (PerfKind.LATENCY, Phase.WHOLE, _WINDOW),
     PerfName.REQUESTS_PER_S: (PerfKind.SPEED, Phase.WHOLE, _WINDOW),
     PerfName.SAMPLES_PER_S: (PerfKind.SPEED, Phase.WHOLE, _WINDOW),
     PerfName.INPUT_TOKENS_PER_S: (PerfKind.SPEED, Phase.WHOLE, _WINDOW),
     PerfName.OUTPUT_TOKENS_PER_S: (PerfKind.SPEED, Phase.WHOLE, _WINDOW),
     PerfName.TOTAL_TOKENS_PER_S: (PerfKind.SPEED, Phase.WHOLE, _WINDOW),
-    PerfName.TIME_PER_OUTPUT_TOKEN: (PerfKind.LATENCY, Phase.DECODE, Scope.PER_BATCH),
+    PerfName.TIME_PER_OUTPUT_TOKEN: (PerfKind.LATENCY, Phase.DECODE, ENGINE_TIMED),
     PerfName.ACHIEVED_REQUESTS_PER_S: (PerfKind.SPEED, Phase.WHOLE, _WINDOW),
     PerfName.ACHIEVED_OUTPUT_TOKENS_PER_S: (PerfKind.SPEED, Phase.WHOLE, _WINDOW),
     PerfName.REQUEST_ERRORS: (PerfKind.RELIABILITY, Phase.WHOLE, _WINDOW),
@@ -203,13 +205,24 @@ _PERCENTILE = re.compile(r"^(?P<family>[a-z0-9_]+)_p\d{1,2}$")
 
 
 def _entry(name: str, latency_scope: Scope) -> tuple[PerfKind, Phase, Scope] | None:
-    if name in CATALOGUE:
-        return CATALOGUE[name]
     found = _PERCENTILE.match(name)
-    if found and found["family"] in _FAMILIES:
-        kind, phase = _FAMILIES[found["family"]]
-        return kind, phase, latency_scope
-    return None
+    if name in CATALOGUE:
+        kind, phase, scope = CATALOGUE[name]
+    elif found and found["family"] in _FAMILIES:
+        (kind, phase), scope = _FAMILIES[found["family"]], ENGINE_TIMED
+    else:
+        return None
+    return kind, phase, scope if scope is not None else latency_scope
+
+
+class SpecContext(BaseModel):
+    """What the specs of one unit's values depend on beyond their names."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    latency_scope: Scope = Scope.PER_REQUEST
+    kernels: Kernels = Kernels.REAL
+    generated: bool = True  # whether the window generated tokens (else it only scored)
 
 
 def spec_for(
@@ -224,8 +237,6 @@ def spec_for(
         Phase.WHOLE,
         Scope.WINDOW,
     )
-    if name == PerfName.TIME_PER_OUTPUT_TOKEN:
-        scope = context.latency_scope
     if phase is Phase.WHOLE and not context.generated:
         phase = Phase.PREFILL  # a window that only scores prompts is all prefill
     no_kernels = kind in (PerfKind.SIZE, PerfKind.HARDWARE, PerfKind.WORKLOAD, PerfKind.FITTING)
@@ -237,16 +248,6 @@ def spec_for(
         scope=scope,
         kernels=Kernels.NOT_APPLICABLE if no_kernels else context.kernels,
     )
-
-
-class SpecContext(BaseModel):
-    """What the specs of one unit's values depend on beyond their names."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    latency_scope: Scope = Scope.PER_REQUEST
-    kernels: Kernels = Kernels.REAL
-    generated: bool = True  # whether the window generated tokens (else it only scored)
 
 
 def perf_specs(perf: Mapping[str, Value], context: SpecContext) -> dict[str, PerfSpec]:
