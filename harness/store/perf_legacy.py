@@ -2,8 +2,9 @@
 
 The one place perf values are described by reading text: a v1/v2 record's specs come from
 the catalogue by name, its kernels from the conventions its transforms wrote (three
-spellings over time) and its latency scope from the percentiles' notes. Records of
-schema_version 3 carry their own specs and never come here.
+spellings over time) and its latency scope from the percentiles' notes. A schema-3 record
+comes here only for a value stored without a spec (a third-party writer), or for its kernels
+when it measured nothing (its `quant_kernels` convention).
 """
 
 from __future__ import annotations

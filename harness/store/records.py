@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
 from harness.errors import UserError
 from harness.metrics.spec import MetricSpec
-from harness.perf_specs import KERNELS_NOTE, Kernels, PerfSpec
+from harness.perf_specs import Kernels, PerfSpec
 from harness.store.reading import ReadLines, read_rows
 from harness.store.runfiles import Fingerprint, Manifest, ModelIdentity, SampleRow
 from harness.values import Value
@@ -123,13 +123,10 @@ class Record(BaseModel):
         found = next((s.kernels for s in specs if s is not None and s.measured), None)
         if found is not None:
             return found
-        if self.schema_version < 3:
-            from harness.store.perf_legacy import v2_kernels
+        # no measured value (a quality-only run): what the transforms wrote in conventions
+        from harness.store.perf_legacy import v2_kernels
 
-            return v2_kernels(self)
-        # no measured value (a quality-only run): the provenance the transform wrote
-        stored = self.conventions.get(KERNELS_NOTE, Kernels.REAL)
-        return Kernels(stored) if stored in set(Kernels) else Kernels.REAL
+        return v2_kernels(self)
 
     def primary_metrics(self) -> tuple[str, ...]:
         """The metrics the task is judged on, the report's ranking metric first."""

@@ -20,6 +20,7 @@ from typing import Any, ClassVar
 from harness.assets import resolve
 from harness.backends.base import Backend, BackendInfo, LatencyScope, Progress
 from harness.backends.encoder.options import EncoderOptions
+from harness.backends.hf.backend import weight_bytes  # torch's packed int8 counted too
 from harness.config import ModelConfig
 from harness.errors import UserError
 from harness.hub_errors import hub_unreachable, is_unreachable
@@ -123,12 +124,6 @@ def open_encoder(cfg: ModelConfig, options: EncoderOptions, base_dir: Path) -> B
     return EncoderBackend(cfg.name, source, model, tokenizer, options, pooling, context)
 
 
-def _weight_bytes(model: Any) -> int:
-    from harness.backends.hf.backend import weight_bytes  # torch's packed int8 counted too
-
-    return weight_bytes(model)
-
-
 class EncoderBackend(Backend):
     """Embeddings in length-sorted batches of `batch_size` texts."""
 
@@ -157,7 +152,7 @@ class EncoderBackend(Backend):
             n_params=count_params(model.parameters()),
             dtype=options.dtype,
             device="cpu",
-            weight_bytes=_weight_bytes(model),
+            weight_bytes=weight_bytes(model),
             max_length=self.max_length,
             details={"architecture": type(model).__name__, "pooling": pooling.note},
         )
@@ -177,7 +172,7 @@ class EncoderBackend(Backend):
         return apply_quant(self, str(value))
 
     def refresh_info(self) -> None:
-        self.info = replace(self.info, weight_bytes=_weight_bytes(self.model))
+        self.info = replace(self.info, weight_bytes=weight_bytes(self.model))
 
     def embed(self, reqs: Sequence[Embed], progress: Progress | None = None) -> list[EmbedResponse]:
         order = sorted(range(len(reqs)), key=lambda i: len(reqs[i].text))
