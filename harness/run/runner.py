@@ -24,7 +24,7 @@ from harness.hardware.process_memory import release_freed_memory
 from harness.metrics import summarize
 from harness.metrics.spec import metric_specs
 from harness.perf_specs import PerfName, SpecContext, perf_specs
-from harness.requests import Generate, Request
+from harness.requests import Generate
 from harness.run.cost import cost_per_correct
 from harness.run.load import LoadedVariant, load_variant
 from harness.run.measure import measure
@@ -181,7 +181,7 @@ def run_unit(
         quality={**quality, **slo.quality},
         metrics=metric_specs(task.adapter.metrics, task.primary, slo.metrics),
         perf=perf,
-        perf_specs=perf_specs(perf, _spec_context(loaded, per_sample)),
+        perf_specs=perf_specs(perf, _spec_context(loaded, task)),
         unavailable={**measured.unavailable, **slo.unavailable},
         conventions={
             **task.adapter.conventions,
@@ -198,13 +198,13 @@ def run_unit(
     return record, sample_rows(variant.id, task, per_sample, measured.responses, scores)
 
 
-def _spec_context(loaded: LoadedVariant, per_sample: Sequence[Sequence[Request]]) -> SpecContext:
+def _spec_context(loaded: LoadedVariant, task: PreparedTask) -> SpecContext:
     """What the unit's perf specs depend on: how the engine times requests, whose kernels
     ran, and whether the window generated (else it only read prompts: prefill)."""
     return SpecContext(
         latency_scope=loaded.backend.latency_scope,
         kernels=loaded.facts.kernels(),
-        generated=any(isinstance(r, Generate) for rows in per_sample for r in rows),
+        generated=Generate in task.request_kinds,
     )
 
 
