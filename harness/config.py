@@ -85,6 +85,10 @@ class ModelConfig(StrictModel):
     tasks: list[str] | None = None  # run only these of the suite's tasks on this model
     server: ServerConfig | None = None  # backend `openai` only
     timing: TimingConfig | None = None  # this model's repeats, instead of the suite's
+    # Another model entry's name: this entry's variants are compared with its base variant
+    # (KL, top-1 agreement) on perplexity tasks: a teacher, or the same weights on another
+    # engine. Without it, compression variants are compared with their own entry's base.
+    reference: str | None = None
     resources: Resources = Field(default_factory=Resources)
 
 
@@ -102,6 +106,14 @@ class TimingConfig(StrictModel):
     # 16), so speed intervals cost ~1.2x one pass (0.2 measured 1.19x, 0.3 1.32-1.35x: a
     # window of a sparse subset pads more and pays its own set-up); 1 repeats every sample.
     repeat_fraction: float = Field(default=0.2, gt=0, le=1)
+
+
+class KLConfig(StrictModel):
+    """KL divergence of compression variants from their base on perplexity tasks, from
+    each side's `top_k` most likely tokens per position, computed outside timed windows."""
+
+    enabled: bool = True
+    top_k: int = Field(default=64, ge=1, le=4096)
 
 
 class SLOConfig(StrictModel):
@@ -125,6 +137,7 @@ class SuiteConfig(StrictModel):
     timing: TimingConfig = Field(default_factory=TimingConfig)
     task_dirs: list[str] = Field(default_factory=list)
     slo: SLOConfig | None = None
+    kl: KLConfig = Field(default_factory=KLConfig)
 
 
 class FewShotConfig(StrictModel):

@@ -7,6 +7,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from numbers import Integral, Real
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import numpy as np
 
 
 @dataclass(frozen=True)
@@ -44,6 +48,18 @@ class Embed:
 
 
 Request = LogLikelihood | RollingLogLikelihood | Generate | Embed
+
+
+@dataclass(frozen=True)
+class TopTokens:
+    """A text's next-token distributions at its scored positions (the same positions, in
+    the same windows, as its rolling log-likelihood), each cut to its k most likely tokens:
+    what a divergence against another variant of the model needs (harness.metrics.divergence).
+    """
+
+    targets: np.ndarray  # int32 [n]: the token each position predicts (the text's own)
+    ids: np.ndarray  # int32 [n, k]: the k most likely next tokens, most likely first
+    logprobs: np.ndarray  # float32 [n, k]: their log-probabilities over the whole vocabulary
 
 
 def _require(owner: object, name: str, kind: type) -> None:

@@ -30,6 +30,7 @@ from harness.requests import (
     Request,
     RollingLogLikelihood,
     RollingResponse,
+    TopTokens,
 )
 from harness.values import Scalar
 from harness.variants.facts import TransformFacts
@@ -111,6 +112,12 @@ class Backend(ABC):
 
     def embed(self, reqs: Sequence[Embed], progress: Progress | None = None) -> list[EmbedResponse]:
         raise self._refuse(Embed)
+
+    def top_tokens(self, reqs: Sequence[RollingLogLikelihood], k: int) -> list[TopTokens] | None:
+        """Each text's k most likely next tokens at every position its rolling log-likelihood
+        scores (same windows), for a divergence against another variant; None where the
+        engine does not expose its distributions (a served model's API gives too few)."""
+        return None
 
     def _refuse(self, kind: type[Request]) -> UserError:
         answered = ", ".join(sorted(k.__name__ for k in self.answers)) or "none"

@@ -17,8 +17,10 @@ from typing import Any
 
 from harness.executors.base import Outcome, UnitFailure
 from harness.executors.progress import ClusterView
-from harness.executors.worker import UnitResult, VariantWorker
+from harness.executors.worker import VariantWorker
+from harness.run.divergence import commit_unit
 from harness.run.plan import Plan
+from harness.run.unit import UnitResult
 from harness.store.records import RunStore
 from harness.variants import Variant
 
@@ -135,7 +137,7 @@ class Scheduler:
             self._unit_done(state, task, value)
 
     def _unit_done(self, state: VariantState, task: str, result: UnitResult) -> None:
-        self.store.append_unit(result.record, result.samples)
+        commit_unit(self.plan, self.store, result)
         state.pending.remove(task)
         self.ran += 1
         self.view.finished()

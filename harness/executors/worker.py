@@ -9,23 +9,13 @@ from __future__ import annotations
 import gc
 import os
 import socket
-from dataclasses import dataclass
 from pathlib import Path
 
 from harness.run.load import LoadedVariant, load_variant
 from harness.run.plan import Plan
 from harness.run.runner import NoProgress, run_unit
-from harness.store.records import Record
-from harness.store.runfiles import SampleRow
+from harness.run.unit import UnitResult
 from harness.variants import Variant
-
-
-@dataclass(frozen=True)
-class UnitResult:
-    """One finished unit, sent back to the driver, which alone writes the store."""
-
-    record: Record
-    samples: list[SampleRow]
 
 
 def node_label() -> str:
@@ -60,7 +50,4 @@ class VariantWorker:
         if self.loaded is None:
             raise RuntimeError(f"variant '{self.variant.id}' is not loaded on this worker")
         task = next(t for t in self.plan.tasks if t.name == task_name)
-        record, samples = run_unit(
-            self.plan, self.run_id, self.variant, self.loaded, task, NoProgress()
-        )
-        return UnitResult(record, samples)
+        return run_unit(self.plan, self.run_id, self.variant, self.loaded, task, NoProgress())

@@ -55,7 +55,10 @@ class RatioOf(_Reducer):
     corpus perplexities (exp of the negative log-likelihood per unit) and bits per byte."""
 
     kind: Literal["ratio"] = "ratio"
-    numerator: str = Field(description="per-sample log-likelihood summed over samples")
+    numerator: str = Field(
+        description="per-sample field summed over samples: a log-likelihood, negated here "
+        "(scale -1 keeps a positive sum's sign: a KL or a count)"
+    )
     denominator: str = Field(description="per-sample units (tokens, words, bytes) summed")
     scale: float = Field(default=1.0, description="multiplies the ratio (1/ln 2 for bits)")
     exponentiate: bool = Field(default=False, description="report exp(ratio): a perplexity")
@@ -106,7 +109,23 @@ class CalibrationError(_Reducer):
         return ("confidence", "correct")
 
 
+class TokenQuantile(_Reducer):
+    """A quantile of a per-token value pooled over every scored token of a unit (the median
+    and p99 of the KL to a reference). Per-sample rows hold sums, not tokens, so no reducer
+    can recompute it from them: its spec is stored as not recomputable and the value comes
+    from the unit's run (harness.metrics.divergence.token_quantiles)."""
+
+    kind: Literal["token_quantile"] = "token_quantile"
+    q: float = Field(ge=0, le=1, description="the quantile, 0.99 for p99")
+
+    def reduce(self, scores: Scores) -> float:
+        raise TypeError("a token quantile is not a function of per-sample scores")
+
+    def fields(self) -> tuple[str, ...]:
+        return ()
+
+
 Reducer = Annotated[
-    MeanOf | AverageOf | RatioOf | SacrebleuCorpus | MacroF1 | CalibrationError,
+    MeanOf | AverageOf | RatioOf | SacrebleuCorpus | MacroF1 | CalibrationError | TokenQuantile,
     Field(discriminator="kind"),
 ]

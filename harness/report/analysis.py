@@ -13,7 +13,7 @@ from harness.report.plots import Series
 from harness.report.speed import Speed, comparable_speeds, interval_pareto, speed_of
 from harness.store.records import Record
 from harness.values import Value
-from harness.variants.base import SCALING_AXES, knobs_along, transform_knobs
+from harness.variants.base import SCALING_AXES, is_unmodified, knobs_along, transform_knobs
 
 # Read from the knobs' own declarations (harness.variants): the transform knobs, and per
 # scaling axis (the knobs that move along it, label, log scale); each knob is its own ladder.
@@ -25,9 +25,7 @@ PREFERRED = (PerfName.OUTPUT_TOKENS_PER_S, PerfName.INPUT_TOKENS_PER_S)
 
 
 def is_base(record: Record) -> bool:
-    return not any(k in record.knobs for k in (*TRANSFORMS, "dtype")) or (
-        record.knobs.get("dtype") == "float32" and not any(k in record.knobs for k in TRANSFORMS)
-    )
+    return is_unmodified(record.knobs)
 
 
 def ladder(record: Record, axis: str) -> str | None:

@@ -7,8 +7,9 @@ import math
 from collections import defaultdict
 from collections.abc import Sequence
 
+from harness.metrics.divergence import KL_METRIC
 from harness.perf_specs import Percentiled, PerfName, Scope, percentile_name
-from harness.report.markdown import fmt_number, table
+from harness.report.markdown import fmt_number, fmt_value, table
 from harness.report.speed import SPEED_METRICS, same_kernels
 from harness.report.versus import Ratio, SampleScores, VersusBase, versus_base
 from harness.store.records import Record
@@ -28,6 +29,14 @@ def fmt_ratio(r: Ratio | None) -> str:
     return one(point) if low == high == point else f"{one(point)} [{one(low)}, {one(high)}]"
 
 
+def _kl_to(record: Record, base: Record) -> str:
+    """The variant's KL to this base, where the run compared their distributions."""
+    kl = record.quality.get(KL_METRIC.name)
+    if kl is None or record.kl_reference != base.variant_id:
+        return "—"
+    return fmt_value(kl)
+
+
 def fmt_change(change: float, low: float, high: float, base: float) -> str:
     text = f"{change:+.4g} [{low:+.4g}, {high:+.4g}]"
     if base and abs(change / base) >= 10:
@@ -42,6 +51,7 @@ VS_HEADERS = [
     "base → variant",
     "change [95% CI]",
     "verdict",
+    "KL to base",
     "input tok/s",
     "output tok/s",
     "peak RSS",
@@ -71,6 +81,7 @@ def vs_base_table(found: Sequence[VersusBase]) -> str:
                 f"{fmt_number(q.base)} → {fmt_number(q.value)}",
                 fmt_change(q.change, q.low, q.high, q.base),
                 f"**{q.verdict}**" if q.verdict in ("better", "worse") else q.verdict,
+                _kl_to(v.record, v.base),
                 *[
                     "= base (same kernels)" if same_kernels(v.record) else fmt_ratio(v.ratios[m])
                     for m in SPEED_METRICS
@@ -85,7 +96,9 @@ def vs_base_table(found: Sequence[VersusBase]) -> str:
         "## Each variant against its base\n\nWhat a variant loses or gains against the "
         "same model without the change, on the same samples. Quality: the task's primary "
         "metric, change = variant − base with a 95% paired-bootstrap interval; the verdict "
-        "is *better* or *worse* only when the interval excludes zero. Speed and memory: "
+        "is *better* or *worse* only when the interval excludes zero. KL to base: nats per "
+        "token on perplexity tasks (see the next section), which moves where the metric "
+        "cannot tell. Speed and memory: "
         "ratio of medians over the timed repeats, 95% bootstrap interval (speeds: + is "
         "faster; memory: + is more). ‡ runs the same kernels as its base (weights "
         "round-tripped through a quantizer and dequantized): its speed equals the base's by "

@@ -42,8 +42,9 @@ def task_tables(records: Sequence[Record]) -> str:
         by_task[record.task].append(record)
     parts = []
     for task, recs in sorted(by_task.items()):
-        metrics = list(recs[0].quality)
-        headers = ["variant", *[_metric_header(recs[0].quality[m], m) for m in metrics], "n"]
+        metrics = list(dict.fromkeys(m for r in recs for m in r.quality))  # union, in order
+        first = {m: next(r.quality[m] for r in recs if m in r.quality) for m in metrics}
+        headers = ["variant", *[_metric_header(first[m], m) for m in metrics], "n"]
         rows = [
             [
                 r.variant_id,

@@ -12,6 +12,7 @@ from harness.report import analysis as an
 from harness.report.aggregate import primary_metric
 from harness.report.answer import TOLERANCE, answer_section
 from harness.report.deployer import latency_section, vs_base_table
+from harness.report.divergence import divergence_section
 from harness.report.limits import fits_section
 from harness.report.markdown import perf_table, task_tables
 from harness.report.plots import frontier_plot, scaling_plot
@@ -130,6 +131,7 @@ def render(
         answer_section(records, found, tolerance),
         summary(records),
         vs_base_table(found),
+        divergence_section(records, fig_dir, rel),
         "## Quality by task\n\n" + task_tables(records),
         "## Performance\n\n" + PERF_INTRO + perf_table(records),
         latency_section(records),

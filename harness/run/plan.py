@@ -6,7 +6,7 @@ any model loads or any output file is written.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from harness.adapters import ADAPTERS
@@ -37,6 +37,7 @@ from harness.paths import builtin_dir
 from harness.profilers import PROFILERS
 from harness.requests import Request
 from harness.run.engine_fit import check_request_kinds
+from harness.run.references import DivergencePlan, plan_divergence, reference_order
 from harness.variants import Variant, expand_variants
 
 
@@ -96,6 +97,7 @@ class Plan:
     variants: list[Variant]
     profilers: list[str]
     limit: int | None = None  # --limit, kept in the manifest so a resume uses the same
+    divergence: DivergencePlan = field(default_factory=DivergencePlan)  # KL comparisons
 
     def tasks_for(self, variant: Variant) -> list[PreparedTask]:
         """The suite's tasks, narrowed to the model entry's `tasks` list when it has one."""
@@ -127,7 +129,9 @@ def plan_suite(suite: SuiteConfig, suite_path: Path, limit: int | None) -> Plan:
     check_variants(variants, str(suite_path))  # knobs each backend honours; extras
     made = Plan(suite, suite_path, tasks, variants, list(suite.profilers), limit)
     check_request_kinds(made)
-    return made
+    units = [(v, [(t.name, t.request_kinds) for t in made.tasks_for(v)]) for v in variants]
+    found = plan_divergence(suite, units, str(suite_path))
+    return replace(made, variants=reference_order(variants, found), divergence=found)
 
 
 def _check_model(model: ModelConfig, index: int, suite_path: Path) -> None:

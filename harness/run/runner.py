@@ -26,15 +26,17 @@ from harness.metrics.spec import metric_specs
 from harness.perf_specs import PerfName, SpecContext, perf_specs
 from harness.requests import Generate
 from harness.run.cost import cost_per_correct
+from harness.run.divergence import commit_unit, keep_top_tokens
 from harness.run.load import LoadedVariant, load_variant
 from harness.run.measure import measure
 from harness.run.plan import Plan, PreparedTask
 from harness.run.resume import check_resumable, data_digest
 from harness.run.sample_rows import sample_rows
+from harness.run.unit import UnitResult
 from harness.slo import slo_values
 from harness.store.records import Record, RunStore
 from harness.store.repair import repair_run
-from harness.store.runfiles import Manifest, SampleRow, TaskEntry
+from harness.store.runfiles import Manifest, TaskEntry
 from harness.variants import Variant
 
 
@@ -112,9 +114,9 @@ def execute(p: Plan, store: RunStore, done: set[tuple[str, str]], sink: Progress
         loaded = _load_named(p, variant)
         try:
             for task in pending:
-                record, samples = run_unit(p, run_id, variant, loaded, task, sink)
+                result = run_unit(p, run_id, variant, loaded, task, sink)
                 with user_path("--out", store.root):  # a full disk: exit 2, resumable
-                    store.append_unit(record, samples)
+                    commit_unit(p, store, result)
                 ran += 1
         finally:
             loaded.backend.close()  # e.g. stop a launched server
@@ -144,7 +146,7 @@ def run_unit(
     loaded: LoadedVariant,
     task: PreparedTask,
     sink: ProgressSink,
-) -> tuple[Record, list[SampleRow]]:
+) -> UnitResult:
     started = datetime.now(UTC).isoformat()
     clock = time.perf_counter()
     task = task.on_engine(loaded.backend.answers)  # an encoder runs the task's encoder path
@@ -195,7 +197,10 @@ def run_unit(
         model_identity=loaded.identity,
         env=fingerprint(),
     )
-    return record, sample_rows(variant.id, task, per_sample, measured.responses, scores)
+    rows = sample_rows(variant.id, task, per_sample, measured.responses, scores)
+    # after the timed windows: the distributions a KL against another unit needs
+    kept = keep_top_tokens(p, record.unit_key, loaded.backend, per_sample)
+    return UnitResult(record, rows, kept)
 
 
 def _spec_context(loaded: LoadedVariant, task: PreparedTask) -> SpecContext:

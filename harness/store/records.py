@@ -67,6 +67,11 @@ class Record(BaseModel):
     conventions: dict[str, str] = Field(
         default_factory=dict, description="conventions the numbers follow (for comparisons)"
     )
+    kl_reference: str | None = Field(
+        default=None,
+        description="the variant whose token distributions the kl_* and top1_agreement "
+        "metrics compare this one with (same task, same tokenizer); None: not compared",
+    )
     started_at: str = Field(description="ISO 8601 UTC time the unit started")
     wall_s: float = Field(description="wall time of the whole unit in seconds, scoring included")
     model_identity: ModelIdentity | None = Field(

@@ -78,6 +78,13 @@ def transform_knobs() -> tuple[str, ...]:
     return tuple(name for name, knob in KNOBS if knob.stage == "transform")
 
 
+def is_unmodified(knobs: Mapping[str, Scalar]) -> bool:
+    """No transform knob and no dtype but float32: the model as its source holds it, the
+    base that a model's compression variants are compared with."""
+    transforms = transform_knobs()
+    return not any(k in knobs for k in transforms) and knobs.get("dtype", "float32") == "float32"
+
+
 knob("dtype", "weight and activation dtype", "load", axis=BITS_PER_WEIGHT)
 knob("device", "torch device, e.g. cpu or cuda", "load")
 knob("threads", "CPU threads", "load", unit="threads")

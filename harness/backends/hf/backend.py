@@ -19,6 +19,7 @@ from harness.requests import (
     LogLikelihoodResponse,
     RollingLogLikelihood,
     RollingResponse,
+    TopTokens,
 )
 from harness.values import Scalar
 from harness.variants.facts import TransformFacts
@@ -186,3 +187,14 @@ class HFBackend(HFGeneration):
             RollingResponse(logprob=t, n_tokens=n, n_computed=c, n_logits=k)
             for t, n, c, k in zip(totals, counts, computed, logits, strict=True)
         ]
+
+    def top_tokens(self, reqs: Sequence[RollingLogLikelihood], k: int) -> list[TopTokens]:
+        from harness.backends.hf.top_tokens import window_top_tokens
+
+        out = []
+        for req in reqs:
+            seq = [self.prefix_id, *self.encode(req.text)]
+            length = min(req.max_length or self.max_length, self.max_length)
+            windows = rolling_windows(len(seq) - 1, length, req.stride)
+            out.append(window_top_tokens(self.model, self.head, seq, windows, k))
+        return out

@@ -15,7 +15,7 @@ from typing import Any
 
 from harness.backends.base import Backend, BackendInfo, Progress
 from harness.backends.items import Item, context_item, item_response
-from harness.backends.llamacpp.decode import Decoder, log_softmax_at
+from harness.backends.llamacpp.decode import Decoder, log_softmax_at, top_k_rows
 from harness.backends.stops import cut_at_stop
 from harness.backends.windows import rolling_windows
 from harness.errors import UserError
@@ -26,6 +26,7 @@ from harness.requests import (
     LogLikelihoodResponse,
     RollingLogLikelihood,
     RollingResponse,
+    TopTokens,
 )
 from harness.values import Scalar
 from harness.variants.facts import TransformFacts
@@ -101,6 +102,24 @@ class LlamaCppBackend(Backend):
             out.append(RollingResponse(logprob=total, n_tokens=len(seq) - 1, n_computed=ran))
             if progress:
                 progress(1)
+        return out
+
+    def top_tokens(self, reqs: Sequence[RollingLogLikelihood], k: int) -> list[TopTokens]:
+        import numpy as np
+
+        out = []
+        for req in reqs:
+            seq = [self.prefix_id, *self.encode(req.text)]
+            length = min(req.max_length or self.max_length, self.max_length)
+            ids, logprobs = [], []
+            for w in rolling_windows(len(seq) - 1, length, req.stride):
+                inputs = seq[w.start : w.end]
+                logits, _ = self.decoder.logits(inputs, len(inputs) - w.n_scored)
+                top = top_k_rows(logits, k)
+                ids.append(top[0])
+                logprobs.append(top[1])
+            targets = np.asarray(seq[1:], dtype=np.int32)
+            out.append(TopTokens(targets, np.concatenate(ids), np.concatenate(logprobs)))
         return out
 
     def generate(

@@ -91,3 +91,16 @@ def log_softmax_at(
         total += float((rows[np.arange(len(goal)), goal] - norm).sum())
         greedy = greedy and bool((rows.argmax(axis=1) == goal).all())
     return total, greedy
+
+
+def top_k_rows(logits: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """(ids int32 [n, k], log-probabilities float32 [n, k]) of each row's k most likely
+    tokens, most likely first; normalised over the whole row in float64."""
+    k = min(k, logits.shape[1])
+    top = np.argpartition(-logits, k - 1, axis=1)[:, :k]
+    picked = np.take_along_axis(logits, top, axis=1).astype(np.float64)
+    peak = logits.max(axis=1, keepdims=True).astype(np.float64)
+    norm = np.log(np.exp(logits - peak).sum(axis=1, keepdims=True, dtype=np.float64)) + peak
+    order = np.argsort(-picked, axis=1, kind="stable")
+    ids = np.take_along_axis(top, order, axis=1).astype(np.int32)
+    return ids, (np.take_along_axis(picked, order, axis=1) - norm).astype(np.float32)
