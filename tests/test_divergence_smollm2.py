@@ -68,14 +68,15 @@ def test_the_ladder_moves_further_from_f16_as_bits_fall(compared: dict[str, Any]
     assert kls[0]["ci_high"] < kls[1]["ci_low"] and kls[1]["ci_high"] < kls[2]["ci_low"]
     agree = [r["quality"]["top1_agreement"]["value"] for r in levels]
     assert agree[0] > agree[1] > agree[2]
-    assert kls[2]["value"] > 0.05 and agree[0] > 0.95  # q2_k is far; q8_0 is near
-    assert all(r["quality"]["kl_shared_mass"]["value"] > 0.8 for r in levels)
+    # measured (4 texts): 0.0039, 0.053, 0.34 nats/token; agreement 0.954, 0.847, 0.658
+    assert kls[2]["value"] > 0.1 and agree[0] > 0.9
+    assert all(r["quality"]["kl_shared_mass"]["value"] > 0.75 for r in levels)  # 0.84-0.88
     assert "kl_to_reference" not in compared["smollm2-gguf@quant=f16"]["quality"]
 
 
 def test_f32_gguf_equals_transformers_fp32_within_rounding(compared: dict[str, Any]) -> None:
     cross = compared["smollm2-f32-gguf@quant=f32"]
     assert cross["kl_reference"] == "smollm2"
-    assert _kl(cross)["value"] < 1e-4  # nats per token; q8_0 against f16 is ~100x more
+    assert _kl(cross)["value"] < 1e-4  # measured 1e-6 nats/token (p99 7e-6); q8_0: 0.0039
     assert cross["quality"]["top1_agreement"]["value"] > 0.99
     assert _kl(cross)["value"] * 100 < _kl(compared["smollm2-gguf@quant=q8_0"])["value"]

@@ -154,6 +154,7 @@ def run_unit(
     sink.begin(f"{variant.id} · {task.name}", len(per_sample))
     timing = variant.model.timing or p.suite.timing
     measured = measure(loaded.backend, per_sample, p.profilers, sink.advance, timing)
+    kept = keep_top_tokens(p, (variant.id, task.name), loaded.backend, per_sample)  # untimed
     sink.end()
     scored = score_unit(task.adapter, task.samples, measured.responses)
     scores = scored.scores
@@ -189,8 +190,7 @@ def run_unit(
             **task.adapter.conventions,
             **scored.conventions,
             **loaded.conventions(),
-            "duplicate_rows": task.duplicates_convention,
-            "timing_windows": measured.repeats,
+            **_unit_conventions(task, measured.repeats),
         },
         started_at=started,
         wall_s=time.perf_counter() - clock,
@@ -198,9 +198,11 @@ def run_unit(
         env=fingerprint(),
     )
     rows = sample_rows(variant.id, task, per_sample, measured.responses, scores)
-    # after the timed windows: the distributions a KL against another unit needs
-    kept = keep_top_tokens(p, record.unit_key, loaded.backend, per_sample)
     return UnitResult(record, rows, kept)
+
+
+def _unit_conventions(task: PreparedTask, repeats: str) -> dict[str, str]:
+    return {"duplicate_rows": task.duplicates_convention, "timing_windows": repeats}
 
 
 def _spec_context(loaded: LoadedVariant, task: PreparedTask) -> SpecContext:
