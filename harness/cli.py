@@ -11,7 +11,7 @@ import typer
 from harness.cli_commands import export as export_command
 from harness.cli_commands import listing
 from harness.cli_commands import validate as validate_command
-from harness.errors import UserError
+from harness.errors import UserError, did_you_mean
 
 app = typer.Typer(
     add_completion=False,
@@ -96,13 +96,31 @@ def report(
     ] = None,
     csv: Annotated[Path | None, typer.Option(help="also export the tidy frame as CSV")] = None,
     parquet: Annotated[Path | None, typer.Option(help="also export it as Parquet")] = None,
+    trend_cost: Annotated[
+        str, typer.Option(help="quality-per-cost trend per: second, joule or dollar")
+    ] = "second",
+    price_per_hour: Annotated[
+        float | None, typer.Option(help="dollars per hour of the machine (--trend-cost dollar)")
+    ] = None,
+    trend_points: Annotated[
+        Path | None,
+        typer.Option(help="CSV of published points: name,released,task,efficiency,cost"),
+    ] = None,
 ) -> None:
     """Aggregate one or more runs into a markdown report with scaling curves and fits, and the
     same report as one self-contained HTML file beside it."""
     from harness.report.command import write_report
     from harness.report.html import html_path
+    from harness.report.trend import Cost
+    from harness.report.trend_section import TrendOptions
 
-    written = write_report(run_dirs, out, csv, parquet)
+    if trend_cost not in set(Cost):
+        raise UserError(
+            f"option '--trend-cost': '{trend_cost}' is not one of {', '.join(Cost)}"
+            f"{did_you_mean(trend_cost, list(Cost))}"
+        )
+    trend = TrendOptions(Cost(trend_cost), price_per_hour, trend_points)
+    written = write_report(run_dirs, out, csv, parquet, trend)
     typer.echo(str(written))
     typer.echo(str(html_path(written)))
 

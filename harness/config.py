@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import types
 import typing
+from datetime import date
 from pathlib import Path
 from typing import Any, TypeVar, Union
 
@@ -89,6 +90,8 @@ class ModelConfig(StrictModel):
     # (KL, top-1 agreement) on perplexity tasks: a teacher, or the same weights on another
     # engine. Without it, compression variants are compared with their own entry's base.
     reference: str | None = None
+    # The model's release date (YYYY-MM-DD), for the report's quality-per-cost trend.
+    released: date | None = None
     resources: Resources = Field(default_factory=Resources)
 
 

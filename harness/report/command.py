@@ -10,6 +10,7 @@ from harness.errors import UserError, user_path
 from harness.report.aggregate import load_runs, to_frame
 from harness.report.html import write_html
 from harness.report.render import render
+from harness.report.trend_section import TrendOptions
 from harness.store.records import Record
 from harness.store.runfiles import Manifest
 
@@ -38,6 +39,7 @@ def write_report(
     out: Path | None,
     csv: Path | None = None,
     parquet: Path | None = None,
+    trend: TrendOptions | None = None,
 ) -> Path:
     from harness.run.lock import note_if_in_progress
 
@@ -52,9 +54,8 @@ def write_report(
         raise UserError(f"--out {target}: cannot create its folder ({err.strerror})") from None
     fig_dir = target.with_suffix("")
     command = "limitbench " + " ".join(sys.argv[1:]) if sys.argv else "limitbench report"
-    text = render(
-        manifests, records, fig_dir, fig_dir.name, command, samples=load_samples(dirs, records)
-    )
+    samples = load_samples(dirs, records)
+    text = render(manifests, records, fig_dir, fig_dir.name, command, samples=samples, trend=trend)
     with user_path("--out", target):
         target.write_text(text, encoding="utf-8")
         write_html(text, target)  # beside it: report.md -> report.html, figures embedded

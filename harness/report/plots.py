@@ -218,3 +218,53 @@ def frontier_plot(
     )
     points = list(zip(x, quality, [s.record.variant_id for s in speeds], strict=True))
     return _finish(plt, fig, ax, path, (title, xlabel, ylabel), points)
+
+
+def trend_plot(
+    path: Path,
+    title: str,
+    ylabel: str,
+    points: Sequence[Any],  # harness.report.trend.TrendPoint
+    line: tuple[Any, float, float] | None,  # (t0 date, log2 slope per month, intercept)
+) -> Path:
+    """Efficiency against release date on a log2 axis: measured points filled, external
+    ones hollow grey, the fitted exponential as a line over the measured span."""
+    from datetime import timedelta
+
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=FIGSIZE, dpi=110)
+    labelled: Points = []
+    for measured, style in ((True, {"color": "C0"}), (False, {"mfc": "none", "color": "grey"})):
+        group = [p for p in points if p.measured is measured]
+        if group:
+            label = "measured" if measured else "external (not fitted)"
+            ax.plot(
+                [p.released for p in group],
+                [p.efficiency for p in group],
+                "o",
+                label=label,
+                **style,
+            )
+    for p in points:
+        labelled.append((_date_number(p.released), p.efficiency, p.name))
+    if line is not None:
+        t0, slope, intercept = line
+        span = [p.released for p in points if p.measured]
+        days = np.linspace(0, (max(span) - t0).days, 50)
+        months = days / (365.25 / 12)
+        ax.plot(
+            [t0 + timedelta(days=float(d)) for d in days],
+            2 ** (intercept + slope * months),
+            "-",
+            color="C1",
+            label=f"fit: x2 every {1 / slope:.1f} months" if slope > 0 else "fit",
+        )
+    ax.set_yscale("log", base=2)
+    return _finish(plt, fig, ax, path, (title, "release date", ylabel), labelled)
+
+
+def _date_number(day: Any) -> float:
+    """A date as matplotlib places it: days since its default epoch, 1970-01-01."""
+    from datetime import date
+
+    return float((day - date(1970, 1, 1)).days)

@@ -19,6 +19,7 @@ from harness.report.plots import frontier_plot, scaling_plot
 from harness.report.serving import serving_section
 from harness.report.speed import SPEED_LABELS
 from harness.report.summary import summary
+from harness.report.trend_section import TrendOptions, trend_section
 from harness.report.versus import SampleScores, versus_base
 from harness.store.records import Record
 from harness.store.runfiles import Manifest
@@ -120,6 +121,7 @@ def render(
     seed: int = 1234,
     samples: SampleScores | None = None,
     tolerance: float = TOLERANCE,
+    trend: TrendOptions | None = None,
 ) -> str:
     """The deployer's answer first (what to ship, what it costs), then the per-task summary,
     then the tables and figures it is read from."""
@@ -137,6 +139,7 @@ def render(
         latency_section(records),
         scaling_section(records, fig_dir, rel),
         fits_section(records, fig_dir, rel, seed),
+        trend_section(records, fig_dir, rel, seed, trend or TrendOptions()),
         frontier_section(records, fig_dir, rel),
         serving_section(records, fig_dir, rel),
         footer(manifests, command),

@@ -157,8 +157,7 @@ def run_unit(
     kept = keep_top_tokens(p, (variant.id, task.name), loaded.backend, per_sample)  # untimed
     sink.end()
     scored = score_unit(task.adapter, task.samples, measured.responses)
-    scores = scored.scores
-    _check_finite(scores, task, variant)
+    _check_finite(scores := scored.scores, task, variant)
     quality = {m.name: summarize(m, scores, p.suite.seed) for m in task.adapter.metrics}
     wall = measured.perf[PerfName.WALL_TIME].value if PerfName.WALL_TIME in measured.perf else None
     slo = slo_values(
@@ -195,10 +194,16 @@ def run_unit(
         started_at=started,
         wall_s=time.perf_counter() - clock,
         model_identity=loaded.identity,
+        model_released=_released(variant),
         env=fingerprint(),
     )
     rows = sample_rows(variant.id, task, per_sample, measured.responses, scores)
     return UnitResult(record, rows, kept)
+
+
+def _released(variant: Variant) -> str | None:
+    day = variant.model.released
+    return day.isoformat() if day is not None else None
 
 
 def _unit_conventions(task: PreparedTask, repeats: str) -> dict[str, str]:

@@ -67,6 +67,11 @@ class Record(BaseModel):
     conventions: dict[str, str] = Field(
         default_factory=dict, description="conventions the numbers follow (for comparisons)"
     )
+    model_released: str | None = Field(
+        default=None,
+        description="the model's release date (ISO 8601) as its suite entry gives it, for the "
+        "quality-per-cost trend; None: not given",
+    )
     kl_reference: str | None = Field(
         default=None,
         description="the variant whose token distributions the kl_* and top1_agreement "

@@ -1,0 +1,139 @@
+"""The quality-per-cost trend ("AI's Moore's law"): how fast the quality a unit of cost buys
+improves across model generations, fitted from measured runs.
+
+Per task, each model's base variant gives one point: its release date (the model entry's
+`released`) and its efficiency, the primary metric times samples per unit of cost (per second
+of the measured machine, per joule of measured energy, or per dollar at a stated hardware
+price). log2(efficiency) is fitted linearly in time: the doubling time is 1 / slope, in
+months, with a 95% interval from a bootstrap over models. Epoch AI estimates the same rate
+from API prices (compute for a fixed quality halves about every 8 months, 95% CI 5-14). Fits
+are refused, with the reason, below MIN_DATES distinct release dates, as the scaling fits
+refuse below their minimum sizes.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from enum import StrEnum
+
+import numpy as np
+
+from harness.perf_specs import PerfName
+from harness.report.aggregate import primary_metric
+from harness.report.analysis import is_base
+from harness.store.records import Record
+
+MIN_DATES = 3
+N_BOOT = 1000
+DAYS_PER_MONTH = 365.25 / 12
+
+
+class Cost(StrEnum):
+    SECOND = "second"  # of the machine that measured the run
+    JOULE = "joule"  # measured net energy
+    DOLLAR = "dollar"  # machine time at --price-per-hour
+
+
+@dataclass(frozen=True)
+class TrendPoint:
+    name: str
+    released: date
+    efficiency: float  # quality x samples per unit of cost
+    measured: bool = True  # False: an external reference point (drawn, not fitted)
+
+
+@dataclass(frozen=True)
+class TrendFit:
+    doubling_months: float
+    low: float  # 95% interval of the doubling time; inf: improvement not shown
+    high: float
+    n_points: int
+    n_dates: int
+    t0: date  # where the fitted line's intercept sits
+    slope_per_month: float  # log2(efficiency) per month
+    intercept: float
+
+
+@dataclass(frozen=True)
+class TrendRefusal:
+    reason: str
+
+
+def _months(day: date, t0: date) -> float:
+    return (day - t0).days / DAYS_PER_MONTH
+
+
+def samples_per_cost(record: Record, cost: Cost, price_per_hour: float | None) -> float | None:
+    rate = record.perf.get(PerfName.SAMPLES_PER_S)
+    if cost is Cost.SECOND:
+        return rate.value if rate else None
+    if cost is Cost.DOLLAR:
+        return rate.value * 3600 / price_per_hour if rate and price_per_hour else None
+    energy = record.perf.get(PerfName.ENERGY_NET)
+    n = next(iter(record.quality.values())).n if record.quality else 0
+    return n / energy.value if energy and energy.value > 0 and n else None
+
+
+def measured_points(
+    records: Sequence[Record], task: str, cost: Cost, price_per_hour: float | None = None
+) -> tuple[list[TrendPoint], list[str]]:
+    """Each dated model's base variant on `task` as a point, and why others are left out."""
+    points, skipped = [], []
+    for r in sorted(records, key=lambda r: r.variant_id):
+        if r.task != task or not is_base(r):
+            continue
+        metric = primary_metric(r)
+        value = r.quality[metric]
+        per_cost = samples_per_cost(r, cost, price_per_hour)
+        if r.model_released is None:
+            skipped.append(f"`{r.variant_id}`: its model entry gives no `released` date")
+        elif value.higher_is_better is False:
+            skipped.append(f"`{r.variant_id}`: {metric} is lower-is-better, not a quality per cost")
+        elif per_cost is None:
+            skipped.append(f"`{r.variant_id}`: no samples per {cost} measured")
+        else:
+            efficiency = value.value * per_cost
+            points.append(
+                TrendPoint(r.variant_id, date.fromisoformat(r.model_released), efficiency)
+            )
+    return points, skipped
+
+
+def fit_doubling(points: Sequence[TrendPoint], seed: int) -> TrendFit | TrendRefusal:
+    """OLS of log2(efficiency) on months; the doubling time 1/slope with a model bootstrap."""
+    usable = [p for p in points if p.measured and p.efficiency > 0]
+    dates = {p.released for p in usable}
+    if len(dates) < MIN_DATES:
+        return TrendRefusal(
+            f"{len(dates)} distinct release date(s) among {len(usable)} model(s); a trend "
+            f"needs at least {MIN_DATES}"
+        )
+    t0 = min(dates)
+    x = np.array([_months(p.released, t0) for p in usable])
+    y = np.log2([p.efficiency for p in usable])
+    slope, intercept = np.polyfit(x, y, 1)
+    rng = np.random.default_rng(seed)
+    slopes = []
+    for _ in range(N_BOOT):
+        pick = rng.integers(0, len(x), size=len(x))
+        if len(set(x[pick])) >= 2:
+            slopes.append(np.polyfit(x[pick], y[pick], 1)[0])
+    s_low, s_high = np.percentile(slopes, [2.5, 97.5])
+    return TrendFit(
+        doubling_months=_doubling(float(slope)),
+        low=_doubling(float(s_high)),
+        high=_doubling(float(s_low)),
+        n_points=len(usable),
+        n_dates=len(dates),
+        t0=t0,
+        slope_per_month=float(slope),
+        intercept=float(intercept),
+    )
+
+
+def _doubling(slope: float) -> float:
+    """Months per doubling; inf where the slope shows no improvement."""
+    return 1.0 / slope if slope > 0 else math.inf
