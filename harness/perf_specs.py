@@ -64,6 +64,7 @@ class PerfName(StrEnum):
     SPARSITY = "sparsity"
     PROBE_FIT_TIME = "probe_fit_time"
     PROBE_TRAIN_ROWS = "probe_train_rows"
+    ADAPTER_PARAMS = "adapter_params"
 
 
 class Percentiled(StrEnum):
@@ -189,6 +190,7 @@ CATALOGUE: dict[str, tuple[PerfKind, Phase, Scope | None]] = {
             PerfName.LAYERS_ORIGINAL,
             PerfName.N_PARAMS_EFFECTIVE,
             PerfName.SPARSITY,
+            PerfName.ADAPTER_PARAMS,
         )
     },
 }

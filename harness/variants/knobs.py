@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from harness.variants.base import BITS_PER_WEIGHT, N_PARAMS, SPARSITY, knob
 
-# `order` fixes the sequence: structure first, then sparsity, then quantization of what is left.
+# `order` fixes the sequence: an adapter onto the model it was trained on, then structure,
+# then sparsity, then quantization of what is left.
+knob("adapter", "a LoRA (peft) adapter folder, merged into the weights", "transform", order=0)
 knob(
     "layers", "keep the first k decoder layers", "transform", order=1, unit="layers", axis=N_PARAMS
 )

@@ -3,7 +3,8 @@
   options.py   HFOptions: the knobs it honours, with their checks and defaults
   load.py      weights and tokenizer from a local folder, a pip: package or a GGUF file
   backend.py   HFBackend: the request kinds (scoring.py, head.py, shared.py, generate.py)
-  prune.py quantize.py   the model transforms (layers, drop_middle, sparsity, quant)
+  prune.py quantize.py adapter.py   the model transforms (layers, drop_middle, sparsity,
+               quant, adapter); top_tokens.py the distributions a KL compares
 
 Importing this package registers the engine; torch is imported only when a model loads.
 """
@@ -22,7 +23,7 @@ def load_hf(cfg: ModelConfig, options: HFOptions, base_dir: Path) -> Backend:
     from harness.backends.hf.load import load_model
 
     model, tokenizer, source = load_model(cfg, options.knobs(), base_dir)
-    return HFBackend(cfg.name, source, model, tokenizer, options)
+    return HFBackend(cfg.name, source, model, tokenizer, options, base_dir)
 
 
 ENGINE = BACKENDS.register("hf")(

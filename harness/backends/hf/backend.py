@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 from harness.backends.base import BackendInfo, Progress
@@ -40,9 +41,16 @@ Item = tuple[list[int], int]  # (tokens: input followed by the last target, n_sc
 
 class HFBackend(HFGeneration):
     def __init__(
-        self, name: str, source: str, model: Any, tokenizer: Any, options: HFOptions
+        self,
+        name: str,
+        source: str,
+        model: Any,
+        tokenizer: Any,
+        options: HFOptions,
+        base_dir: Path | None = None,
     ) -> None:
         self.model = model
+        self.base_dir = base_dir or Path.cwd()  # where relative knob paths (adapter) start
         self.tokenizer = tokenizer
         self.device = next(model.parameters()).device
         context = int(getattr(model.config, "max_position_embeddings", 2048) or 2048)
@@ -72,6 +80,7 @@ class HFBackend(HFGeneration):
         return self.model
 
     def apply_transform(self, knob: str, value: Scalar) -> TransformFacts:
+        from harness.backends.hf.adapter import apply_adapter
         from harness.backends.hf.prune import drop_middle, magnitude_prune, truncate
         from harness.backends.hf.quantize import apply_quant
 
@@ -80,6 +89,7 @@ class HFBackend(HFGeneration):
             "drop_middle": lambda: drop_middle(self, value),
             "sparsity": lambda: magnitude_prune(self, value),
             "quant": lambda: apply_quant(self, str(value)),
+            "adapter": lambda: apply_adapter(self, str(value), self.base_dir),
         }
         if knob not in transforms:
             return super().apply_transform(knob, value)

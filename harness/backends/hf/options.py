@@ -27,6 +27,7 @@ class HFOptions(EngineOptions):
     drop_middle: NonNegativeInt | None = None
     sparsity: Fraction | None = None
     quant: str | None = None
+    adapter: str | None = None  # a peft adapter folder (relative: from the suite's folder)
 
     @field_validator("quant")
     @classmethod
