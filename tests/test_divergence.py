@@ -173,7 +173,7 @@ def test_a_run_compares_a_pruned_tiny_model_with_its_base(
     source = str(tiny_model_dir)
     suite = ppl_suite(
         [
-            {"name": "tiny", "source": source},
+            {"name": "tiny", "source": source, "released": "2024-11-01"},
             {"name": "tiny", "source": source, "variants": pruned_only},
         ]
     )
@@ -181,6 +181,7 @@ def test_a_run_compares_a_pruned_tiny_model_with_its_base(
     assert run_cli(monkeypatch, "run", str(suite), "--out", str(out), "--no-report") == 0
     records = {r["variant_id"]: r for r in map(json.loads, (out / "records.jsonl").open())}
     pruned = records["tiny@sparsity=0.5"]
+    assert records["tiny"]["model_released"] == "2024-11-01" and pruned["model_released"] is None
     kl = pruned["quality"]["kl_to_reference"]
     assert (
         pruned["kl_reference"] in records

@@ -77,6 +77,12 @@ def test_two_release_dates_are_refused_with_the_reason() -> None:
     fit = fit_doubling(points, seed=1)
     assert isinstance(fit, TrendRefusal)
     assert fit.reason == "2 distinct release date(s) among 2 model(s); a trend needs at least 3"
+    zero = [*records, _record("z", date(2026, 1, 1), 0.0, 10)]
+    refused = fit_doubling(measured_points(zero, "qa", Cost.SECOND)[0], seed=1)
+    assert (
+        isinstance(refused, TrendRefusal)
+        and "(1 more scored 0, which a log-scale" in refused.reason
+    )
 
 
 def test_undated_and_lower_is_better_models_are_left_out_with_the_reason() -> None:

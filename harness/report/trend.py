@@ -104,12 +104,17 @@ def measured_points(
 
 def fit_doubling(points: Sequence[TrendPoint], seed: int) -> TrendFit | TrendRefusal:
     """OLS of log2(efficiency) on months; the doubling time 1/slope with a model bootstrap."""
-    usable = [p for p in points if p.measured and p.efficiency > 0]
+    measured = [p for p in points if p.measured]
+    usable = [p for p in measured if p.efficiency > 0]
     dates = {p.released for p in usable}
     if len(dates) < MIN_DATES:
+        zero = len(measured) - len(usable)
+        scored_zero = (
+            f" ({zero} more scored 0, which a log-scale trend cannot place)" if zero else ""
+        )
         return TrendRefusal(
-            f"{len(dates)} distinct release date(s) among {len(usable)} model(s); a trend "
-            f"needs at least {MIN_DATES}"
+            f"{len(dates)} distinct release date(s) among {len(usable)} model(s){scored_zero}; "
+            f"a trend needs at least {MIN_DATES}"
         )
     t0 = min(dates)
     x = np.array([_months(p.released, t0) for p in usable])

@@ -93,6 +93,8 @@ def trend_section(
     for task in tasks:
         points, left_out = measured_points(records, task, options.cost, options.price_per_hour)
         skipped += [f"{task}: {why}" for why in left_out]
+        if not points and not external.get(task):
+            continue  # nothing to place: the reasons are in the left-out list
         fit = fit_doubling(points, seed)
         cell, note = _fit_cell(fit)
         rows.append([task, str(len(points)), str(len({p.released for p in points})), cell, note])
