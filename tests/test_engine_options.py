@@ -27,6 +27,7 @@ SAMPLE: dict[str, Scalar] = {
     "batch_tokens": 512,
     "concurrency": 2,
     "device": "cpu",
+    "adapter": "lee-lora",  # a folder name; its contents are checked when it is applied
     "drop_middle": 2,
     "dtype": "bfloat16",
     "layers": 3,
@@ -60,6 +61,7 @@ HONOURED = {
         "drop_middle",
         "sparsity",
         "quant",
+        "adapter",
     },
 }
 

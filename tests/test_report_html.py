@@ -22,7 +22,7 @@ CHROMIUM = next((found for c in CANDIDATES if (found := shutil.which(c))), None)
 pytestmark = pytest.mark.skipif(
     CHROMIUM is None, reason="no Chromium binary found (apt-get install chromium)"
 )
-VS_BASE, SPEED_COLUMN = 0, 6  # the first table; its input tok/s ratio column
+VS_BASE, SPEED_COLUMN = 0, 7  # the first table; its input tok/s ratio column
 
 
 class Dom(HTMLParser):

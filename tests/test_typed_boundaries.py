@@ -160,7 +160,7 @@ def test_knobs_are_declared_once_for_report_validation_and_listing() -> None:
     from harness.report.serving import LOAD_KNOBS
     from harness.variants import KNOBS
 
-    assert set(TRANSFORMS) == {"layers", "drop_middle", "sparsity", "quant"}
+    assert set(TRANSFORMS) == {"adapter", "layers", "drop_middle", "sparsity", "quant"}
     assert {k: set(v[0]) for k, v in AXES.items()} == {
         "n_params": {"layers", "drop_middle"},
         "bits_per_weight": {"quant", "dtype"},
