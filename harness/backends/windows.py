@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+
+from harness.requests import RollingLogLikelihood
 
 
 @dataclass(frozen=True)
@@ -36,3 +39,14 @@ def rolling_windows(n_tokens: int, max_length: int, stride: int | None = None) -
         windows.append(Window(start, target_end, target_end - scored_to))
         scored_to = target_end
     return windows
+
+
+def text_windows(
+    req: RollingLogLikelihood, prefix_id: int, encode: Callable[[str], list[int]], context: int
+) -> tuple[list[int], list[Window]]:
+    """The prefix token and the text's tokens, and the windows covering them: the request's
+    window capped at the engine's context. Scoring and the top-k pass share it, so both see
+    the same positions with the same context."""
+    seq = [prefix_id, *encode(req.text)]
+    length = min(req.max_length or context, context)
+    return seq, rolling_windows(len(seq) - 1, length, req.stride)

@@ -14,7 +14,7 @@ from harness.backends.hf.options import HFOptions
 from harness.backends.hf.params import count_params
 from harness.backends.hf.scoring import ItemScore, RowScorer
 from harness.backends.items import context_item, item_response
-from harness.backends.windows import rolling_windows
+from harness.backends.windows import text_windows
 from harness.requests import (
     LogLikelihood,
     LogLikelihoodResponse,
@@ -177,10 +177,9 @@ class HFBackend(HFGeneration):
         owners: list[int] = []
         counts: list[int] = []
         for index, req in enumerate(reqs):
-            seq = [self.prefix_id, *self.encode(req.text)]
+            seq, windows = text_windows(req, self.prefix_id, self.encode, self.max_length)
             counts.append(len(seq) - 1)
-            length = min(req.max_length or self.max_length, self.max_length)
-            for w in rolling_windows(len(seq) - 1, length, req.stride):
+            for w in windows:
                 items.append((seq[w.start : w.end + 1], w.n_scored))
                 owners.append(index)
         totals = [0.0] * len(reqs)
@@ -203,8 +202,6 @@ class HFBackend(HFGeneration):
 
         out = []
         for req in reqs:
-            seq = [self.prefix_id, *self.encode(req.text)]
-            length = min(req.max_length or self.max_length, self.max_length)
-            windows = rolling_windows(len(seq) - 1, length, req.stride)
+            seq, windows = text_windows(req, self.prefix_id, self.encode, self.max_length)
             out.append(window_top_tokens(self.model, self.head, seq, windows, k))
         return out

@@ -17,7 +17,7 @@ from harness.backends.base import Backend, BackendInfo, Progress
 from harness.backends.items import Item, context_item, item_response
 from harness.backends.llamacpp.decode import Decoder, log_softmax_at, top_k_rows
 from harness.backends.stops import cut_at_stop
-from harness.backends.windows import rolling_windows
+from harness.backends.windows import text_windows
 from harness.errors import UserError
 from harness.requests import (
     Generate,
@@ -93,10 +93,9 @@ class LlamaCppBackend(Backend):
     ) -> list[RollingResponse]:
         out = []
         for req in reqs:
-            seq = [self.prefix_id, *self.encode(req.text)]
-            length = min(req.max_length or self.max_length, self.max_length)
+            seq, windows = text_windows(req, self.prefix_id, self.encode, self.max_length)
             total, ran = 0.0, 0
-            for w in rolling_windows(len(seq) - 1, length, req.stride):
+            for w in windows:
                 logprob, _, n = self._score((seq[w.start : w.end + 1], w.n_scored))
                 total, ran = total + logprob, ran + n
             out.append(RollingResponse(logprob=total, n_tokens=len(seq) - 1, n_computed=ran))
@@ -109,10 +108,9 @@ class LlamaCppBackend(Backend):
 
         out = []
         for req in reqs:
-            seq = [self.prefix_id, *self.encode(req.text)]
-            length = min(req.max_length or self.max_length, self.max_length)
+            seq, windows = text_windows(req, self.prefix_id, self.encode, self.max_length)
             ids, logprobs = [], []
-            for w in rolling_windows(len(seq) - 1, length, req.stride):
+            for w in windows:
                 inputs = seq[w.start : w.end]
                 logits, _ = self.decoder.logits(inputs, len(inputs) - w.n_scored)
                 top = top_k_rows(logits, k)
