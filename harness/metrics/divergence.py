@@ -42,6 +42,8 @@ SHARED_METRIC = corpus_metric(
     RatioOf(numerator="shared_mass_sum", denominator="n_tokens", scale=-1.0),
 )
 QUANTILES = {"kl_p50": 0.5, "kl_p99": 0.99}
+# The key of a record's `unavailable` (and `conventions`) that says why, or how, it was compared.
+UNAVAILABLE_KEY = "kl"
 QUANTILE_METRICS = tuple(
     corpus_metric(name, "nats/token", False, TokenQuantile(q=q)) for name, q in QUANTILES.items()
 )

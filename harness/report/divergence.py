@@ -6,10 +6,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from harness.metrics.divergence import KL_METRIC, SHARED_METRIC, TOP1_METRIC
+from harness.metrics.divergence import (
+    KL_METRIC,
+    QUANTILES,
+    SHARED_METRIC,
+    TOP1_METRIC,
+    UNAVAILABLE_KEY,
+)
 from harness.perf_specs import Kernels, PerfName
 from harness.report.analysis import bits_ladder
-from harness.report.markdown import fmt_number, fmt_value, table
+from harness.report.markdown import file_slug, fmt_number, fmt_value, table
 from harness.report.plots import Series, scaling_plot
 from harness.store.records import Record
 
@@ -45,8 +51,7 @@ def _row(r: Record) -> list[str]:
         r.kl_reference or "—",
         fmt_number(bits.value) if bits else "—",
         fmt_value(q[KL_METRIC.name]),
-        fmt_number(q["kl_p50"].value) if "kl_p50" in q else "—",
-        fmt_number(q["kl_p99"].value) if "kl_p99" in q else "—",
+        *[fmt_number(q[name].value) if name in q else "—" for name in QUANTILES],
         fmt_value(q[TOP1_METRIC.name]) if TOP1_METRIC.name in q else "—",
         fmt_number(q[SHARED_METRIC.name].value) if SHARED_METRIC.name in q else "—",
     ]
@@ -55,9 +60,9 @@ def _row(r: Record) -> list[str]:
 def divergence_section(records: Sequence[Record], fig_dir: Path, rel: str) -> str:
     compared = [r for r in records if KL_METRIC.name in r.quality]
     missing = [
-        f"`{r.variant_id}` on {r.task}: {r.unavailable['kl']}"
+        f"`{r.variant_id}` on {r.task}: {r.unavailable[UNAVAILABLE_KEY]}"
         for r in records
-        if "kl" in r.unavailable
+        if UNAVAILABLE_KEY in r.unavailable
     ]
     if not compared and not missing:
         return ""
@@ -95,7 +100,7 @@ def _plot(task: str, records: Sequence[Record], fig_dir: Path, rel: str) -> str 
                 simulated=all(r.kernels is Kernels.SIMULATED for r in rs),
             )
         )
-    name = "".join(c if c.isalnum() else "_" for c in task) + "_kl_bits.png"
+    name = file_slug(task) + "_kl_bits.png"
     scaling_plot(
         fig_dir / name,
         f"{task}: KL to the base vs bits per weight",

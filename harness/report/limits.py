@@ -11,13 +11,9 @@ from pathlib import Path
 from harness.perf_specs import PerfName
 from harness.report import analysis as an
 from harness.report.fit import Fit
-from harness.report.markdown import fmt_bytes, fmt_number, table
+from harness.report.markdown import file_slug, fmt_bytes, fmt_number, table
 from harness.report.plots import Series, scaling_plot
 from harness.store.records import Record
-
-
-def _slug(text: str) -> str:
-    return "".join(c if c.isalnum() else "_" for c in text)
 
 
 def _ci(fit: Fit, key: str, digits: str = "") -> str:
@@ -75,7 +71,7 @@ def fits_section(records: Sequence[Record], fig_dir: Path, rel: str, seed: int) 
         figures = []
         for row in mine:
             if isinstance(row.result, Fit):
-                name = f"fit_{_slug(row.task)}_{_slug(row.model)}.png"
+                name = f"fit_{file_slug(row.task)}_{file_slug(row.model)}.png"
                 scaling_plot(
                     fig_dir / name,
                     f"{row.task}: {row.target} vs parameters ({kind})",

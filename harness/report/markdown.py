@@ -10,6 +10,11 @@ from harness.store.records import Record
 from harness.values import Value
 
 
+def file_slug(text: str) -> str:
+    """A task or model name as part of a figure's file name: every other character to _."""
+    return "".join(c if c.isalnum() else "_" for c in text)
+
+
 def fmt_number(x: float) -> str:
     if x == 0 or 1e-3 <= abs(x) < 1e6:
         return f"{x:.4g}"

@@ -14,7 +14,7 @@ from harness.report.answer import TOLERANCE, answer_section
 from harness.report.deployer import latency_section, vs_base_table
 from harness.report.divergence import divergence_section
 from harness.report.limits import fits_section
-from harness.report.markdown import perf_table, task_tables
+from harness.report.markdown import file_slug, perf_table, task_tables
 from harness.report.plots import frontier_plot, scaling_plot
 from harness.report.serving import serving_section
 from harness.report.speed import SPEED_LABELS
@@ -37,10 +37,6 @@ PERF_INTRO = (
 )
 
 
-def _slug(text: str) -> str:
-    return "".join(c if c.isalnum() else "_" for c in text)
-
-
 def scaling_section(records: Sequence[Record], fig_dir: Path, rel: str) -> str:
     parts = ["## Scaling curves"]
     for axis, (_, label, log_x) in an.AXES.items():
@@ -49,7 +45,7 @@ def scaling_section(records: Sequence[Record], fig_dir: Path, rel: str) -> str:
             if not series:
                 continue
             metric = primary_metric(next(r for r in records if r.task == task))
-            name = f"{_slug(task)}_{axis}.png"
+            name = f"{file_slug(task)}_{axis}.png"
             ladder = axis != PerfName.BITS_PER_WEIGHT  # dtypes and quant kinds are not one ladder
             scaling_plot(
                 fig_dir / name,
@@ -73,7 +69,7 @@ def frontier_section(records: Sequence[Record], fig_dir: Path, rel: str) -> str:
         if found is None:
             continue
         speeds, front, metric = found
-        name = f"frontier_{_slug(task)}.png"
+        name = f"frontier_{file_slug(task)}.png"
         frontier_plot(
             fig_dir / name,
             f"{task}: {metric} vs {SPEED_LABELS[speeds[0].metric]}",

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from harness.perf_specs import Percentiled, PerfName, percentile_name
 from harness.report.aggregate import primary_metric
-from harness.report.markdown import fmt_number, fmt_value, table
+from harness.report.markdown import file_slug, fmt_number, fmt_value, table
 from harness.report.plots import _pyplot
 from harness.store.records import Record
 from harness.variants.base import OFFERED_LOAD, knobs_along
@@ -129,7 +129,7 @@ def serving_section(records: Sequence[Record], fig_dir: Path, rel: str) -> str:
         return ""
     parts = ["## Serving: latency against throughput"]
     for (model, task), levels in sorted(groups.items()):
-        name = f"serving_{_slug(model)}_{_slug(task)}.png"
+        name = f"serving_{file_slug(model)}_{file_slug(task)}.png"
         curve_plot(fig_dir / name, f"{model} · {task}", levels)
         parts.append(
             f"**{model} · {task}**: highest load meeting the SLO: {highest_meeting(levels)}.\n\n"
@@ -137,7 +137,3 @@ def serving_section(records: Sequence[Record], fig_dir: Path, rel: str) -> str:
             + f"\n\n![latency vs throughput {model} {task}]({rel}/{name})"
         )
     return "\n\n".join(parts)
-
-
-def _slug(text: str) -> str:
-    return "".join(c if c.isalnum() else "_" for c in text)

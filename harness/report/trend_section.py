@@ -11,7 +11,7 @@ from datetime import date
 from pathlib import Path
 
 from harness.errors import UserError
-from harness.report.markdown import table
+from harness.report.markdown import file_slug, table
 from harness.report.trend import (
     MIN_DATES,
     Cost,
@@ -137,7 +137,7 @@ def _figure(
 ) -> str:
     from harness.report.plots import trend_plot
 
-    name = "".join(c if c.isalnum() else "_" for c in task) + "_trend.png"
+    name = file_slug(task) + "_trend.png"
     fig_dir.mkdir(parents=True, exist_ok=True)
     line = None if not isinstance(fit, TrendFit) else (fit.t0, fit.slope_per_month, fit.intercept)
     trend_plot(

@@ -18,6 +18,7 @@ from harness.metrics import summarize
 from harness.metrics.divergence import (
     QUANTILE_METRICS,
     RECOMPUTABLE,
+    UNAVAILABLE_KEY,
     SampleDivergence,
     TokenMismatch,
     sample_divergence,
@@ -32,8 +33,6 @@ from harness.run.unit import KeptTokens, UnitResult
 from harness.store.records import Record, RunStore
 from harness.store.runfiles import SampleRow
 from harness.store.top_tokens import load_top_tokens, save_top_tokens
-
-UNAVAILABLE_KEY = "kl"
 
 
 def keep_top_tokens(
