@@ -142,6 +142,7 @@ def gate(
     base, cand = g.load(baseline), g.load(candidate)
     found = g.compare_identity(base, cand)
     found += g.compare_quality(base, cand, the_rules) + g.compare_perf(base, cand, the_rules)
+    found += g.check_invariance(cand, the_rules)
     verdict = g.decide(found, str(base.path), str(cand.path))
     text = g.to_markdown(verdict)
     typer.echo(text)

@@ -129,6 +129,21 @@ class SLOConfig(StrictModel):
     attainment: float = Field(default=0.9, gt=0, le=1)
 
 
+class InvarianceConfig(StrictModel):
+    """An invariance audit: the configurations of one model family (an entry, the entries of
+    its name, and those naming it as `reference`) should give the same answers; the report
+    compares each with the family's base per sample, against a noise floor (the base run a
+    second time, knob `repeat: 2`, added unless the suite lists it)."""
+
+    enabled: bool = False
+    noise_floor: bool = True
+    # Median |log-likelihood drift| (nats per choice, per token for perplexity) at or below
+    # which a drift beyond the noise floor is still called invariant: float reassociation
+    # (another batch shape, another kernel) moves fp32 sums by ~1e-6.
+    drift_tolerance: float = Field(default=1e-3, ge=0)
+    alpha: float = Field(default=0.05, gt=0, lt=1)
+
+
 class SuiteConfig(StrictModel):
     name: str = Field(pattern=r"^[A-Za-z0-9_.\-]+$")
     description: str = ""
@@ -141,6 +156,7 @@ class SuiteConfig(StrictModel):
     task_dirs: list[str] = Field(default_factory=list)
     slo: SLOConfig | None = None
     kl: KLConfig = Field(default_factory=KLConfig)
+    invariance: InvarianceConfig = Field(default_factory=InvarianceConfig)
 
 
 class FewShotConfig(StrictModel):

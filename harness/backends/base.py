@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from harness.config import ModelConfig
 from harness.errors import UserError
@@ -133,6 +133,9 @@ class EngineOptions(BaseModel):
     A knob that is not a field is refused at plan time."""
 
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+    # Every engine honours `repeat` by ignoring it: the same configuration measured again.
+    repeat: int | None = Field(default=None, ge=1)
 
     @classmethod
     def honoured(cls) -> list[str]:

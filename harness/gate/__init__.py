@@ -2,6 +2,7 @@
 
 from harness.gate.compare import Comparison, compare_perf, compare_quality
 from harness.gate.identity import compare_identity
+from harness.gate.invariance import check_invariance
 from harness.gate.output import Verdict, decide, to_json, to_markdown
 from harness.gate.rules import GateRules, load_rules
 from harness.gate.runs import load, save_baseline
@@ -10,6 +11,7 @@ __all__ = [
     "Comparison",
     "GateRules",
     "Verdict",
+    "check_invariance",
     "compare_identity",
     "compare_perf",
     "compare_quality",

@@ -14,7 +14,7 @@ Role = Literal["primary", "secondary"]
 
 @dataclass
 class Comparison:
-    kind: Literal["quality", "perf", "identity"]
+    kind: Literal["quality", "perf", "identity", "invariance"]
     task: str
     variant_id: str
     metric: str

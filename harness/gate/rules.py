@@ -68,6 +68,9 @@ class GateRules(StrictModel):
     # "did this variant get worse on this task?"), each task's across all variants, or the
     # whole run's (strictest; every p-value must then clear alpha / number of primaries).
     family: Literal["unit", "task", "run"] = "unit"
+    # `require`: the candidate's invariance audit must exist and no configuration may exceed
+    # its noise floor; `warn`: report those as warnings; `ignore`: no invariance check.
+    invariance: Literal["ignore", "warn", "require"] = "ignore"
     n_bootstrap: int = Field(default=1000, ge=100)
     seed: int = 0
 

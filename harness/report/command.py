@@ -9,6 +9,7 @@ from pathlib import Path
 from harness.errors import UserError, user_path
 from harness.report.aggregate import load_runs, to_frame
 from harness.report.html import write_html
+from harness.report.invariance import audits_of
 from harness.report.render import render
 from harness.report.trend_section import TrendOptions
 from harness.store.records import Record
@@ -55,7 +56,17 @@ def write_report(
     fig_dir = target.with_suffix("")
     command = "limitbench " + " ".join(sys.argv[1:]) if sys.argv else "limitbench report"
     samples = load_samples(dirs, records)
-    text = render(manifests, records, fig_dir, fig_dir.name, command, samples=samples, trend=trend)
+    audits = audits_of(manifests, records, dirs)
+    text = render(
+        manifests,
+        records,
+        fig_dir,
+        fig_dir.name,
+        command,
+        samples=samples,
+        trend=trend,
+        audits=audits,
+    )
     with user_path("--out", target):
         target.write_text(text, encoding="utf-8")
         write_html(text, target)  # beside it: report.md -> report.html, figures embedded

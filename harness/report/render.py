@@ -7,12 +7,14 @@ import json
 from collections.abc import Sequence
 from pathlib import Path
 
+from harness.metrics.invariance import TaskAudit
 from harness.perf_specs import PerfName
 from harness.report import analysis as an
 from harness.report.aggregate import primary_metric
 from harness.report.answer import TOLERANCE, answer_section
 from harness.report.deployer import latency_section, vs_base_table
 from harness.report.divergence import divergence_section
+from harness.report.invariance import invariance_section
 from harness.report.limits import fits_section
 from harness.report.markdown import file_slug, perf_table, task_tables
 from harness.report.plots import frontier_plot, scaling_plot
@@ -118,6 +120,7 @@ def render(
     samples: SampleScores | None = None,
     tolerance: float = TOLERANCE,
     trend: TrendOptions | None = None,
+    audits: Sequence[TaskAudit] = (),
 ) -> str:
     """The deployer's answer first (what to ship, what it costs), then the per-task summary,
     then the tables and figures it is read from."""
@@ -130,6 +133,7 @@ def render(
         summary(records),
         vs_base_table(found),
         divergence_section(records, fig_dir, rel),
+        invariance_section(audits, fig_dir, rel),
         "## Quality by task\n\n" + task_tables(records),
         "## Performance\n\n" + PERF_INTRO + perf_table(records),
         latency_section(records),

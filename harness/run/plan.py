@@ -37,6 +37,7 @@ from harness.paths import builtin_dir
 from harness.profilers import PROFILERS
 from harness.requests import Request
 from harness.run.engine_fit import check_request_kinds
+from harness.run.invariance import plan_invariance, with_noise_floor
 from harness.run.references import DivergencePlan, plan_divergence, reference_order
 from harness.variants import Variant, expand_variants
 
@@ -98,6 +99,7 @@ class Plan:
     profilers: list[str]
     limit: int | None = None  # --limit, kept in the manifest so a resume uses the same
     divergence: DivergencePlan = field(default_factory=DivergencePlan)  # KL comparisons
+    audit_base: dict[str, str] = field(default_factory=dict)  # variant id -> its audit's base
 
     def tasks_for(self, variant: Variant) -> list[PreparedTask]:
         """The suite's tasks, narrowed to the model entry's `tasks` list when it has one."""
@@ -116,7 +118,7 @@ def plan_suite(suite: SuiteConfig, suite_path: Path, limit: int | None) -> Plan:
     tasks = [prepare_task(ref, suite, suite_path, limit) for ref in suite.tasks]
     for name in suite.profilers:
         PROFILERS.get(name, where=f"{suite_path}: key 'profilers'")
-    variants = expand_variants(suite, str(suite_path))
+    variants = with_noise_floor(suite, expand_variants(suite, str(suite_path)))
     names = {t.name for t in tasks}
     for index, model in enumerate(suite.models):
         _check_model(model, index, suite_path)
@@ -131,7 +133,9 @@ def plan_suite(suite: SuiteConfig, suite_path: Path, limit: int | None) -> Plan:
     check_request_kinds(made)
     units = [(v, [(t.name, t.request_kinds) for t in made.tasks_for(v)]) for v in variants]
     found = plan_divergence(suite, units, str(suite_path))
-    return replace(made, variants=reference_order(variants, found), divergence=found)
+    ordered = reference_order(variants, found)
+    audit = plan_invariance(suite, variants)
+    return replace(made, variants=ordered, divergence=found, audit_base=audit)
 
 
 def _check_model(model: ModelConfig, index: int, suite_path: Path) -> None:

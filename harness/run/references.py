@@ -39,7 +39,7 @@ class DivergencePlan:
         return unit in self.reference_of or unit in self.references
 
 
-def _base(members: Sequence[Variant]) -> Variant | None:
+def base_of(members: Sequence[Variant]) -> Variant | None:
     plain = [v for v in members if is_unmodified(v.knob_dict)]
     if plain:
         return plain[0]
@@ -63,7 +63,7 @@ def plan_divergence(
     for task in sorted(tasks):
         on_task = [v for v, named in units if task in {name for name, _ in named}]
         bases = {
-            name: _base([v for v in on_task if v.model.name == name]) for name in _names(on_task)
+            name: base_of([v for v in on_task if v.model.name == name]) for name in _names(on_task)
         }
         for variant in on_task:
             named = variant.model.reference

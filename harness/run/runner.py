@@ -195,6 +195,7 @@ def run_unit(
         wall_s=time.perf_counter() - clock,
         model_identity=loaded.identity,
         model_released=_released(variant),
+        audit_base=p.audit_base.get(variant.id),
         env=fingerprint(),
     )
     rows = sample_rows(variant.id, task, per_sample, measured.responses, scores)

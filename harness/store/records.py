@@ -77,6 +77,11 @@ class Record(BaseModel):
         description="the variant whose token distributions the kl_* and top1_agreement "
         "metrics compare this one with (same task, same tokenizer); None: not compared",
     )
+    audit_base: str | None = Field(
+        default=None,
+        description="the variant this one is compared with, sample by sample, in the suite's "
+        "invariance audit (the family's base; the base names itself); None: not audited",
+    )
     started_at: str = Field(description="ISO 8601 UTC time the unit started")
     wall_s: float = Field(description="wall time of the whole unit in seconds, scoring included")
     model_identity: ModelIdentity | None = Field(

@@ -89,6 +89,12 @@ knob("dtype", "weight and activation dtype", "load", axis=BITS_PER_WEIGHT)
 knob("device", "torch device, e.g. cpu or cuda", "load")
 knob("threads", "CPU threads", "load", unit="threads")
 knob("batch_size", "requests per forward", "runtime", unit="req")
+knob(
+    "repeat",
+    "the same configuration loaded and run again (changes nothing): the noise floor of an "
+    "invariance audit",
+    "runtime",
+)
 knob("share_context", "encode a shared context once for all its continuations", "runtime")
 knob("max_length", "context window in tokens", "runtime", unit="tokens")
 knob(
