@@ -129,6 +129,14 @@ class SLOConfig(StrictModel):
     attainment: float = Field(default=0.9, gt=0, le=1)
 
 
+class BudgetConfig(StrictModel):
+    """Per-answer budgets: a task's mean metrics are also reported counting only the samples
+    that stayed within them (`accuracy_within_latency`, `accuracy_within_energy`)."""
+
+    latency_ms: float | None = Field(default=None, gt=0)  # end to end, per request
+    energy_j: float | None = Field(default=None, gt=0)  # net joules per sample
+
+
 class InvarianceConfig(StrictModel):
     """An invariance audit: the configurations of one model family (an entry, the entries of
     its name, and those naming it as `reference`) should give the same answers; the report
@@ -157,6 +165,7 @@ class SuiteConfig(StrictModel):
     slo: SLOConfig | None = None
     kl: KLConfig = Field(default_factory=KLConfig)
     invariance: InvarianceConfig = Field(default_factory=InvarianceConfig)
+    budget: BudgetConfig | None = None
 
 
 class FewShotConfig(StrictModel):

@@ -9,7 +9,10 @@ from typing import Any
 
 import pytest
 
+from harness.config import BudgetConfig
+from harness.metrics import mean_metric
 from harness.requests import GenerateResponse, LogLikelihoodResponse
+from harness.run.budget import budget_values
 from harness.run.cost import cost_per_correct, tokens_of
 from harness.values import Value
 from tests.conftest import run_cli
@@ -59,3 +62,42 @@ def test_a_real_classification_record_carries_its_tokens_per_correct_answer(
     ]
     # perplexity scores count no correct answers: no cost per correct answer
     assert "tokens_per_correct" not in record["perf"]
+
+
+ACCURACY = mean_metric("exact_match", "fraction", True)
+
+
+def _timed(tokens: int, latency_s: float) -> list[Any]:
+    return [GenerateResponse(text="x", n_out=tokens // 2, n_in=tokens - tokens // 2,
+                             latency_s=latency_s)]  # fmt: skip
+
+
+def test_accuracy_within_a_latency_and_an_energy_budget_is_joined_per_sample() -> None:
+    # tokens 10, 10, 20, 60 share a 10 J window: 1, 1, 2 and 6 J
+    responses = [_timed(10, 0.1), _timed(10, 0.2), _timed(20, 0.5), _timed(60, 1.0)]
+    scores = [{"exact_match": v} for v in (1.0, 0.0, 1.0, 1.0)]
+    energy = {"energy_net": Value(value=10.0, unit="J", higher_is_better=False)}
+    budget = BudgetConfig(latency_ms=600, energy_j=2.0)
+    found = budget_values(budget, energy, responses, scores, [ACCURACY], seed=0)
+    # latency: samples 1-3 are within 600 ms, of which 1 and 3 are correct
+    assert found.quality["exact_match_within_latency"].value == pytest.approx(2 / 4)
+    # energy: samples 1-3 are within 2 J (the 60-token answer took 6 J)
+    assert found.quality["exact_match_within_energy"].value == pytest.approx(2 / 4)
+    tight = budget_values(BudgetConfig(latency_ms=150), energy, responses, scores, [ACCURACY], 0)
+    assert tight.quality["exact_match_within_latency"].value == pytest.approx(1 / 4)
+    assert [m.name for m in found.metrics] == [
+        "exact_match_within_latency",
+        "exact_match_within_energy",
+    ]
+    assert found.quality["exact_match_within_latency"].ci_low is not None
+
+
+def test_a_budget_that_cannot_be_judged_is_unavailable_not_zero() -> None:
+    responses = [[LogLikelihoodResponse(logprob=-1.0, is_greedy=True, n_tokens=1)]] * 3
+    scores = [{"exact_match": 1.0}] * 3
+    budget = BudgetConfig(latency_ms=100, energy_j=1.0)
+    found = budget_values(budget, {}, responses, scores, [ACCURACY], seed=0)
+    assert found.quality == {}
+    assert "log-likelihood" in found.unavailable["latency_budget"]
+    assert "no net energy" in found.unavailable["energy_budget"]
+    assert budget_values(None, {}, responses, scores, [ACCURACY], seed=0).quality == {}

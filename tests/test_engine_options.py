@@ -38,12 +38,14 @@ SAMPLE: dict[str, Scalar] = {
     "n_ctx": 1024,
     "n_gpu_layers": 0,
     "quant": "q8_0",  # a level both hf (GGUF round-trip) and llama.cpp have
+    "repeat": 2,
     "request_rate": 5.0,
     "share_context": False,
     "sparsity": 0.5,
     "threads": 2,
 }
-# What each engine honours: the contract a suite author reads in `limitbench list`.
+# What each engine honours (and `repeat`, which every engine honours by ignoring it): the
+# contract a suite author reads in `limitbench list`.
 HONOURED = {
     "mock": {"mock_quality", "mock_delay_s"},
     "openai": {"concurrency", "request_rate"},
@@ -90,22 +92,30 @@ def llamacpp_present(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_every_option_is_a_registered_knob_with_a_sample() -> None:
     assert sorted(BACKENDS.names()) == sorted(HONOURED)
     for name, engine in BACKENDS:
-        assert set(engine.options.model_fields) == HONOURED[name], name
+        assert set(engine.options.model_fields) == HONOURED[name] | {"repeat"}, name
     assert set(SAMPLE) == {name for name, _ in KNOBS}
+
+
+def test_every_engine_honours_repeat_by_changing_nothing() -> None:
+    # the invariance audit's noise floor: the same configuration loaded and run again
+    for name, engine in BACKENDS:
+        assert "repeat" in engine.options.model_fields, name
+        assert engine.options.model_validate({}).knobs().get("repeat") is None
 
 
 @pytest.mark.parametrize(
     ("backend", "knob"), [(b, k) for b in sorted(HONOURED) for k in sorted(SAMPLE)]
 )
 def test_the_engine_knob_matrix(backend: str, knob: str) -> None:
-    if knob in HONOURED[backend]:
+    honoured = HONOURED[backend] | {"repeat"}
+    if knob in honoured:
         _check(backend, knob)
         return
     with pytest.raises(UserError) as err:
         _check(backend, knob)
     message = str(err.value)
     assert f"s.yaml: model 'm' (backend '{backend}'): knob '{knob}' is not honoured" in message
-    assert ", ".join(sorted(HONOURED[backend])) in message
+    assert ", ".join(sorted(honoured)) in message
 
 
 def test_a_refused_knob_names_a_close_match() -> None:

@@ -174,6 +174,7 @@ def test_knobs_are_declared_once_for_report_validation_and_listing() -> None:
         "n_batch",
         "n_gpu_layers",
         "max_length",
+        "repeat",  # every engine honours it by changing nothing
     }
     assert "n_ctx" not in honoured_knobs("hf") and "dtype" in honoured_knobs("hf")
     assert KNOBS.get("layers").unit == "layers"

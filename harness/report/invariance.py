@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from harness.config import InvarianceConfig, SuiteConfig
+from harness.config import InvarianceConfig
 from harness.metrics.invariance import PairAudit, TaskAudit, audit_run
 from harness.metrics.invariance_signals import Rows
 from harness.report.markdown import file_slug, fmt_number, table
@@ -43,9 +43,11 @@ HEADERS = [
 def audit_config(manifests: Sequence[Manifest]) -> InvarianceConfig | None:
     """The first run's audit settings, or None when no run asked for an audit."""
     for manifest in manifests:
-        suite = SuiteConfig.model_validate(manifest.suite_config)
-        if suite.invariance.enabled:
-            return suite.invariance
+        given = manifest.suite_config.get("invariance")
+        if isinstance(given, dict):
+            config = InvarianceConfig.model_validate(given)  # written validated by the run
+            if config.enabled:
+                return config
     return None
 
 

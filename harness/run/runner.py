@@ -25,15 +25,16 @@ from harness.metrics import summarize
 from harness.metrics.spec import metric_specs
 from harness.perf_specs import PerfName, SpecContext, perf_specs
 from harness.requests import Generate
+from harness.run.budget import budget_values
 from harness.run.cost import cost_per_correct
 from harness.run.divergence import commit_unit, keep_top_tokens
 from harness.run.load import LoadedVariant, load_variant
-from harness.run.measure import measure
+from harness.run.measure import Measured, measure
 from harness.run.plan import Plan, PreparedTask
 from harness.run.resume import check_resumable, data_digest
 from harness.run.sample_rows import sample_rows
 from harness.run.unit import UnitResult
-from harness.slo import slo_values
+from harness.slo import SLOValues, slo_values
 from harness.store.records import Record, RunStore
 from harness.store.repair import repair_run
 from harness.store.runfiles import Manifest, TaskEntry
@@ -159,10 +160,7 @@ def run_unit(
     scored = score_unit(task.adapter, task.samples, measured.responses)
     _check_finite(scores := scored.scores, task, variant)
     quality = {m.name: summarize(m, scores, p.suite.seed) for m in task.adapter.metrics}
-    wall = measured.perf[PerfName.WALL_TIME].value if PerfName.WALL_TIME in measured.perf else None
-    slo = slo_values(
-        p.suite.slo, measured.responses, scores, task.adapter.metrics, wall, p.suite.seed
-    )
+    slo = _gated_values(p, task, measured, scores)
     perf = {
         **measured.perf,
         **loaded.perf_values(),
@@ -200,6 +198,22 @@ def run_unit(
     )
     rows = sample_rows(variant.id, task, per_sample, measured.responses, scores)
     return UnitResult(record, rows, kept)
+
+
+def _gated_values(
+    p: Plan, task: PreparedTask, measured: Measured, scores: Sequence[Mapping[str, float]]
+) -> SLOValues:
+    """Scores gated per sample: by the SLO (served requests), and by the suite's budgets."""
+    wall = measured.perf[PerfName.WALL_TIME].value if PerfName.WALL_TIME in measured.perf else None
+    metrics, seed = task.adapter.metrics, p.suite.seed
+    slo = slo_values(p.suite.slo, measured.responses, scores, metrics, wall, seed)
+    budget = budget_values(p.suite.budget, measured.perf, measured.responses, scores, metrics, seed)
+    return SLOValues(
+        quality={**slo.quality, **budget.quality},
+        perf=slo.perf,
+        unavailable={**slo.unavailable, **budget.unavailable},
+        metrics=(*slo.metrics, *budget.metrics),
+    )
 
 
 def _released(variant: Variant) -> str | None:
