@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from harness.metrics.invariance import PairAudit, TaskAudit
-from harness.report.invariance import audits_of
 from harness.report.aggregate import load_runs
+from harness.report.invariance import audits_of
 from tests.conftest import run_cli
 
 pytest.importorskip("llama_cpp", reason="needs pip install 'limitbench[llamacpp]'")
