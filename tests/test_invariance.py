@@ -178,6 +178,13 @@ def test_a_run_audits_the_tiny_model_and_the_gate_requires_invariance(
     text = (tmp_path / "r.md").read_text()
     assert "## Invariance audit" in text and "Flip matrix" in text
     assert (tmp_path / "r" / "reviews_tiny_batch_size_1_invariance.png").stat().st_size > 0
+    import csv
+
+    table = list(csv.DictReader((tmp_path / "r" / "invariance.csv").open()))
+    assert [row["config"] for row in table] == [
+        "tiny@batch_size=1,repeat=2", "tiny@batch_size=4", "tiny@batch_size=1,sparsity=0.9"
+    ]  # fmt: skip
+    assert table[0]["noise_floor"] == "True" and table[0]["flips"] == "0"
     strict = write_yaml(tmp_path / "rules.yaml", {**LENIENT, "invariance": "require"})
     args = ["gate", "--baseline", str(out), "--candidate", str(out), "--rules", str(strict)]
     verdict = tmp_path / "verdict.json"

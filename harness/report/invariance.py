@@ -119,10 +119,53 @@ def _task_part(audit: TaskAudit, fig_dir: Path, rel: str) -> str:
     return "\n\n".join(p for p in (*parts, figure) if p)
 
 
+CSV_COLUMNS = (
+    "task", "base", "config", "noise_floor", "n", "flips", "correct_to_wrong",
+    "wrong_to_correct", "drift_unit", "drift_median", "drift_p99", "drift_max", "p_flips",
+    "p_drift", "exceeds", "reason",
+)  # fmt: skip
+
+
+def write_audit_csv(audits: Sequence[TaskAudit], path: Path) -> None:
+    """The audit in tidy form: one row per (task, base, configuration)."""
+    import csv
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="", encoding="utf-8") as out:
+        writer = csv.writer(out)
+        writer.writerow(CSV_COLUMNS)
+        for a in audits:
+            for p in a.pairs:
+                writer.writerow(
+                    [
+                        a.task,
+                        a.base,
+                        p.config,
+                        p.noise_floor,
+                        p.n,
+                        p.flips,
+                        p.correct_to_wrong,
+                        p.wrong_to_correct,
+                        a.drift_unit,
+                        p.drift_median,
+                        p.drift_p99,
+                        p.drift_max,
+                        p.p_flips,
+                        p.p_drift,
+                        p.exceeds,
+                        p.reason,
+                    ]
+                )
+
+
 def invariance_section(audits: Sequence[TaskAudit], fig_dir: Path, rel: str) -> str:
     if not audits:
         return ""
-    return "\n\n".join([INTRO, *(_task_part(a, fig_dir, rel) for a in audits)])
+    write_audit_csv(audits, fig_dir / "invariance.csv")
+    link = (
+        f"The audit as a table, one row per configuration: [invariance.csv]({rel}/invariance.csv)."
+    )
+    return "\n\n".join([INTRO, link, *(_task_part(a, fig_dir, rel) for a in audits)])
 
 
 def audits_of(
