@@ -106,14 +106,10 @@ def test_merge_repeats_median_and_spread() -> None:
 def test_roofline_flops_and_peaks(
     tiny_model_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from harness.backends.hf.params import head_weights, linear_weights
     from harness.hardware import peaks as peaks_module
-    from harness.profilers.roofline import (
-        RooflineProfiler,
-        attention_flops,
-        body_flops_per_token,
-        head_weights,
-        linear_weights,
-    )
+    from harness.hardware.shapes import attention_flops
+    from harness.profilers.roofline import RooflineProfiler
     from tests.test_variants import _load
 
     monkeypatch.setenv("LIMITBENCH_CACHE", str(tmp_path))
@@ -121,11 +117,14 @@ def test_roofline_flops_and_peaks(
     loaded = _load(tiny_model_dir)
     model = loaded.backend.model
     config = model.config
-    assert body_flops_per_token(model) == 2 * (linear_weights(model) - head_weights(model))
+    shape = loaded.backend.model_shape()
+    assert shape is not None and shape.source == "the loaded torch modules"
+    assert shape.body_params == linear_weights(model) - head_weights(model)
     width = config.num_attention_heads * config.head_dim
+    assert shape.kv_width == config.num_key_value_heads * config.head_dim
     pairs = 10 * 11 // 2 + 20 * 21 // 2  # causal pairs of two requests, 10 and 20 tokens
     expected = 4 * config.num_hidden_layers * width * pairs
-    assert attention_flops(model, [10, 20], 4096) == expected
+    assert attention_flops(shape, [10, 20], 4096) == expected
     assert linear_weights(model) > config.vocab_size * config.hidden_size  # head included
     assert RooflineProfiler().available() is not None  # no backend, no FLOP count
     prof = RooflineProfiler(loaded.backend)

@@ -132,7 +132,13 @@ def test_nvml_maps_through_cuda_visible_devices_without_uuids(
 
 
 def test_roofline_counts_packed_4bit_linears_and_head_dim() -> None:
-    from harness.profilers.roofline import attention_flops, attention_width, linear_weights
+    from harness.backends.hf.params import linear_weights
+    from harness.hardware.shapes import (
+        ModelShape,
+        attention_flops,
+        config_widths,
+        config_windows,
+    )
 
     class Packed(torch.nn.Parameter):
         quant_state: Any
@@ -150,15 +156,18 @@ def test_roofline_counts_packed_4bit_linears_and_head_dim() -> None:
         sliding_window=512,
         layer_types=["sliding_attention", "full_attention"],
     )
-    assert attention_width(gemma) == 1024
+    width, kv_width = config_widths(gemma)
+    assert width == kv_width == 1024  # no num_key_value_heads: as many as query heads
+    shape = ModelShape(2, width, kv_width, 0, 0, config_windows(gemma), 4.0, "config")
+    assert shape.windows == (512, None)
     # 1000 tokens: the sliding layer sees at most 512 keys, the full layer all of them
     sliding = 512 * 513 // 2 + (1000 - 512) * 512
     full = 1000 * 1001 // 2
-    flops = attention_flops(SimpleNamespace(config=gemma), [1000], 8192)
+    flops = attention_flops(shape, [1000], 8192)
     assert flops == 4 * 1024 * (sliding + full)
     # sum of n^2, not (sum n)^2 / R: two requests of 10 and 1000 tokens
-    one = attention_flops(SimpleNamespace(config=gemma), [10], 8192)
-    assert attention_flops(SimpleNamespace(config=gemma), [10, 1000], 8192) == one + flops
+    one = attention_flops(shape, [10], 8192)
+    assert attention_flops(shape, [10, 1000], 8192) == one + flops
 
 
 def test_choice_output_keeps_a_logprob_of_zero() -> None:

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from harness.config import ModelConfig
 from harness.errors import UserError
+from harness.hardware.shapes import ModelShape
 from harness.perf_specs import Scope
 from harness.registry import Registry
 from harness.requests import (
@@ -74,6 +75,26 @@ class Backend(ABC):
     def torch_model(self) -> Any | None:
         """The torch module doing the work, where there is one (FLOP counts, GPU lookup)."""
         return None
+
+    def model_shape(self) -> ModelShape | None:
+        """The model's shapes for the roofline (FLOPs and bytes), where they can be read:
+        by default from the torch model doing the work."""
+        model = self.torch_model
+        if model is None:
+            return None
+        from harness.hardware.shapes import torch_shape
+
+        return torch_shape(model, self.info.dtype)
+
+    def shape_unavailable(self) -> str:
+        """Why model_shape() is None here."""
+        return "the engine exposes neither a torch model nor a weight file to read shapes from"
+
+    @property
+    def peak_device(self) -> str | None:
+        """The torch device whose measured peaks the roofline holds this engine against;
+        None where the work runs on a device this process cannot measure."""
+        return self.info.device
 
     @abstractmethod
     def count_tokens(self, text: str) -> int: ...

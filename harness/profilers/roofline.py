@@ -13,105 +13,85 @@ FLOPs = tokens run x 2 x weights of every Linear but the output head
       + positions the output head ran on x 2 x head weights.
 Shared contexts count once: the attention term is scaled by computed / input tokens. Scoring
 runs the head only on the scored positions.
+
+Bytes per decode step = weight bytes + the KV cache the step's rows read: rows x their mean
+context (prompt + half the output) x 2 x layers x kv_heads x head_dim x bytes per element.
+The shapes come from the model's own description (harness.hardware.shapes), not from a torch
+module, so llama.cpp and served models get a roofline too; the peaks are measured with torch
+on this machine (an engine without a torch dtype is held against the float32 peak).
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Mapping
+
+import numpy as np
 
 from harness.backends.base import Backend
+from harness.hardware.shapes import DTYPE_BYTES, ModelShape, attention_flops
 from harness.perf_specs import PerfName
 from harness.profilers.base import PROFILERS, Profiler, Work
 from harness.profilers.timing import time_per_output_token
+from harness.requests import GenerateResponse
 from harness.values import Value
 
 
-def linear_weights(model: Any) -> int:
-    import torch
-
-    from harness.backends.hf.params import logical_numel
-
-    total = 0
-    for module in model.modules():
-        if isinstance(module, torch.nn.Linear):
-            total += logical_numel(module.weight)
-        elif hasattr(module, "_packed_params") and callable(getattr(module, "weight", None)):
-            total += module.weight().numel()  # torch dynamic int8 Linear
-    return total
+def peak_dtype(dtype: str) -> str:
+    """The torch dtype whose measured peak an engine is held against."""
+    return dtype if dtype in DTYPE_BYTES else "float32"
 
 
-def head_weights(model: Any) -> int:
-    head = model.get_output_embeddings() if hasattr(model, "get_output_embeddings") else None
-    from harness.backends.hf.params import logical_numel
-
-    return logical_numel(head.weight) if head is not None else 0
-
-
-def attention_width(config: Any) -> int:
-    """heads x head_dim: the width of Q.K^T and A.V, which is not hidden_size for models
-    with an explicit head_dim (Gemma-3-270M: 4 x 256 = 1024 against a hidden size of 640)."""
-    heads = int(getattr(config, "num_attention_heads", 0) or 0)
-    hidden = int(getattr(config, "hidden_size", 0) or 0)
-    head_dim = int(getattr(config, "head_dim", 0) or (hidden // heads if heads else 0))
-    return heads * head_dim
+def prefill_flops(shape: ModelShape, work: Work, context: int, causal: bool) -> float:
+    shared = work.computed_tokens / work.input_tokens if work.input_tokens else 1.0
+    attention = attention_flops(shape, work.input_lengths, context, causal) * shared
+    body = work.computed_tokens * 2.0 * shape.body_params + attention
+    return body + work.logit_tokens * 2.0 * shape.head_params
 
 
-def layer_windows(config: Any, context: int) -> list[int]:
-    """Keys each layer's queries may see at most: the sliding window on sliding layers."""
-    layers = int(getattr(config, "num_hidden_layers", 0) or 0)
-    window = int(getattr(config, "sliding_window", 0) or 0)
-    types = getattr(config, "layer_types", None)
-    out = []
-    for index in range(layers):
-        sliding = window > 0 and (
-            types[index] == "sliding_attention"
-            if types
-            else getattr(config, "use_sliding_window", True)
-        )
-        out.append(min(window, context) if sliding else context)
-    return out
-
-
-def causal_pairs(n: int, window: int) -> int:
-    """Query-key pairs of causal attention over n tokens when each query sees <= window keys."""
-    w = min(n, window)
-    return w * (w + 1) // 2 + (n - w) * w
-
-
-def attention_flops(model: Any, lengths: Sequence[int], context: int, causal: bool = True) -> float:
-    """4 x (heads x head_dim) x pairs: 2 FLOPs per multiply-add, for scores and for values.
-    An encoder's tokens attend both ways: n x n pairs per request, not n (n + 1) / 2."""
-    config = getattr(model, "config", None)
-    windows = layer_windows(config, context)
-    if causal:
-        pairs = sum(causal_pairs(n, w) for w in windows for n in lengths)
-    else:
-        pairs = sum(n * min(n, w) for w in windows for n in lengths)
-    return 4.0 * attention_width(config) * pairs
-
-
-def body_flops_per_token(model: Any) -> float:
-    """Linear FLOPs for one token without the output head, which scoring runs only on the
-    positions it needs."""
-    return 2.0 * (linear_weights(model) - head_weights(model))
+def decode_bandwidth(shape: ModelShape, weight_bytes: float, work: Work) -> float | None:
+    """Median over decode batches of bytes read per step / time per step. Rows of one batch
+    share their timings (lock-step), so a batch is the requests with equal (TTFT, latency,
+    steps); a request timed alone is its own batch."""
+    batches: dict[tuple[float, float, int], list[GenerateResponse]] = {}
+    for r in work.responses:
+        if isinstance(r, GenerateResponse) and r.ttft_s is not None and r.latency_s is not None:
+            steps = r.decode_steps or r.n_out
+            if steps > 1:
+                batches.setdefault((r.ttft_s, r.latency_s, steps), []).append(r)
+    rates = []
+    for (ttft, latency, steps), rows in batches.items():
+        context = sum((r.n_in or 0) + r.n_out / 2 for r in rows) / len(rows)
+        read = weight_bytes + len(rows) * context * shape.kv_bytes_per_token
+        rates.append(read / ((latency - ttft) / (steps - 1)))
+    return float(np.median(rates)) if rates else None
 
 
 class RooflineProfiler:
-    """Needs the backend to look up (or measure) the peaks before any window opens."""
+    """Needs the backend's shapes and the measured peaks before any window opens."""
 
     def __init__(self, backend: Backend | None = None) -> None:
         self.started = 0.0
         self.peak: dict[str, float] | None = None
-        if backend is not None and backend.torch_model is not None:
+        self.shape: ModelShape | None = None
+        self.reason = "no backend"
+        if backend is None:
+            return
+        device = backend.peak_device
+        self.shape = backend.model_shape() if device is not None else None
+        self.reason = (
+            backend.shape_unavailable()
+            if device is not None
+            else f"the work runs where this process cannot measure peaks ({backend.info.device})"
+        )
+        if self.shape is not None and device is not None:
             from harness.hardware.peaks import peaks
 
             # Measured here, outside every window: measuring takes seconds and memory.
-            self.peak = peaks(backend.info.device, backend.info.dtype)
+            self.peak = peaks(device, peak_dtype(backend.info.dtype))
 
     def available(self) -> str | None:
-        return None if self.peak is not None else "backend exposes no torch model to count FLOPs"
+        return None if self.peak is not None else self.reason
 
     def start(self) -> None:
         self.started = time.perf_counter()
@@ -121,15 +101,15 @@ class RooflineProfiler:
         if backend is not None:
             backend.synchronize()
         wall = time.perf_counter() - self.started
-        model = backend.torch_model if backend is not None else None
-        peak = self.peak
-        if backend is None or model is None or peak is None or not work.n_requests:
+        shape, peak = self.shape, self.peak
+        if backend is None or shape is None or peak is None or not work.n_requests:
             return {}
+        dtype = peak_dtype(backend.info.dtype)
         out: dict[str, Value] = {
             PerfName.PEAK_FLOPS: Value(
                 value=peak[PerfName.PEAK_FLOPS],
                 unit="FLOP/s",
-                note=f"measured {backend.info.dtype} matmul",
+                note=f"measured {dtype} matmul (torch); shapes from {shape.source}",
             ),
             PerfName.PEAK_BANDWIDTH: Value(
                 value=peak[PerfName.PEAK_BANDWIDTH],
@@ -138,13 +118,9 @@ class RooflineProfiler:
             ),
         }
         if not work.output_tokens:
-            shared = work.computed_tokens / work.input_tokens if work.input_tokens else 1.0
-            context = int(backend.info.max_length)
-            causal = backend.causal_attention
-            attention = attention_flops(model, work.input_lengths, context, causal) * shared
-            body = work.computed_tokens * body_flops_per_token(model) + attention
-            head = work.logit_tokens * 2.0 * head_weights(model)
-            achieved = (body + head) / wall
+            # A served model's context is not known here: its longest request bounds it.
+            context = int(backend.info.max_length) or max(work.input_lengths, default=0)
+            achieved = prefill_flops(shape, work, context, backend.causal_attention) / wall
             out[PerfName.ACHIEVED_FLOPS] = Value(
                 value=achieved, unit="FLOP/s", higher_is_better=True
             )
@@ -153,9 +129,8 @@ class RooflineProfiler:
             if mfu > 1:  # nothing beats the peak: the probe under-measured this dtype
                 note += "; above 1, so the measured peak for this dtype is too low"
             out[PerfName.MFU] = Value(value=mfu, unit="fraction", higher_is_better=True, note=note)
-        tpot = time_per_output_token(work)
-        if tpot:
-            bandwidth = backend.info.weight_bytes / tpot["time_per_output_token"].value
+        bandwidth = decode_bandwidth(shape, backend.info.weight_bytes, work)
+        if bandwidth is not None and time_per_output_token(work):
             out[PerfName.ACHIEVED_BANDWIDTH] = Value(
                 value=bandwidth, unit="B/s", higher_is_better=True
             )
@@ -163,7 +138,7 @@ class RooflineProfiler:
                 value=bandwidth / peak[PerfName.PEAK_BANDWIDTH],
                 unit="fraction",
                 higher_is_better=True,
-                note="decode model bandwidth utilization: weight bytes per step",
+                note="decode model bandwidth utilization: weight and KV-cache bytes per step",
             )
         return out
 

@@ -24,3 +24,21 @@ def logical_numel(tensor: Any) -> int:
 
 def count_params(params: Iterable[Any]) -> int:
     return sum(logical_numel(p) for p in params)
+
+
+def linear_weights(model: Any) -> int:
+    """Weights of every Linear layer (the output head included), by their logical shape."""
+    import torch
+
+    total = 0
+    for module in model.modules():
+        if isinstance(module, torch.nn.Linear):
+            total += logical_numel(module.weight)
+        elif hasattr(module, "_packed_params") and callable(getattr(module, "weight", None)):
+            total += module.weight().numel()  # torch dynamic int8 Linear
+    return total
+
+
+def head_weights(model: Any) -> int:
+    head = model.get_output_embeddings() if hasattr(model, "get_output_embeddings") else None
+    return logical_numel(head.weight) if head is not None else 0

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from harness.backends.base import Backend, BackendInfo, Progress
@@ -19,6 +20,7 @@ from harness.backends.llamacpp.decode import Decoder, log_softmax_at, top_k_rows
 from harness.backends.stops import cut_at_stop
 from harness.backends.windows import text_windows
 from harness.errors import UserError
+from harness.hardware.shapes import ModelShape, gguf_shape
 from harness.requests import (
     Generate,
     GenerateResponse,
@@ -53,6 +55,18 @@ class LlamaCppBackend(Backend):
 
     def synchronize(self) -> None:
         return None  # llama_decode returns when the computation (CPU or GPU) is done
+
+    def model_shape(self) -> ModelShape | None:
+        """From the loaded GGUF file's metadata and tensor table (the level's own file)."""
+        return gguf_shape(Path(self.info.source))
+
+    def shape_unavailable(self) -> str:
+        return f"the GGUF file {self.info.source} describes no transformer blocks"
+
+    @property
+    def peak_device(self) -> str | None:
+        # Layers offloaded to a GPU: the work is split across two devices' peaks.
+        return "cpu" if self.info.device == "cpu" else None
 
     def apply_transform(self, knob: str, value: Scalar) -> TransformFacts:
         """`quant` chose the file this engine loaded (its facts are in load_details): there

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import Callable, Coroutine, Mapping, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from harness.backends.base import Backend, BackendInfo, Progress
@@ -19,6 +20,7 @@ from harness.backends.server_launch import LaunchedServer
 from harness.backends.stops import cut_at_stop
 from harness.config import ServerConfig
 from harness.errors import UserError
+from harness.hardware.shapes import ModelShape, gguf_shape
 from harness.requests import (
     Generate,
     GenerateResponse,
@@ -67,7 +69,9 @@ class OpenAIBackend(Backend):
         options: OpenAIOptions,
         info: BackendInfo,
         launched: LaunchedServer | None = None,
+        model_file: Path | None = None,
     ) -> None:
+        self.model_file = model_file  # the file a launched server loaded, for its shapes
         self.server = server
         self.url = url.rstrip("/")
         self.headers = headers
@@ -119,6 +123,26 @@ class OpenAIBackend(Backend):
 
     def synchronize(self) -> None:
         return None
+
+    def model_shape(self) -> ModelShape | None:
+        if self.model_file is None or self.model_file.suffix != ".gguf":
+            return None
+        return gguf_shape(self.model_file)
+
+    def shape_unavailable(self) -> str:
+        if self.model_file is None:
+            return "a server the suite did not launch from a local file: its shapes are unknown"
+        return f"shapes are read from GGUF files only, not from {self.model_file.name}"
+
+    @property
+    def peak_device(self) -> str | None:
+        """This machine's CPU, for a server launched here where no GPU is visible; a
+        server that may use a GPU, or runs elsewhere, has no peaks this process can take."""
+        if self.model_file is None:
+            return None
+        import torch
+
+        return None if torch.cuda.is_available() else "cpu"
 
     def close(self) -> None:
         if self.launched is not None:

@@ -36,7 +36,8 @@ def load_openai(cfg: ModelConfig, options: OpenAIOptions, base_dir: Path) -> Bac
             launched.stop()
         raise
     info = _info(cfg, url, local)
-    return OpenAIBackend(server, url, headers, options, info, launched)
+    served_file = local if launched is not None else None
+    return OpenAIBackend(server, url, headers, options, info, launched, served_file)
 
 
 def _server_of(cfg: ModelConfig, where: str) -> ServerConfig:
