@@ -118,3 +118,12 @@ def test_the_packaged_gguf_has_the_shapes_of_its_transformers_config() -> None:
     assert shape is not None and (shape.attention_width, shape.kv_width) == (width, kv)
     assert shape.body_params == config.num_hidden_layers * per_layer  # 106,168,320
     assert shape.head_params == config.vocab_size * hidden  # tied: the token embedding
+
+
+def test_the_report_says_engine_bound_far_below_the_peak() -> None:
+    from harness.report.limits import bound_by
+
+    assert bound_by(0.049, None).startswith("engine-bound")  # llama.cpp q8_0 scoring here
+    assert bound_by(None, 0.3) == "partly engine-bound"
+    assert bound_by(0.6, 0.02) == "near the hardware limit"
+    assert bound_by(None, None) == "—"

@@ -102,6 +102,20 @@ def _target_series(row: an.FitRow) -> Series:
     )
 
 
+# Below this share of the measured peak, the engine (kernels, dispatch, host work) and not
+# the hardware sets the speed: the report says so instead of reading it as the model's limit.
+ENGINE_BOUND = 0.10
+
+
+def bound_by(mfu: float | None, mbu: float | None) -> str:
+    best = max((v for v in (mfu, mbu) if v is not None), default=None)
+    if best is None:
+        return "—"
+    if best < ENGINE_BOUND:
+        return f"engine-bound (under {ENGINE_BOUND:.0%} of the peak)"
+    return "near the hardware limit" if best >= 0.5 else "partly engine-bound"
+
+
 def hardware_section(records: Sequence[Record]) -> str:
     rows = []
     for r in sorted(records, key=lambda r: (r.variant_id, r.task)):
@@ -115,10 +129,20 @@ def hardware_section(records: Sequence[Record]) -> str:
                     f"{mbu.value:.1%}" if mbu else "—",
                     fmt_number(r.perf[PerfName.PEAK_FLOPS].value / 1e9) + " GFLOP/s",
                     fmt_bytes(r.perf[PerfName.PEAK_BANDWIDTH].value) + "/s",
+                    bound_by(mfu.value if mfu else None, mbu.value if mbu else None),
                 ]
             )
     if not rows:
         return ""
     return "### Distance to the hardware limit\n\n" + table(
-        ["variant", "task", "MFU (prefill)", "MBU (decode)", "peak FLOP/s", "peak bandwidth"], rows
+        [
+            "variant",
+            "task",
+            "MFU (prefill)",
+            "MBU (decode)",
+            "peak FLOP/s",
+            "peak bandwidth",
+            "bound by",
+        ],
+        rows,
     )
