@@ -65,6 +65,7 @@ class PerfName(StrEnum):
     PROBE_FIT_TIME = "probe_fit_time"
     PROBE_TRAIN_ROWS = "probe_train_rows"
     ADAPTER_PARAMS = "adapter_params"
+    DECODE_PREPARE_TIME = "decode_prepare_time"
 
 
 class Percentiled(StrEnum):
@@ -178,6 +179,8 @@ CATALOGUE: dict[str, tuple[PerfKind, Phase, Scope | None]] = {
     PerfName.MFU: (PerfKind.UTILIZATION, Phase.WHOLE, _WINDOW),
     PerfName.MBU: (PerfKind.UTILIZATION, Phase.WHOLE, _WINDOW),
     PerfName.PROBE_FIT_TIME: (PerfKind.FITTING, Phase.NONE, Scope.VARIANT),
+    # compiling the decode step for the unit's shapes, before the window: the unit's cost
+    PerfName.DECODE_PREPARE_TIME: (PerfKind.LATENCY, Phase.DECODE, _WINDOW),
     PerfName.PROBE_TRAIN_ROWS: (PerfKind.FITTING, Phase.NONE, Scope.VARIANT),
     **{
         name: (PerfKind.SIZE, Phase.NONE, Scope.VARIANT)

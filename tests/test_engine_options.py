@@ -26,6 +26,7 @@ SAMPLE: dict[str, Scalar] = {
     "batch_size": 4,
     "batch_tokens": 512,
     "concurrency": 2,
+    "decode": "static",
     "device": "cpu",
     "adapter": "lee-lora",  # a folder name; its contents are checked when it is applied
     "drop_middle": 2,
@@ -64,6 +65,7 @@ HONOURED = {
         "sparsity",
         "quant",
         "adapter",
+        "decode",
     },
 }
 

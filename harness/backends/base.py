@@ -134,6 +134,12 @@ class Backend(ABC):
     def embed(self, reqs: Sequence[Embed], progress: Progress | None = None) -> list[EmbedResponse]:
         raise self._refuse(Embed)
 
+    def prepare_generation(self, reqs: Sequence[Generate]) -> float | None:
+        """Before the measured window: build what generation will need for these requests'
+        shapes (a static cache, a compiled decode step); the seconds it took, or None when
+        the engine has nothing to prepare."""
+        return None
+
     def top_tokens(self, reqs: Sequence[RollingLogLikelihood], k: int) -> list[TopTokens] | None:
         """Each text's k most likely next tokens at every position its rolling log-likelihood
         scores (same windows), for a divergence against another variant; None where the

@@ -76,8 +76,10 @@ def _count_timing(work: Work, response: GenerateResponse) -> None:
         work.decode_steps.append(response.decode_steps)
 
 
-def warmup(backend: Backend, per_sample: Sequence[Sequence[Request]]) -> None:
-    """One small request of each kind, outside the measured window (caches, lazy init)."""
+def warmup(backend: Backend, per_sample: Sequence[Sequence[Request]]) -> float | None:
+    """One small request of each kind, outside the measured window (caches, lazy init), then
+    whatever the engine prepares for the unit's generation shapes (a compiled decode step):
+    the seconds that preparation took, or None."""
     seen: set[type[Request]] = set()
     for requests in per_sample:
         for request in requests:
@@ -89,3 +91,5 @@ def warmup(backend: Backend, per_sample: Sequence[Sequence[Request]]) -> None:
             elif isinstance(request, RollingLogLikelihood):
                 request = RollingLogLikelihood(request.text[:200], 64)
             _answer(backend, [request], None)
+    generations = [r for requests in per_sample for r in requests if isinstance(r, Generate)]
+    return backend.prepare_generation(generations)

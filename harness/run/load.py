@@ -33,6 +33,9 @@ class LoadedVariant:
         vocab = self.backend.info.details.get("vocab_size")
         if vocab is not None:  # the report flags perplexities above it
             out["vocab_size"] = str(vocab)
+        decode = self.backend.info.details.get("decode")
+        if decode is not None:  # the KV cache and decode-step compilation generation used
+            out["decode"] = str(decode)
         return out
 
 

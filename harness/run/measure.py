@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from harness.backends.base import Backend
 from harness.config import TimingConfig
+from harness.perf_specs import PerfName
 from harness.profilers import PROFILERS, Profiler
 from harness.requests import Request, Response
 from harness.run.dispatch import dispatch, warmup
@@ -65,7 +66,7 @@ def measure(
     """The first window runs every sample (scored); the extra ones repeat every sample or,
     by default, a bounded subset (`harness.run.repeats`) until both minimums are met."""
     timing = timing or TimingConfig(min_repeats=1)
-    warmup(backend, per_sample)
+    prepared_s = warmup(backend, per_sample)
     started = time.perf_counter()
     responses, first, unavailable = _one_window(backend, per_sample, names, progress)
     subset = repeat_subset(per_sample, timing)
@@ -76,6 +77,14 @@ def measure(
         runs.append(_one_window(backend, repeated, names, None)[1])
     how = describe_subset(subset, len(per_sample), len(runs))
     perf = merge_repeats(runs) if subset is None else rescaled_to_full(first, runs, how)
+    if prepared_s is not None:
+        perf[PerfName.DECODE_PREPARE_TIME] = Value(
+            value=prepared_s,
+            unit="s",
+            higher_is_better=False,
+            note="static KV cache and decode-step compilation for the unit's batch shapes, "
+            "before the window (not in any speed)",
+        )
     return Measured(responses, perf, unavailable, how)
 
 

@@ -95,6 +95,11 @@ knob(
     "invariance audit",
     "runtime",
 )
+knob(
+    "decode",
+    "KV cache and compilation of the decode step: dynamic, static or compiled (hf)",
+    "runtime",
+)
 knob("share_context", "encode a shared context once for all its continuations", "runtime")
 knob("max_length", "context window in tokens", "runtime", unit="tokens")
 knob(

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.backends.base import BackendInfo, Progress
+from harness.backends.hf.decode_modes import resolve_mode
 from harness.backends.hf.generate import HFGeneration
 from harness.backends.hf.head import ChunkedHead
 from harness.backends.hf.options import HFOptions
@@ -56,6 +57,7 @@ class HFBackend(HFGeneration):
         context = int(getattr(model.config, "max_position_embeddings", 2048) or 2048)
         self.max_length = min(options.max_length or context, context)
         self.batch_size = options.batch_size
+        self.decode_mode = resolve_mode(options.decode, self.device.type)
         self.share_context = options.share_context
         eos = tokenizer.eos_token_id
         self.prefix_id = int(tokenizer.bos_token_id if tokenizer.bos_token_id is not None else eos)
@@ -72,7 +74,11 @@ class HFBackend(HFGeneration):
             device=str(self.device),
             weight_bytes=weight_bytes(model),
             max_length=self.max_length,
-            details={"architecture": type(model).__name__, "vocab_size": vocab},
+            details={
+                "architecture": type(model).__name__,
+                "vocab_size": vocab,
+                "decode": self.decode_mode,
+            },
         )
 
     @property

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import field_validator
 
 from harness.backends.base import EngineOptions
+from harness.backends.hf.decode_modes import DecodeMode
 from harness.backends.options import Dtype, Fraction, NonNegativeInt, PositiveInt
 
 # Rows × positions per forward: bounds activations (attention and MLP intermediates), so a
@@ -28,6 +29,7 @@ class HFOptions(EngineOptions):
     sparsity: Fraction | None = None
     quant: str | None = None
     adapter: str | None = None  # a peft adapter folder (relative: from the suite's folder)
+    decode: DecodeMode | None = None  # None: the fastest measured on the device's type
 
     @field_validator("quant")
     @classmethod
