@@ -68,7 +68,6 @@ def shaped_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
         num_attention_heads=9,
         num_key_value_heads=3,
         max_position_embeddings=8192,
-        rope_theta=100000.0,
         tie_word_embeddings=True,
         bos_token_id=0,
         eos_token_id=1,
@@ -142,9 +141,11 @@ def test_bf16_scoring_is_not_slower_than_fp32(shaped_dir: Path) -> None:
     for dtype in ("float32", "bfloat16"):
         backend = _backend(shaped_dir, dtype=dtype, batch_size=32, batch_tokens=1 << 20)
         backend.loglikelihood_rolling(requests[:2])
-        seconds[dtype] = _median_seconds(
-            lambda b=backend: b.loglikelihood_rolling(requests), backend.synchronize
-        )
+
+        def score(b: Any = backend) -> object:
+            return b.loglikelihood_rolling(requests)
+
+        seconds[dtype] = _median_seconds(score, backend.synchronize)
         del backend
     ratio = seconds["float32"] / seconds["bfloat16"]
     _report("bf16 speed / fp32 speed", ratio, ">= 1.0")
