@@ -66,6 +66,10 @@ class PerfName(StrEnum):
     PROBE_TRAIN_ROWS = "probe_train_rows"
     ADAPTER_PARAMS = "adapter_params"
     DECODE_PREPARE_TIME = "decode_prepare_time"
+    GPU_SM_CLOCK_START = "gpu_sm_clock_start"
+    GPU_SM_CLOCK_END = "gpu_sm_clock_end"
+    GPU_TEMPERATURE_START = "gpu_temperature_start"
+    GPU_TEMPERATURE_END = "gpu_temperature_end"
 
 
 class Percentiled(StrEnum):
@@ -167,6 +171,11 @@ CATALOGUE: dict[str, tuple[PerfKind, Phase, Scope | None]] = {
     PerfName.CUDA_PEAK_RESERVED: (PerfKind.MEMORY, Phase.WHOLE, _WINDOW),
     PerfName.ENERGY: (PerfKind.ENERGY, Phase.WHOLE, _WINDOW),
     PerfName.IDLE_POWER: (PerfKind.HARDWARE, Phase.NONE, Scope.MACHINE),
+    # the card's state as the window opened and closed (NVML): clocks, heat, throttling
+    PerfName.GPU_SM_CLOCK_START: (PerfKind.HARDWARE, Phase.WHOLE, _WINDOW),
+    PerfName.GPU_SM_CLOCK_END: (PerfKind.HARDWARE, Phase.WHOLE, _WINDOW),
+    PerfName.GPU_TEMPERATURE_START: (PerfKind.HARDWARE, Phase.WHOLE, _WINDOW),
+    PerfName.GPU_TEMPERATURE_END: (PerfKind.HARDWARE, Phase.WHOLE, _WINDOW),
     PerfName.ENERGY_NET: (PerfKind.ENERGY, Phase.WHOLE, _WINDOW),
     PerfName.JOULES_PER_TOKEN: (PerfKind.ENERGY, Phase.WHOLE, _WINDOW),
     PerfName.JOULES_PER_CORRECT: (PerfKind.ENERGY, Phase.WHOLE, _WINDOW),

@@ -13,6 +13,7 @@ from harness.backends.mock import MockBackend
 from harness.config import TimingConfig
 from harness.profilers import energy as energy_module
 from harness.profilers.base import Work
+from harness.profilers.idle import IdlePower
 from harness.profilers.memory import MemoryProfiler
 from harness.profilers.timing import TimingProfiler, time_per_output_token
 from harness.requests import RollingLogLikelihood
@@ -72,15 +73,15 @@ def test_energy_from_rapl_with_idle_subtraction_and_wrap(
     counter = zone / "energy_uj"
     counter.write_text("999000000")
     monkeypatch.setattr(energy_module, "RAPL_ROOT", tmp_path)
-    monkeypatch.setattr(energy_module, "IDLE_WINDOW_S", 0.01)
-    monkeypatch.setattr(energy_module, "_idle_watts", {"rapl": 2.0})
+    idle = IdlePower(2.0, 1.9, 2.1, 3, 1.5, True, None)
+    monkeypatch.setattr(energy_module, "_idle", {"rapl": idle})
     prof = energy_module.EnergyProfiler()
     assert prof.available() is None
     prof.start()
     counter.write_text("4000000")  # wrapped: 1 J to the top, then 4 J = 5 J
     out = prof.stop(Work(input_tokens=10))
     assert out["energy"].value == pytest.approx(5.0)
-    assert out["idle_power"].value == 2.0
+    assert out["idle_power"].value == 2.0 and out["idle_power"].ci_high == 2.1
     net = out["energy_net"].value
     assert 5.0 - 2.0 * 0.1 < net <= 5.0
     assert out["joules_per_token"].value == pytest.approx(net / 10)

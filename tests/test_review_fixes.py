@@ -112,11 +112,11 @@ def test_nvml_reads_only_the_models_gpu_matched_by_uuid(monkeypatch: pytest.Monk
     fake = FakeNVML()
     monkeypatch.setitem(sys.modules, "pynvml", fake)
     monkeypatch.setitem(sys.modules, "torch", _fake_torch(["bbb", "aaa"]))
-    read = energy.nvml_reader(_backend_on(0))
-    assert callable(read)
-    assert read() == [5000.0]  # pci1's counter only, in joules
-    read = energy.nvml_reader(_backend_on(1))
-    assert callable(read) and read() == [1000.0]
+    counter = energy.nvml_reader(_backend_on(0))
+    assert isinstance(counter, energy.Counter)
+    assert counter.read() == [5000.0]  # pci1's counter only, in joules
+    counter = energy.nvml_reader(_backend_on(1))
+    assert isinstance(counter, energy.Counter) and counter.read() == [1000.0]
 
 
 def test_nvml_maps_through_cuda_visible_devices_without_uuids(
@@ -127,8 +127,8 @@ def test_nvml_maps_through_cuda_visible_devices_without_uuids(
     monkeypatch.setitem(sys.modules, "pynvml", FakeNVML())
     monkeypatch.setitem(sys.modules, "torch", _fake_torch([None, None]))
     monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "1,0")
-    read = energy.nvml_reader(_backend_on(0))
-    assert callable(read) and read() == [5000.0]
+    counter = energy.nvml_reader(_backend_on(0))
+    assert isinstance(counter, energy.Counter) and counter.read() == [5000.0]
 
 
 def test_roofline_counts_packed_4bit_linears_and_head_dim() -> None:

@@ -1,9 +1,11 @@
 """Energy from hardware counters: NVML's total-energy counter on NVIDIA GPUs and RAPL
 (`/sys/class/powercap/intel-rapl:*`) on CPUs where readable.
 
-Idle power is measured once per process before the first window and subtracted; the record
-keeps gross energy, idle power and net energy. When neither counter can be read the profiler
-reports why, never a zero.
+Idle power is measured once per process, at rest (harness.profilers.idle: windows repeated
+until the power settles, their spread kept), and subtracted; the record keeps gross energy,
+idle power with its range, and net energy with the idle noise as its interval. On NVML the
+card's clocks, temperature and throttle reasons at the window's start and end are kept too.
+When neither counter can be read the profiler reports why, never a zero.
 """
 
 from __future__ import annotations
@@ -11,17 +13,19 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 from harness.backends.base import Backend
 from harness.perf_specs import PerfName
 from harness.profilers.base import PROFILERS, Profiler, Work
+from harness.profilers.gpu_state import GPUState, read_state, state_values
+from harness.profilers.idle import IdlePower, measure_idle
 from harness.values import Value
 
 RAPL_ROOT = Path("/sys/class/powercap")
-IDLE_WINDOW_S = 1.0
 MIN_WINDOW_S = 1.0  # counters update every ~10-100 ms; shorter windows are noted as imprecise
-_idle_watts: dict[str, float] = {}
+_idle: dict[str, IdlePower] = {}  # per counter source, once per process
 
 
 def rapl_files() -> list[tuple[Path, int]]:
@@ -43,10 +47,21 @@ def read_rapl_j(files: list[tuple[Path, int]]) -> list[float]:
     return [int(path.read_text()) / 1e6 for path, _ in files]
 
 
-def nvml_reader(backend: Backend | None = None) -> Callable[[], list[float]] | str:
-    """A function reading the energy counters of the GPU(s) holding the backend's model, in
-    joules, or why there is none. Only the model's devices are summed: other GPUs on the
-    machine run other work."""
+@dataclass(frozen=True)
+class Counter:
+    """An energy counter: joules per device (or package), its wrap-around ranges, and, on
+    NVML, the device's own power reading and its clocks, heat and throttling."""
+
+    source: str
+    read: Callable[[], list[float]]
+    wraps: tuple[float, ...] = ()
+    power_w: Callable[[], float] | None = None
+    state: Callable[[], GPUState | None] | None = None
+
+
+def nvml_reader(backend: Backend | None = None) -> Counter | str:
+    """The energy counters of the GPU(s) holding the backend's model, or why there are none.
+    Only the model's devices are summed: other GPUs on the machine run other work."""
     torch = sys.modules.get("torch")
     if torch is None or not torch.cuda.is_available():
         return "no CUDA device in use"
@@ -68,85 +83,133 @@ def nvml_reader(backend: Backend | None = None) -> Callable[[], list[float]] | s
     def read() -> list[float]:
         return [pynvml.nvmlDeviceGetTotalEnergyConsumption(h) / 1e3 for h in handles]
 
-    read.devices = indices  # type: ignore[attr-defined]
-    return read
+    def power_w() -> float:
+        return float(sum(pynvml.nvmlDeviceGetPowerUsage(h) for h in handles)) / 1e3
+
+    devices = ",".join(str(i) for i in indices)
+    return Counter(f"nvml (cuda:{devices})", read, (), power_w, lambda: read_state(pynvml, handles))
+
+
+def _counter(backend: Backend | None) -> Counter | str:
+    nvml = nvml_reader(backend)
+    if isinstance(nvml, Counter):
+        return nvml
+    files = rapl_files()
+    if not files:
+        return f"{nvml}; and no readable RAPL counter under {RAPL_ROOT}"
+    return Counter("rapl", lambda: read_rapl_j(files), tuple(limit / 1e6 for _, limit in files))
 
 
 class EnergyProfiler:
     def __init__(self, backend: Backend | None = None) -> None:
-        nvml = nvml_reader(backend)
-        self.rapl = rapl_files()
-        self.source = ""
-        self.read: Callable[[], list[float]] | None = None
-        self.wraps: list[float] = []
-        if callable(nvml):
-            devices = ",".join(str(i) for i in getattr(nvml, "devices", []))
-            self.source, self.read = f"nvml (cuda:{devices})", nvml
-        elif self.rapl:
-            self.source, self.read = "rapl", lambda: read_rapl_j(self.rapl)
-            self.wraps = [limit / 1e6 for _, limit in self.rapl]
-        self.reason = (
-            f"{nvml}; and no readable RAPL counter under {RAPL_ROOT}" if self.read is None else None
-        )
+        found = _counter(backend)
+        self.counter = found if isinstance(found, Counter) else None
+        self.reason = found if isinstance(found, str) else None
         self.start_j: list[float] = []
         self.started = 0.0
+        self.state_start: GPUState | None = None
 
     def available(self) -> str | None:
-        if self.reason is None:
-            self._idle_watts()  # measured once per process, before any window opens
+        if self.counter is not None:
+            self._idle()  # measured once per process, at rest, before any window opens
         return self.reason
 
     def _delta(self, before: list[float], after: list[float]) -> float:
+        assert self.counter is not None
+        wraps = self.counter.wraps
         total = 0.0
         for i, (a, b) in enumerate(zip(before, after, strict=True)):
-            total += b - a if b >= a or not self.wraps else b + self.wraps[i] - a
+            total += b - a if b >= a or not wraps else b + wraps[i] - a
         return total
 
-    def _idle_watts(self) -> float:
-        assert self.read is not None
-        if self.source not in _idle_watts:
-            before = self.read()
-            time.sleep(IDLE_WINDOW_S)
-            _idle_watts[self.source] = self._delta(before, self.read()) / IDLE_WINDOW_S
-        return _idle_watts[self.source]
+    def _idle(self) -> IdlePower:
+        counter = self.counter
+        assert counter is not None
+        if counter.source not in _idle:
+            first = counter.read()
+
+            def total() -> float:  # joules since `first`, wrap-around handled
+                assert counter is not None
+                return self._delta(first, counter.read())
+
+            _idle[counter.source] = measure_idle(total, _safe(counter.power_w))
+        return _idle[counter.source]
 
     def start(self) -> None:
-        assert self.read is not None
-        self.start_j = self.read()
+        assert self.counter is not None
+        self.state_start = self.counter.state() if self.counter.state else None
+        self.start_j = self.counter.read()
         self.started = time.perf_counter()
 
     def stop(self, work: Work) -> Mapping[str, Value]:
         if work.backend is not None:
             work.backend.synchronize()
-        assert self.read is not None
+        counter = self.counter
+        assert counter is not None
         wall = time.perf_counter() - self.started
-        gross = self._delta(self.start_j, self.read())
-        idle = self._idle_watts()
-        net = max(gross - idle * wall, 0.0)
-        note = f"{self.source} counter" + (
+        gross = self._delta(self.start_j, counter.read())
+        state_end = counter.state() if counter.state else None
+        idle = self._idle()
+        note = f"{counter.source} counter" + (
             "; window under 1 s, imprecise" if wall < MIN_WINDOW_S else ""
         )
-        tokens = work.input_tokens + work.output_tokens
         out: dict[str, Value] = {
             PerfName.ENERGY: Value(value=gross, unit="J", higher_is_better=False, note=note),
             PerfName.IDLE_POWER: Value(
-                value=idle,
+                value=idle.watts,
                 unit="W",
                 higher_is_better=False,
-                note=f"measured over {IDLE_WINDOW_S} s before the first window",
+                ci_low=idle.low,
+                ci_high=idle.high,
+                note=idle.describe(),
             ),
-            PerfName.ENERGY_NET: Value(
-                value=net, unit="J", higher_is_better=False, note="energy minus idle power x window"
-            ),
+            **net_values(gross, idle, wall, work.input_tokens + work.output_tokens),
+            **state_values(self.state_start, state_end),
         }
-        if tokens:
-            out[PerfName.JOULES_PER_TOKEN] = Value(
-                value=net / tokens,
-                unit="J/tok",
-                higher_is_better=False,
-                note="net J / (input + output tokens)",
-            )
         return out
+
+
+def net_values(gross: float, idle: IdlePower, wall: float, tokens: int) -> dict[str, Value]:
+    """Net energy with the idle noise as its interval; a window whose work is inside that
+    noise says so (its net energy cannot be told from idle) instead of reading 0."""
+    net = gross - idle.watts * wall
+    noise = idle.noise_w * wall
+    within = net <= noise
+    how = f"energy minus idle power x window; +-{noise:.3g} J of idle noise"
+    if within:
+        how += "; within the idle noise: this window's work cannot be told from idle"
+    value = max(net, 0.0)
+    out: dict[str, Value] = {
+        PerfName.ENERGY_NET: Value(
+            value=value,
+            unit="J",
+            higher_is_better=False,
+            ci_low=max(net - noise, 0.0),
+            ci_high=net + noise if net + noise > 0 else noise,
+            note=how,
+        )
+    }
+    if tokens:
+        out[PerfName.JOULES_PER_TOKEN] = Value(
+            value=value / tokens,
+            unit="J/tok",
+            higher_is_better=False,
+            note="net J / (input + output tokens)"
+            + ("; within the idle noise" if within else "")
+            + "; not split by phase (the counter is read only at the window's ends)",
+        )
+    return out
+
+
+def _safe(read: Callable[[], float] | None) -> Callable[[], float] | None:
+    """A power reading that may be unsupported (an old driver): None then."""
+    if read is None:
+        return None
+    try:
+        read()
+    except Exception:  # NVML raises its own error types for unsupported queries
+        return None
+    return read
 
 
 @PROFILERS.register("energy")
