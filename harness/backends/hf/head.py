@@ -89,10 +89,11 @@ def add_per_owner(
     scored: ScoredPositions, owners: torch.Tensor, logprob: torch.Tensor, missed: torch.Tensor
 ) -> None:
     """Add each position's log-probability to its owner's sum (float64) and count, per owner,
-    the targets that were not the argmax (scored.greedy must have been asked for)."""
-    logprob.index_add_(0, owners, scored.logprobs.cpu())
+    the targets that were not the argmax (scored.greedy must have been asked for), on the
+    accumulators' device: no transfer where they live beside the model."""
+    logprob.index_add_(0, owners, scored.logprobs.to(logprob.device))
     if scored.greedy is not None:
-        missed.index_add_(0, owners, (~scored.greedy).long().cpu())
+        missed.index_add_(0, owners, (~scored.greedy).long().to(missed.device))
 
 
 def _target_logprobs(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:

@@ -97,14 +97,19 @@ class RowScorer:
         progress: Callable[[int], None] | None = None,
     ) -> list[ItemScore]:
         rows = plan_rows(items)
-        logprob = torch.zeros(len(items), dtype=torch.float64)
-        missed = torch.zeros(len(items), dtype=torch.long)  # targets that were not the argmax
+        # Sums stay on the device (no host sync in the loop) and come back once at the end;
+        # MPS has no float64, so there they are kept on the host.
+        where = self.device if self.device.type != "mps" else torch.device("cpu")
+        logprob = torch.zeros(len(items), dtype=torch.float64, device=where)
+        missed = torch.zeros(len(items), dtype=torch.long, device=where)  # not the argmax
         computed = [0] * len(items)
         logits = [0] * len(items)
         lengths = [len(row.inputs) for row in rows]
         for group in batch_rows(lengths, self.batch_size, self.batch_tokens):
             batch = [rows[i] for i in group]
-            owners = torch.tensor([o for row in batch for o in row.owners], dtype=torch.long)
+            owners = torch.tensor(
+                [o for row in batch for o in row.owners], dtype=torch.long, device=where
+            )
             scored = self._forward(batch, want_greedy)
             add_per_owner(scored, owners, logprob, missed)
             for row in batch:
@@ -112,9 +117,9 @@ class RowScorer:
                 logits[row.items[0]] += len(row.positions)
             if progress:
                 progress(sum(len(row.items) for row in batch))
+        sums, misses = logprob.tolist(), missed.tolist()  # the one transfer back
         return [
-            ItemScore(float(logprob[i]), bool(missed[i] == 0), computed[i], logits[i])
-            for i in range(len(items))
+            ItemScore(sums[i], misses[i] == 0, computed[i], logits[i]) for i in range(len(items))
         ]
 
     def _forward(self, batch: Sequence[_Row], want_greedy: bool) -> ScoredPositions:
