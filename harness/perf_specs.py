@@ -66,6 +66,8 @@ class PerfName(StrEnum):
     PROBE_TRAIN_ROWS = "probe_train_rows"
     ADAPTER_PARAMS = "adapter_params"
     DECODE_PREPARE_TIME = "decode_prepare_time"
+    BATCH_SIZE_CHOSEN = "batch_size_chosen"
+    BATCH_TOKENS_CHOSEN = "batch_tokens_chosen"
     GPU_SM_CLOCK_START = "gpu_sm_clock_start"
     GPU_SM_CLOCK_END = "gpu_sm_clock_end"
     GPU_TEMPERATURE_START = "gpu_temperature_start"
@@ -203,6 +205,8 @@ CATALOGUE: dict[str, tuple[PerfKind, Phase, Scope | None]] = {
             PerfName.N_PARAMS_EFFECTIVE,
             PerfName.SPARSITY,
             PerfName.ADAPTER_PARAMS,
+            PerfName.BATCH_SIZE_CHOSEN,  # batch_size: auto, as the probe chose it
+            PerfName.BATCH_TOKENS_CHOSEN,
         )
     },
 }

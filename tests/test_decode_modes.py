@@ -14,7 +14,7 @@ from harness.backends.hf.decode_modes import (
     generate_kwargs,
     resolve_mode,
 )
-from harness.requests import Generate
+from harness.requests import Generate, RollingLogLikelihood
 from tests.test_variants import _load
 
 PROMPTS = ["the cat sat on", "a dog ran to the far end of the", "one two", "x"]
@@ -61,3 +61,18 @@ def test_an_unknown_mode_is_refused_at_plan_time() -> None:
     model = ModelConfig(name="m", source="x")
     with pytest.raises(UserError, match=r"knob 'decode' = 'fast'"):
         check_variants([Variant(model, (("decode", "fast"),))], "s.yaml")
+
+
+def test_batch_size_auto_probes_and_records_its_choice(tiny_model_dir: Path) -> None:
+    loaded = _load(tiny_model_dir, batch_size="auto")
+    backend = loaded.backend
+    chosen = loaded.perf_values()
+    assert chosen["batch_size_chosen"].value == backend.batch_size >= 1
+    assert chosen["batch_tokens_chosen"].value == backend.batch_tokens
+    assert "within 5% of the best probe speed" in loaded.conventions()["batch_size_auto"]
+    # it scores as a fixed batch does
+    fixed = _load(tiny_model_dir, batch_size=2).backend
+    texts = [RollingLogLikelihood(t) for t in PROMPTS]
+    assert [r.logprob for r in backend.loglikelihood_rolling(texts)] == pytest.approx(
+        [r.logprob for r in fixed.loglikelihood_rolling(texts)], abs=1e-4
+    )

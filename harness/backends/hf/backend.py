@@ -24,7 +24,7 @@ from harness.requests import (
     TopTokens,
 )
 from harness.values import Scalar
-from harness.variants.facts import TransformFacts
+from harness.variants.facts import Measure, Note, TransformFacts
 
 
 def weight_bytes(model: Any) -> int:
@@ -56,13 +56,15 @@ class HFBackend(HFGeneration):
         self.device = next(model.parameters()).device
         context = int(getattr(model.config, "max_position_embeddings", 2048) or 2048)
         self.max_length = min(options.max_length or context, context)
-        self.batch_size = options.batch_size
+        self.batch_size = 8 if options.batch_size == "auto" else options.batch_size
         self.decode_mode = resolve_mode(options.decode, self.device.type)
         self.share_context = options.share_context
         eos = tokenizer.eos_token_id
         self.prefix_id = int(tokenizer.bos_token_id if tokenizer.bos_token_id is not None else eos)
         self.pad_id = int(tokenizer.pad_token_id if tokenizer.pad_token_id is not None else eos)
         self.batch_tokens = options.batch_tokens
+        if options.batch_size == "auto":
+            self._probe_batch()
         self._build_scorer()
         vocab = self.head.vocab
         params = list(model.parameters())
@@ -84,6 +86,18 @@ class HFBackend(HFGeneration):
     @property
     def torch_model(self) -> Any:
         return self.model
+
+    def _probe_batch(self) -> None:
+        """`batch_size: auto`: rows and a token budget probed on this device, recorded."""
+        from harness.backends.hf.auto_batch import probe
+
+        chosen = probe(self.model, self.device, self.max_length)
+        self.batch_size, self.batch_tokens = chosen.batch_size, chosen.batch_tokens
+        self.load_details = TransformFacts.of(
+            Measure("batch_size_chosen", chosen.batch_size, "req"),
+            Measure("batch_tokens_chosen", chosen.batch_tokens, "tokens"),
+            Note("batch_size_auto", chosen.how),
+        )
 
     def apply_transform(self, knob: str, value: Scalar) -> TransformFacts:
         from harness.backends.hf.adapter import apply_adapter

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import field_validator
 
 from harness.backends.base import EngineOptions
@@ -20,7 +22,7 @@ class HFOptions(EngineOptions):
     dtype: Dtype = "float32"
     device: str | None = None  # None: cpu (cuda for bitsandbytes levels); torch names its own
     threads: PositiveInt | None = None  # None: torch's default
-    batch_size: PositiveInt = 8
+    batch_size: PositiveInt | Literal["auto"] = 8  # auto: probed at load (auto_batch.py)
     share_context: bool = True
     max_length: PositiveInt | None = None  # None: the model's max_position_embeddings
     batch_tokens: PositiveInt = BATCH_TOKENS
