@@ -6,7 +6,7 @@ For each audited configuration against the base, over the samples both scored:
   flips           samples whose answer differs (choice: the argmax label; generation: the
                   text); correct->wrong and wrong->correct split them
   drift           |log-likelihood difference| per sample: the largest over a question's
-                  choices (nats per choice), or per scored token of a perplexity text
+                  choices (nats per choice), or of a perplexity text's mean per scored token
 Two one-sided paired tests against the noise floor, sample by sample: an exact sign test on
 the samples that flip in one comparison and not the other (McNemar), and a Wilcoxon
 signed-rank test of drift against the noise floor's drift. Their p-values are Holm-adjusted

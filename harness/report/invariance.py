@@ -21,7 +21,7 @@ INTRO = (
     "on the same weights, dtype, a repeat), each compared sample by sample with its family's "
     "base. A *flip* is a sample answered differently (a choice task's predicted label, a "
     "generation's text); *drift* is the largest |log-likelihood difference| over a question's "
-    "choices, or per token of a perplexity text. The noise floor is the base loaded and run "
+    "choices, or of a perplexity text's mean per token. The noise floor is the base loaded and run "
     "again. Each configuration is tested against it, one-sided and paired by sample (an exact "
     "sign test on flips, a Wilcoxon signed-rank test on drift; Holm-adjusted over the task's "
     "comparisons). It *exceeds* the floor when its flips do, or when its drift does by more "
