@@ -30,7 +30,7 @@ import pytest
 
 from harness.requests import Generate, RollingLogLikelihood
 from tests.benchmarks.bare_loops import batched_document_logprobs
-from tests.conftest import CORPUS
+from tests.conftest import CORPUS, train_tiny_tokenizer
 
 DEVICE = os.environ.get("LIMITBENCH_BENCH_DEVICE", "cuda")
 ON_GPU = DEVICE == "cuda"
@@ -44,22 +44,10 @@ NEW_TOKENS = 64 if ON_GPU else 8
 def shaped_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """SmolLM2-135M's shapes, random weights, a small byte-level tokenizer trained here."""
     import torch
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
-    from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
+    from transformers import LlamaConfig, LlamaForCausalLM
 
     folder = tmp_path_factory.mktemp("smollm2-shaped")
-    tok = Tokenizer(models.BPE())
-    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    tok.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(
-        vocab_size=400,
-        special_tokens=["<s>", "</s>", "<pad>"],
-        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
-    )
-    tok.train_from_iterator(CORPUS * 4, trainer)
-    fast: Any = PreTrainedTokenizerFast(
-        tokenizer_object=tok, bos_token="<s>", eos_token="</s>", pad_token="<pad>"
-    )
+    fast = train_tiny_tokenizer()
     config = LlamaConfig(
         vocab_size=49152,
         hidden_size=576,
