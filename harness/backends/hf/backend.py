@@ -56,7 +56,6 @@ class HFBackend(HFGeneration):
         self.device = next(model.parameters()).device
         context = int(getattr(model.config, "max_position_embeddings", 2048) or 2048)
         self.max_length = min(options.max_length or context, context)
-        self.batch_size = 8 if options.batch_size == "auto" else options.batch_size
         self.decode_mode = resolve_mode(options.decode, self.device.type)
         self.share_context = options.share_context
         eos = tokenizer.eos_token_id
@@ -64,7 +63,9 @@ class HFBackend(HFGeneration):
         self.pad_id = int(tokenizer.pad_token_id if tokenizer.pad_token_id is not None else eos)
         self.batch_tokens = options.batch_tokens
         if options.batch_size == "auto":
-            self._probe_batch()
+            self._probe_batch()  # sets batch_size and batch_tokens
+        else:
+            self.batch_size = options.batch_size
         self._build_scorer()
         vocab = self.head.vocab
         params = list(model.parameters())
