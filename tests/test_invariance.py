@@ -135,6 +135,12 @@ def test_without_a_repeat_the_audit_compares_with_exact_equality() -> None:
 
 # 24 samples cannot power a quality comparison: those warn, so the verdict is the audit's
 LENIENT = {"quality": {"underpowered": "warn"}}
+STRICT = {**LENIENT, "invariance": "require"}
+
+
+def _gate_itself(out: Path, rules: Path) -> list[str]:
+    """The gate's arguments comparing a run with itself under `rules`."""
+    return ["gate", "--baseline", str(out), "--candidate", str(out), "--rules", str(rules)]
 
 
 def _sentiment_suite(tmp_path: Path, write_yaml: WriteYaml, tiny: Path, audit: bool) -> Path:
@@ -165,12 +171,19 @@ def _sentiment_suite(tmp_path: Path, write_yaml: WriteYaml, tiny: Path, audit: b
     )
 
 
+def _sentiment_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, write_yaml: WriteYaml, tiny: Path, audit: bool
+) -> Path:
+    suite = _sentiment_suite(tmp_path, write_yaml, tiny, audit)
+    out = tmp_path / "run"
+    assert run_cli(monkeypatch, "run", str(suite), "--out", str(out), "--no-report") == 0
+    return out
+
+
 def test_a_run_audits_the_tiny_model_and_the_gate_requires_invariance(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, tiny_model_dir: Path, write_yaml: WriteYaml
 ) -> None:
-    suite = _sentiment_suite(tmp_path, write_yaml, tiny_model_dir, audit=True)
-    out = tmp_path / "run"
-    assert run_cli(monkeypatch, "run", str(suite), "--out", str(out), "--no-report") == 0
+    out = _sentiment_run(tmp_path, monkeypatch, write_yaml, tiny_model_dir, audit=True)
     records = {r["variant_id"]: r for r in map(json.loads, (out / "records.jsonl").open())}
     assert "tiny@batch_size=1,repeat=2" in records
     assert {r["audit_base"] for r in records.values()} == {"tiny@batch_size=1"}
@@ -185,8 +198,7 @@ def test_a_run_audits_the_tiny_model_and_the_gate_requires_invariance(
         "tiny@batch_size=1,repeat=2", "tiny@batch_size=4", "tiny@batch_size=1,sparsity=0.9"
     ]  # fmt: skip
     assert table[0]["noise_floor"] == "True" and table[0]["flips"] == "0"
-    strict = write_yaml(tmp_path / "rules.yaml", {**LENIENT, "invariance": "require"})
-    args = ["gate", "--baseline", str(out), "--candidate", str(out), "--rules", str(strict)]
+    args = _gate_itself(out, write_yaml(tmp_path / "rules.yaml", STRICT))
     verdict = tmp_path / "verdict.json"
     code = run_cli(monkeypatch, *args, "--json", str(verdict))
     found = {
@@ -202,14 +214,11 @@ def test_a_run_audits_the_tiny_model_and_the_gate_requires_invariance(
 def test_the_gate_fails_closed_when_an_audit_is_required_and_absent(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, tiny_model_dir: Path, write_yaml: WriteYaml
 ) -> None:
-    suite = _sentiment_suite(tmp_path, write_yaml, tiny_model_dir, audit=False)
-    out = tmp_path / "run"
-    assert run_cli(monkeypatch, "run", str(suite), "--out", str(out), "--no-report") == 0
-    strict = write_yaml(tmp_path / "rules.yaml", {**LENIENT, "invariance": "require"})
-    args = ["gate", "--baseline", str(out), "--candidate", str(out), "--rules", str(strict)]
+    out = _sentiment_run(tmp_path, monkeypatch, write_yaml, tiny_model_dir, audit=False)
+    args = _gate_itself(out, write_yaml(tmp_path / "rules.yaml", STRICT))
     assert run_cli(monkeypatch, *args) == 1
     lenient = write_yaml(tmp_path / "lenient.yaml", LENIENT)
-    assert run_cli(monkeypatch, *args[:-1], str(lenient)) == 0
+    assert run_cli(monkeypatch, *_gate_itself(out, lenient)) == 0
 
 
 def test_a_misspelt_audit_key_names_the_close_match(
