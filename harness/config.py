@@ -14,16 +14,15 @@ from pathlib import Path
 from typing import Any, TypeVar, Union
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 
+from harness.config_serving import ServerConfig as ServerConfig
+from harness.config_serving import SLOSearchConfig as SLOSearchConfig
+from harness.config_serving import StrictModel as StrictModel
 from harness.errors import UserError, did_you_mean
 from harness.values import Scalar
 
 M = TypeVar("M", bound=BaseModel)
-
-
-class StrictModel(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class PartsSource(StrictModel):
@@ -44,25 +43,6 @@ class VariantsConfig(StrictModel):
     axes: dict[str, list[Scalar]] = Field(default_factory=dict)
     include: list[dict[str, Scalar]] = Field(default_factory=list)
     exclude: list[dict[str, Scalar]] = Field(default_factory=list)
-
-
-class ServerConfig(StrictModel):
-    """An OpenAI-compatible server (backend `openai`). `command`, when given, launches it: its
-    `{port}`, `{source}` and `{python}` placeholders become a free port on 127.0.0.1, the
-    resolved model source and this interpreter; `url` then defaults to that server."""
-
-    url: str | None = None  # e.g. http://127.0.0.1:8080/v1
-    model: str  # the served model name sent in every request
-    api_key_env: str | None = None  # NAME of the variable holding the key, never the key
-    chat: bool = False  # generation through /v1/chat/completions
-    command: list[str] | None = None
-    startup_timeout_s: float = Field(default=120.0, gt=0)
-    timeout_s: float = Field(default=120.0, gt=0)  # per request
-    max_retries: int = Field(default=3, ge=0)  # on 429 and 5xx, with exponential backoff
-    arrival_seed: int = 0  # seed of the Poisson arrivals under `request_rate`
-    # Extra fields for every request body, e.g. {repeat_penalty: 1.0}: llama-cpp-python's
-    # server otherwise applies its default 1.1 even at temperature 0, which is not greedy.
-    params: dict[str, Scalar] = Field(default_factory=dict)
 
 
 class Resources(StrictModel):
@@ -93,6 +73,8 @@ class ModelConfig(StrictModel):
     # The model's release date (YYYY-MM-DD), for the report's quality-per-cost trend.
     released: date | None = None
     resources: Resources = Field(default_factory=Resources)
+    # Served models: find the highest load level meeting the suite's SLO (run time).
+    slo_search: SLOSearchConfig | None = None
 
 
 class TaskRef(StrictModel):

@@ -5,9 +5,7 @@ kind of figure, the phase of inference it times, its scope (one figure for the t
 per request, per batch, a fact of the variant or of the machine) and whose kernels produced
 it (a simulated quantization runs the base model's float kernels, so its speed and memory are
 the base's). The report, gate and exporters read these fields; no reader matches note text.
-
-A leaf module (pydantic and the Value type only), so the run store can name the spec
-without importing the profilers.
+A leaf module (pydantic and Value only): the run store names specs without the profilers.
 """
 
 from __future__ import annotations
@@ -36,6 +34,16 @@ class PerfName(StrEnum):
     REQUEST_ERRORS = "request_errors"
     REQUEST_RETRIES = "request_retries"
     GOODPUT = "goodput"
+    STEADY_OUTPUT_TOKENS_PER_S = "steady_output_tokens_per_s"
+    STEADY_REQUESTS_PER_S = "steady_requests_per_s"
+    STEADY_WINDOW = "steady_window_s"
+    OUTPUT_TOKENS_SERVER = "output_tokens_server"
+    OUTPUT_TOKENS_CLIENT = "output_tokens_client"
+    TOKEN_COUNT_MISMATCH = "token_count_mismatch"
+    SERVER_PROMPT_TOKENS = "server_prompt_tokens"
+    SERVER_GENERATION_TOKENS = "server_generation_tokens"
+    SERVER_PREEMPTIONS = "server_preemptions"
+    PREFIX_CACHE_HIT_RATE = "prefix_cache_hit_rate"
     PEAK_RSS = "peak_rss"
     RSS_GROWTH = "rss_growth"
     WEIGHT_BYTES = "weight_bytes"
@@ -164,6 +172,21 @@ CATALOGUE: dict[str, tuple[PerfKind, Phase, Scope | None]] = {
     PerfName.REQUEST_ERRORS: (PerfKind.RELIABILITY, Phase.WHOLE, _WINDOW),
     PerfName.REQUEST_RETRIES: (PerfKind.RELIABILITY, Phase.WHOLE, _WINDOW),
     PerfName.GOODPUT: (PerfKind.SERVICE, Phase.WHOLE, _WINDOW),
+    PerfName.STEADY_OUTPUT_TOKENS_PER_S: (PerfKind.SPEED, Phase.WHOLE, _WINDOW),
+    PerfName.STEADY_REQUESTS_PER_S: (PerfKind.SPEED, Phase.WHOLE, _WINDOW),
+    **{  # the steady part's length, both sides' token counts, the server's own state
+        name: (PerfKind.WORKLOAD, Phase.NONE, _WINDOW)
+        for name in (
+            PerfName.STEADY_WINDOW,
+            PerfName.OUTPUT_TOKENS_SERVER,
+            PerfName.OUTPUT_TOKENS_CLIENT,
+            PerfName.TOKEN_COUNT_MISMATCH,
+            PerfName.SERVER_PROMPT_TOKENS,
+            PerfName.SERVER_GENERATION_TOKENS,
+            PerfName.SERVER_PREEMPTIONS,
+            PerfName.PREFIX_CACHE_HIT_RATE,
+        )
+    },
     PerfName.PEAK_RSS: (PerfKind.MEMORY, Phase.WHOLE, _WINDOW),
     PerfName.RSS_GROWTH: (PerfKind.MEMORY, Phase.WHOLE, _WINDOW),
     # the bytes the loaded weights occupy: a simulated quantization's are its float base's

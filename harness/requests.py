@@ -120,6 +120,8 @@ class GenerateResponse:
     itl_s: tuple[float, ...] | None = None  # streamed: gaps between tokens, timed on arrival
     retries: int | None = None  # streamed: attempts beyond the first (429, 5xx, lost link)
     error: str | None = None  # the request failed after its retries; text is empty
+    n_out_server: int | None = None  # served: completion tokens from the server's usage
+    sent_at_s: float | None = None  # served: perf_counter clock when the request was sent
 
     def __post_init__(self) -> None:
         _require(self, "text", str)

@@ -103,6 +103,11 @@ class Backend(ABC):
         """Wait for queued device work; engines whose calls return when done need nothing."""
         return None
 
+    def switch_load(self, knobs: Mapping[str, Scalar]) -> bool:
+        """Take another variant's load knobs without reloading; False (the default): this
+        engine reloads for every variant."""
+        return False
+
     def close(self) -> None:
         """Release what the engine holds outside this process (e.g. a launched server)."""
         return None

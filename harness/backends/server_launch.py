@@ -22,7 +22,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from harness.errors import UserError
@@ -39,15 +39,18 @@ def free_port() -> int:
 class LaunchedServer:
     """A server process started from a command; `url` is its OpenAI base URL (…/v1)."""
 
-    def __init__(self, command: Sequence[str], source: str, where: str) -> None:
+    def __init__(
+        self,
+        command: Sequence[str],
+        placeholders: Mapping[str, str],
+        where: str,
+        env: Mapping[str, str] | None = None,
+    ) -> None:
+        """`placeholders` maps `{name}` to its text; `{port}` (a free port) is added here."""
         self.port = free_port()
         self.where = where
-        self.args = [
-            part.replace("{port}", str(self.port))
-            .replace("{source}", source)
-            .replace("{python}", sys.executable)
-            for part in command
-        ]
+        values = {**placeholders, "port": str(self.port)}
+        self.args = [_expand(part, values) for part in command]
         self.url = f"http://127.0.0.1:{self.port}/v1"
         self.log = tempfile.NamedTemporaryFile(prefix="limitbench-server-", suffix=".log")  # noqa: SIM115
         try:
@@ -58,6 +61,7 @@ class LaunchedServer:
                 stdin=subprocess.DEVNULL,
                 start_new_session=True,  # its own group: stopped with its workers, not by ^C
                 preexec_fn=die_with_parent(),  # only prctl, then exec
+                env={**os.environ, **(env or {})},
             )
         except OSError as err:
             raise UserError(
@@ -135,6 +139,12 @@ def die_with_parent() -> Callable[[], None] | None:
             os._exit(1)
 
     return set_death_signal
+
+
+def _expand(part: str, values: Mapping[str, str]) -> str:
+    for name, value in values.items():
+        part = part.replace("{" + name + "}", value)
+    return part
 
 
 def _answers(url: str, headers: dict[str, str]) -> bool:

@@ -29,6 +29,9 @@ class Work:
     responses: list[Response] = field(default_factory=list)  # every answer, for per-request stats
     n_correct: float | None = None
     backend: Backend | None = None
+    # What a profiler could measure only in part, by the record's `unavailable` key (e.g. a
+    # server without metrics): profilers add to it in `stop`.
+    unavailable: dict[str, str] = field(default_factory=dict)
 
 
 class Profiler(Protocol):

@@ -9,13 +9,19 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 from harness.backends.base import Backend
+from harness.backends.openai.client_tokens import token_count_values
 from harness.perf_specs import Percentiled, PerfName
 from harness.profilers.base import PROFILERS, Profiler, Work
+from harness.profilers.steady import steady_values
 from harness.profilers.timing import percentiles
 from harness.requests import GenerateResponse, Response
 from harness.values import Value
+
+if TYPE_CHECKING:
+    from harness.backends.openai.backend import OpenAIBackend
 
 
 def tpot_s(response: GenerateResponse) -> float | None:
@@ -73,19 +79,38 @@ def request_stats(responses: Sequence[GenerateResponse], wall_s: float) -> dict[
 
 
 class ServingProfiler:
-    def __init__(self) -> None:
+    """Per-request statistics of one window, with the steady-state part, the server's own
+    counters over the window (its prefix cache emptied first, where it can be) and the
+    server's token counts beside the client tokenizer's."""
+
+    def __init__(self, backend: OpenAIBackend) -> None:
+        self.backend = backend
         self.started = 0.0
+        self.not_done: dict[str, str] = {}
+        backend.client_tokenizer.encode("")  # loaded now, before any window opens
 
     def available(self) -> str | None:
         return None
 
     def start(self) -> None:
+        self.not_done = self.backend.open_window()
         self.started = time.perf_counter()
 
     def stop(self, work: Work) -> Mapping[str, Value]:
         wall = time.perf_counter() - self.started
         streamed = served(work.responses)
-        return request_stats(streamed, wall) if streamed else {}
+        counters, why_not = self.backend.close_window()
+        work.unavailable.update({**self.not_done, **why_not})
+        if not streamed:
+            return counters
+        out = {**request_stats(streamed, wall), **counters}
+        steady, no_steady = steady_values(streamed)
+        counted, no_count = token_count_values(streamed, self.backend.client_tokenizer)
+        out.update({**steady, **counted})
+        for key, reason in (("steady_state", no_steady), ("token_counts", no_count)):
+            if reason is not None:
+                work.unavailable[key] = reason
+        return out
 
 
 class _NotServed:
@@ -107,4 +132,4 @@ def make_serving(backend: Backend | None = None) -> Profiler:
 
     if not isinstance(backend, OpenAIBackend):
         return _NotServed("per-request streaming timings come only from the openai backend")
-    return ServingProfiler()
+    return ServingProfiler(backend)

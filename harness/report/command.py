@@ -12,6 +12,7 @@ from harness.report.html import write_html
 from harness.report.invariance import audits_of
 from harness.report.render import render
 from harness.report.trend_section import TrendOptions
+from harness.run.slo_search import read_outcomes
 from harness.store.records import Record
 from harness.store.runfiles import Manifest
 
@@ -66,6 +67,7 @@ def write_report(
         samples=samples,
         trend=trend,
         audits=audits,
+        searches=[o for d in dirs for o in read_outcomes(d)],
     )
     with user_path("--out", target):
         target.write_text(text, encoding="utf-8")

@@ -23,6 +23,7 @@ from harness.report.speed import SPEED_LABELS
 from harness.report.summary import summary
 from harness.report.trend_section import TrendOptions, trend_section
 from harness.report.versus import SampleScores, versus_base
+from harness.run.slo_search import SearchOutcome
 from harness.store.records import Record
 from harness.store.runfiles import Manifest
 
@@ -121,6 +122,7 @@ def render(
     tolerance: float = TOLERANCE,
     trend: TrendOptions | None = None,
     audits: Sequence[TaskAudit] = (),
+    searches: Sequence[SearchOutcome] = (),
 ) -> str:
     """The deployer's answer first (what to ship, what it costs), then the per-task summary,
     then the tables and figures it is read from."""
@@ -141,7 +143,7 @@ def render(
         fits_section(records, fig_dir, rel, seed),
         trend_section(records, fig_dir, rel, seed, trend or TrendOptions()),
         frontier_section(records, fig_dir, rel),
-        serving_section(records, fig_dir, rel),
+        serving_section(records, fig_dir, rel, searches),
         footer(manifests, command),
     ]
     return "\n\n".join(s for s in sections if s) + "\n"

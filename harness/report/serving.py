@@ -11,6 +11,7 @@ from harness.perf_specs import Percentiled, PerfName, percentile_name
 from harness.report.aggregate import primary_metric
 from harness.report.markdown import file_slug, fmt_number, fmt_value, table
 from harness.report.plots import _pyplot
+from harness.run.slo_search import SearchOutcome
 from harness.store.records import Record
 from harness.variants.base import OFFERED_LOAD, knobs_along
 
@@ -37,6 +38,17 @@ def _ms(record: Record, name: str) -> str:
 def _perf(record: Record, name: str) -> str:
     value = record.perf.get(name)
     return fmt_number(value.value) if value is not None else "–"
+
+
+def _counts(record: Record) -> str:
+    server = record.perf.get(PerfName.OUTPUT_TOKENS_SERVER)
+    client = record.perf.get(PerfName.OUTPUT_TOKENS_CLIENT)
+    if server is None or client is None:
+        return "–"
+    mismatch = record.perf.get(PerfName.TOKEN_COUNT_MISMATCH)
+    flag = " ⚠" if client.note and "MISMATCH" in client.note else ""
+    share = f" ({mismatch.value:.0%} differ)" if mismatch is not None and mismatch.value else ""
+    return f"{server.value:.0f}/{client.value:.0f}{share}{flag}"
 
 
 def _groups(records: Sequence[Record]) -> dict[tuple[str, str], list[Record]]:
@@ -66,6 +78,9 @@ def _rows(levels: Sequence[Record]) -> list[list[str]]:
                 f"{knob}={level:g}",
                 _perf(record, PerfName.ACHIEVED_REQUESTS_PER_S),
                 _perf(record, PerfName.ACHIEVED_OUTPUT_TOKENS_PER_S),
+                _perf(record, PerfName.STEADY_OUTPUT_TOKENS_PER_S),
+                _counts(record),
+                _perf(record, PerfName.PREFIX_CACHE_HIT_RATE),
                 _ms(record, percentile_name(Percentiled.TTFT, "p50")),
                 _ms(record, percentile_name(Percentiled.TTFT, "p99")),
                 _ms(record, percentile_name(Percentiled.TPOT, "p50")),
@@ -83,7 +98,8 @@ def _rows(levels: Sequence[Record]) -> list[list[str]]:
 
 
 HEADERS = (
-    "load", "req/s", "out tok/s", "TTFT p50 ms", "TTFT p99 ms", "TPOT p50 ms", "TPOT p99 ms",
+    "load", "req/s", "out tok/s", "steady tok/s", "tokens server/client", "prefix hits",
+    "TTFT p50 ms", "TTFT p99 ms", "TPOT p50 ms", "TPOT p99 ms",
     "SLO attained", "meets SLO", "goodput req/s", "quality", "Δ vs lightest", "quality under SLO",
     "errors",
 )  # fmt: skip
@@ -123,17 +139,47 @@ def curve_plot(path: Path, title: str, levels: Sequence[Record]) -> Path:
     return path
 
 
-def serving_section(records: Sequence[Record], fig_dir: Path, rel: str) -> str:
+def serving_section(
+    records: Sequence[Record], fig_dir: Path, rel: str, searches: Sequence[SearchOutcome] = ()
+) -> str:
     groups = _groups(records)
     if not groups:
         return ""
     parts = ["## Serving: latency against throughput"]
+    parts += [search_table(outcome) for outcome in searches]
     for (model, task), levels in sorted(groups.items()):
         name = f"serving_{file_slug(model)}_{file_slug(task)}.png"
         curve_plot(fig_dir / name, f"{model} · {task}", levels)
         parts.append(
-            f"**{model} · {task}**: highest load meeting the SLO: {highest_meeting(levels)}.\n\n"
+            f"**{model} · {task}**: highest load meeting the SLO (attainment's point "
+            f"estimate): {highest_meeting(levels)}.\n\n"
             + table(HEADERS, _rows(levels))
             + f"\n\n![latency vs throughput {model} {task}]({rel}/{name})"
         )
     return "\n\n".join(parts)
+
+
+def search_table(outcome: SearchOutcome) -> str:
+    """The SLO search's path: every level in the order tried, and where and why it stopped."""
+    best = "none" if outcome.highest_passing is None else f"{outcome.highest_passing:g}"
+    judged = "its 95% lower bound" if outcome.judge == "lower_bound" else "its point estimate"
+    rows = [
+        [
+            str(i + 1),
+            level.phase,
+            f"{outcome.knob}={level.level:g}",
+            "–" if level.attainment is None else f"{level.attainment:.3f}",
+            "–" if level.ci_low is None else f"[{level.ci_low:.3f}, {level.ci_high or 0:.3f}]",
+            "–"
+            if level.steady_output_tokens_per_s is None
+            else fmt_number(level.steady_output_tokens_per_s),
+            "pass" if level.passed else "fail",
+        ]
+        for i, level in enumerate(outcome.levels)
+    ]
+    head = ("#", "phase", "level", "SLO attainment", "95% interval", "steady tok/s", "verdict")
+    return (
+        f"**SLO search · {outcome.model}**: highest {outcome.knob} meeting the SLO: **{best}** "
+        f"(attainment >= {outcome.target:g}, judged on {judged}); stopped: {outcome.stopped}."
+        "\n\n" + table(head, rows)
+    )

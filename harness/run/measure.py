@@ -53,7 +53,7 @@ def _one_window(
     perf: dict[str, Value] = {}
     for prof in reversed(active):  # stop in reverse so outer windows enclose inner ones
         perf.update(prof.stop(work))
-    return responses, perf, unavailable
+    return responses, perf, {**work.unavailable, **unavailable}
 
 
 def measure(

@@ -39,6 +39,7 @@ from harness.requests import Request
 from harness.run.engine_fit import check_request_kinds
 from harness.run.invariance import plan_invariance, with_noise_floor
 from harness.run.references import DivergencePlan, plan_divergence, reference_order
+from harness.run.slo_search import plan_searches
 from harness.variants import Variant, expand_variants
 
 
@@ -129,6 +130,7 @@ def plan_suite(suite: SuiteConfig, suite_path: Path, limit: int | None) -> Plan:
                     f"the suite's tasks{did_you_mean(name, names)}"
                 )
     check_variants(variants, str(suite_path))  # knobs each backend honours; extras
+    variants = plan_searches(suite, variants, str(suite_path))  # searched levels come later
     made = Plan(suite, suite_path, tasks, variants, list(suite.profilers), limit)
     check_request_kinds(made)
     units = [(v, [(t.name, t.request_kinds) for t in made.tasks_for(v)]) for v in variants]

@@ -105,25 +105,69 @@ def _manifest(p: Plan, run_id: str, suite_hash: str) -> Manifest:
 
 
 def execute(p: Plan, store: RunStore, done: set[tuple[str, str]], sink: ProgressSink) -> int:
-    """Run every unfinished (variant, task) unit; returns how many ran."""
-    ran = 0
+    """Run every unfinished (variant, task) unit, then each model entry's SLO search;
+    returns how many ran. Consecutive load levels of one served entry share its server."""
+    from harness.run.slo_search import run_searches
+
+    held = HeldEngine()
+    try:
+        ran = 0
+        for variant in p.variants:
+            ran += run_variant(p, store, done, sink, held, variant)
+        return ran + run_searches(p, store, done, sink, held)
+    finally:
+        held.release()
+
+
+class HeldEngine:
+    """The loaded variant kept between units: a served entry's next load level retargets
+    the running server (`Backend.switch_load`) instead of starting another one."""
+
+    def __init__(self) -> None:
+        self.loaded: LoadedVariant | None = None
+        self.variant: Variant | None = None
+
+    def get(self, p: Plan, variant: Variant) -> LoadedVariant:
+        held = self.loaded
+        if held is not None and self.variant is not None:
+            if self.variant.model is variant.model and held.backend.switch_load(variant.knob_dict):
+                self.variant = variant
+                return held
+            self.release()
+        self.loaded, self.variant = _load_named(p, variant), variant
+        return self.loaded
+
+    def release(self) -> None:
+        if self.loaded is not None:
+            self.loaded.backend.close()  # e.g. stop a launched server
+            self.loaded = self.variant = None
+            release_freed_memory()  # free one model's weights before the next one loads
+
+
+def run_variant(
+    p: Plan,
+    store: RunStore,
+    done: set[tuple[str, str]],
+    sink: ProgressSink,
+    held: HeldEngine,
+    variant: Variant,
+) -> int:
+    """Run the variant's unfinished units on the held (or a newly loaded) engine."""
+    pending = [t for t in p.tasks_for(variant) if (variant.id, t.name) not in done]
+    if not pending:
+        return 0
+    loaded = held.get(p, variant)
     run_id = store.manifest().run_id
-    for variant in p.variants:
-        pending = [t for t in p.tasks_for(variant) if (variant.id, t.name) not in done]
-        if not pending:
-            continue
-        loaded = _load_named(p, variant)
-        try:
-            for task in pending:
-                result = run_unit(p, run_id, variant, loaded, task, sink)
-                with user_path("--out", store.root):  # a full disk: exit 2, resumable
-                    commit_unit(p, store, result)
-                ran += 1
-        finally:
-            loaded.backend.close()  # e.g. stop a launched server
-        del loaded
-        release_freed_memory()  # free one model's weights before the next one loads
-    return ran
+    try:
+        for task in pending:
+            result = run_unit(p, run_id, variant, loaded, task, sink)
+            with user_path("--out", store.root):  # a full disk: exit 2, resumable
+                commit_unit(p, store, result)
+            done.add((variant.id, task.name))
+    except BaseException:
+        held.release()
+        raise
+    return len(pending)
 
 
 def _load_named(p: Plan, variant: Variant) -> LoadedVariant:

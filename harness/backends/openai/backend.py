@@ -9,13 +9,16 @@ new token is requested and ignored, because several servers read max_tokens=0 as
 from __future__ import annotations
 
 import asyncio
-import os
 from collections.abc import Callable, Coroutine, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from harness.backends.base import Backend, BackendInfo, Progress
 from harness.backends.openai import http as net
+from harness.backends.openai.client_tokens import ClientTokenizer
+from harness.backends.openai.echo import score_echo
+from harness.backends.openai.http import import_httpx
+from harness.backends.openai.server_state import Scrape, reset_prefix_cache, scrape, window_values
 from harness.backends.server_launch import LaunchedServer
 from harness.backends.stops import cut_at_stop
 from harness.config import ServerConfig
@@ -29,33 +32,12 @@ from harness.requests import (
     RollingLogLikelihood,
     RollingResponse,
 )
+from harness.values import Scalar, Value
 
 if TYPE_CHECKING:
     from harness.backends.openai.options import OpenAIOptions
 
 T = TypeVar("T")
-EXTRA_HINT = "pip install 'limitbench[serving]'"
-
-
-def import_httpx() -> Any:
-    try:
-        import httpx
-    except ImportError:
-        raise UserError(f"the openai backend needs httpx: {EXTRA_HINT}") from None
-    return httpx
-
-
-def api_headers(server: ServerConfig, where: str) -> dict[str, str]:
-    """The Authorization header from the variable the suite names; the key is never echoed."""
-    if server.api_key_env is None:
-        return {}
-    key = os.environ.get(server.api_key_env)
-    if not key:
-        raise UserError(
-            f"{where}: key 'server.api_key_env' names the environment variable "
-            f"'{server.api_key_env}', which is not set; export it with the server's API key"
-        )
-    return {"Authorization": f"Bearer {key}"}
 
 
 class OpenAIBackend(Backend):
@@ -75,13 +57,57 @@ class OpenAIBackend(Backend):
         self.server = server
         self.url = url.rstrip("/")
         self.headers = headers
-        self.concurrency = options.concurrency
-        self.rate = options.request_rate
-        if self.concurrency is None and self.rate is None:
-            self.concurrency = 1  # unloaded: one request at a time
+        self.concurrency: int | None = None
+        self.rate: float | None = None
+        self.set_load(options)
         self.info = info
         self.launched = launched
         self.httpx = import_httpx()
+        self.client_tokenizer_source: str | None = None
+        self._client_tokenizer: ClientTokenizer | None = None
+        self._before: Scrape | None = None
+
+    def set_load(self, options: OpenAIOptions) -> None:
+        """The load the next windows offer: a new load level on the same server."""
+        self.concurrency, self.rate = options.concurrency, options.request_rate
+        if self.concurrency is None and self.rate is None:
+            self.concurrency = 1  # unloaded: one request at a time
+
+    def switch_load(self, knobs: Mapping[str, Scalar]) -> bool:
+        from harness.backends.openai.options import OpenAIOptions
+
+        self.set_load(OpenAIOptions.model_validate(dict(knobs)))
+        return True
+
+    @property
+    def client_tokenizer(self) -> ClientTokenizer:
+        if self._client_tokenizer is None:
+            self._client_tokenizer = ClientTokenizer(self.client_tokenizer_source)
+        return self._client_tokenizer
+
+    # -- around a measured window (the serving profiler) ------------------------------------
+
+    def open_window(self) -> dict[str, str]:
+        """Empty the prefix cache (when the suite asks) and read the server's counters;
+        returns what could not be done, by the record's `unavailable` key."""
+        root = self.url.removesuffix("/v1")
+        why: dict[str, str] = {}
+        if self.server.reset_prefix_cache:
+            refused = reset_prefix_cache(self.httpx, root, self.headers)
+            if refused is not None:
+                why["prefix_cache_reset"] = refused
+        else:
+            why["prefix_cache_reset"] = "the suite keeps the cache (server.reset_prefix_cache)"
+        self._before = scrape(self.httpx, root, self.headers)
+        return why
+
+    def close_window(self) -> tuple[dict[str, Value], dict[str, str]]:
+        """The server's counters over the window, or why there are none."""
+        before, self._before = self._before, None
+        after = scrape(self.httpx, self.url.removesuffix("/v1"), self.headers)
+        if before is None or before.counters is None or after.counters is None:
+            return {}, {"server_metrics": (before or after).why_not or after.why_not}
+        return window_values(before.counters, after.counters), {}
 
     # -- the Backend protocol -------------------------------------------------------------
 
@@ -187,6 +213,8 @@ class OpenAIBackend(Backend):
                 decode_steps=n_out,
                 retries=got.retries,
                 error=got.error,
+                n_out_server=got.completion_tokens,
+                sent_at_s=started,
             )
 
         return job
@@ -208,7 +236,7 @@ class OpenAIBackend(Backend):
             body, retries = await net.post_json(
                 client, self.httpx, self.url + "/completions", payload, self.server.max_retries
             )
-            return _score_echo(body, text, scored_from, retries, self.url)
+            return score_echo(body, text, scored_from, retries, self.url)
 
         return job
 
@@ -268,29 +296,3 @@ def _support_hint(kind: str) -> str:
         "/v1/completions); vLLM and llama-cpp-python's server give them, Ollama and TGI's "
         "OpenAI route do not"
     )
-
-
-def _score_echo(
-    body: Mapping[str, Any], text: str, scored_from: int, retries: int, url: str
-) -> LogLikelihoodResponse:
-    """Sum the log-probabilities of the echoed prompt tokens that start at or after
-    `scored_from` (the continuation), skipping the one generated token and the first
-    token, which the OpenAI echo convention leaves unscored."""
-    choice = (body.get("choices") or [{}])[0]
-    logprobs = choice.get("logprobs") or {}
-    offsets, values = logprobs.get("text_offset"), logprobs.get("token_logprobs")
-    if not offsets or values is None:
-        raise net.ServerRefused(200, "the reply carries no prompt log-probabilities")
-    tokens, tops = logprobs.get("tokens") or [], logprobs.get("top_logprobs") or []
-    total, count, greedy = 0.0, 0, True
-    for i, (offset, value) in enumerate(zip(offsets, values, strict=False)):
-        if offset >= len(text) or offset < scored_from or value is None:
-            continue
-        total += float(value)
-        count += 1
-        top = tops[i] if i < len(tops) else None
-        if top:
-            greedy = greedy and float(value) >= max(top.values()) - 1e-6
-        elif i >= len(tokens):
-            greedy = False
-    return LogLikelihoodResponse(logprob=total, is_greedy=greedy, n_tokens=count, retries=retries)

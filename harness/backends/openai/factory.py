@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 from harness.backends.base import Backend, BackendInfo
@@ -12,7 +13,8 @@ from harness.errors import UserError, did_you_mean
 
 
 def load_openai(cfg: ModelConfig, options: OpenAIOptions, base_dir: Path) -> Backend:
-    from harness.backends.openai.backend import OpenAIBackend, api_headers, import_httpx
+    from harness.backends.openai.backend import OpenAIBackend
+    from harness.backends.openai.http import api_headers, import_httpx
     from harness.backends.server_launch import LaunchedServer
 
     where = f"model '{cfg.name}'"
@@ -22,7 +24,8 @@ def load_openai(cfg: ModelConfig, options: OpenAIOptions, base_dir: Path) -> Bac
     local = _local_file(cfg, base_dir, server)
     launched = None
     if server.command is not None:
-        launched = LaunchedServer(server.command, str(local or cfg.source), where)
+        placeholders = command_placeholders(server.command, cfg, local, where)
+        launched = LaunchedServer(server.command, placeholders, where, server.env)
         try:
             launched.wait_ready(server.startup_timeout_s, headers)
         except BaseException:
@@ -37,7 +40,49 @@ def load_openai(cfg: ModelConfig, options: OpenAIOptions, base_dir: Path) -> Bac
         raise
     info = _info(cfg, url, local)
     served_file = local if launched is not None else None
-    return OpenAIBackend(server, url, headers, options, info, launched, served_file)
+    backend = OpenAIBackend(server, url, headers, options, info, launched, served_file)
+    backend.client_tokenizer_source = client_tokenizer_source(server, local)
+    return backend
+
+
+def command_placeholders(
+    command: list[str], cfg: ModelConfig, local: Path | None, where: str
+) -> dict[str, str]:
+    """What each `{name}` in the server command stands for; the costly ones (a GGUF
+    dequantized to a transformers folder, an engine's environment) only when used."""
+    import sys
+
+    from harness.engine_envs import require_env_python
+
+    joined = " ".join(command)
+    values = {"source": str(local or cfg.source), "python": sys.executable}
+    if "{model_dir}" in joined:
+        values["model_dir"] = str(model_folder(cfg, local, where))
+    for name in re.findall(r"\{env:([A-Za-z0-9_]+)\}", joined):
+        values[f"env:{name}"] = str(require_env_python(name, f"{where}, key 'server.command'"))
+    return values
+
+
+def model_folder(cfg: ModelConfig, local: Path | None, where: str) -> Path | str:
+    """The source as a transformers folder: a GGUF dequantized once into the cache (the hf
+    engine's own conversion), a folder as it is, a hub id as it is (the server fetches it)."""
+    if local is None:
+        return str(cfg.source)
+    if local.is_file() and local.suffix == ".gguf":
+        from harness.backends.hf.load import convert_gguf
+
+        return convert_gguf(local)
+    if local.is_dir():
+        return local
+    raise UserError(f"{where}: '{{model_dir}}' needs a folder or a GGUF file, not {local.name}")
+
+
+def client_tokenizer_source(server: ServerConfig, local: Path | None) -> str | None:
+    """Where the client tokenizer comes from: the suite's `server.tokenizer`, else the
+    model's own folder or GGUF file on disk (None: the client cannot count tokens)."""
+    if server.tokenizer is not None:
+        return server.tokenizer
+    return str(local) if local is not None and (local.is_dir() or local.suffix == ".gguf") else None
 
 
 def _server_of(cfg: ModelConfig, where: str) -> ServerConfig:
@@ -53,7 +98,9 @@ def _local_file(cfg: ModelConfig, base_dir: Path, server: ServerConfig) -> Path 
     from harness.assets import PIP_PREFIX, resolve
 
     source = cfg.source
-    launching = server.command is not None and any("{source}" in a for a in server.command)
+    launching = server.command is not None and any(
+        "{source}" in a or "{model_dir}" in a for a in server.command
+    )
     if isinstance(source, str) and not source.startswith(PIP_PREFIX) and not launching:
         candidate = base_dir / source
         return candidate if candidate.exists() else None

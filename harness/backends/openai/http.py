@@ -9,12 +9,16 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import numpy as np
+
+from harness.config_serving import ServerConfig
+from harness.errors import UserError
 
 T = TypeVar("T")
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
@@ -196,3 +200,27 @@ def _read_usage(data: dict[str, Any], out: Streamed) -> None:
 
 def _why(err: Exception) -> str:
     return f"{type(err).__name__}: {err}" if str(err) else type(err).__name__
+
+
+EXTRA_HINT = "pip install 'limitbench[serving]'"
+
+
+def import_httpx() -> Any:
+    try:
+        import httpx
+    except ImportError:
+        raise UserError(f"the openai backend needs httpx: {EXTRA_HINT}") from None
+    return httpx
+
+
+def api_headers(server: ServerConfig, where: str) -> dict[str, str]:
+    """The Authorization header from the variable the suite names; the key is never echoed."""
+    if server.api_key_env is None:
+        return {}
+    key = os.environ.get(server.api_key_env)
+    if not key:
+        raise UserError(
+            f"{where}: key 'server.api_key_env' names the environment variable "
+            f"'{server.api_key_env}', which is not set; export it with the server's API key"
+        )
+    return {"Authorization": f"Bearer {key}"}
