@@ -10,6 +10,7 @@ import typer
 
 from harness.cli_commands import export as export_command
 from harness.cli_commands import listing
+from harness.cli_commands import setup as setup_command
 from harness.cli_commands import validate as validate_command
 from harness.errors import UserError, did_you_mean
 
@@ -218,6 +219,7 @@ def _options(
 app.command("list")(listing.list_plugins)
 app.command("validate")(validate_command.validate_suite)
 app.command("export")(export_command.export_run)
+app.command("setup")(setup_command.setup_engine)
 
 
 def _is_click(err: BaseException, name: str) -> bool:

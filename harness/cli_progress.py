@@ -31,6 +31,7 @@ class UnitClock:
 
     def finish_unit(self) -> None:
         self.done += 1
+        self.units = max(self.units, self.done)  # an SLO search adds units as it decides
 
     def eta(self, fraction_of_current: float = 0.0) -> str:
         progressed = self.done + fraction_of_current

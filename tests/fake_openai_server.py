@@ -16,7 +16,8 @@ from typing import Any
 
 ARGS = argparse.Namespace()
 LOCK = threading.Lock()
-COUNT = {"completions": 0}
+COUNT = {"completions": 0, "generated": 0, "resets": 0}
+SLOTS: threading.Semaphore | None = None  # --capacity: requests decoded at once
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -40,12 +41,35 @@ class Handler(BaseHTTPRequestHandler):
         return True
 
     def do_GET(self) -> None:
-        if self._authorized():
+        if self.path == "/metrics" and ARGS.metrics:
+            self._metrics()
+        elif self._authorized():
             self._json(200, {"object": "list", "data": [{"id": ARGS.model, "object": "model"}]})
 
+    def _metrics(self) -> None:
+        """vLLM's counter names, so the scrape is tested against the format it parses."""
+        lines = [
+            "# TYPE vllm:generation_tokens_total counter",
+            f'vllm:generation_tokens_total{{model_name="{ARGS.model}"}} {COUNT["generated"]}.0',
+            "# TYPE vllm:prefix_cache_queries_total counter",
+            f'vllm:prefix_cache_queries_total{{model_name="{ARGS.model}"}} {COUNT["generated"]}.0',
+            "# TYPE vllm:prefix_cache_hits_total counter",
+            f'vllm:prefix_cache_hits_total{{model_name="{ARGS.model}"}} {COUNT["resets"]}.0',
+        ]
+        data = ("\n".join(lines) + "\n").encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "text/plain; version=0.0.4")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
     def do_POST(self) -> None:
-        body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))))
+        body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
         if not self._authorized():
+            return
+        if self.path == "/reset_prefix_cache":
+            COUNT["resets"] += 1
+            self._json(200 if ARGS.metrics else 404, {})
             return
         with LOCK:
             COUNT["completions"] += 1
@@ -71,6 +95,13 @@ class Handler(BaseHTTPRequestHandler):
         self._json(200, {"choices": [{"text": text + "x", "logprobs": logprobs}]})
 
     def _stream(self, body: dict[str, Any]) -> None:
+        if SLOTS is None:
+            self._stream_now(body)
+            return
+        with SLOTS:  # beyond --capacity a request waits: its first token comes late
+            self._stream_now(body)
+
+    def _stream_now(self, body: dict[str, Any]) -> None:
         prompt = body.get("prompt") or body["messages"][-1]["content"]
         pieces = list(prompt[-body.get("max_tokens", 4) :])
         self.send_response(200)
@@ -82,7 +113,12 @@ class Handler(BaseHTTPRequestHandler):
             chunk = {"choices": [{"text": piece, "index": 0}]}
             self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
             self.wfile.flush()
+            with LOCK:
+                COUNT["generated"] += 1
             time.sleep(ARGS.delay_s)
+        if ARGS.usage:
+            usage = {"prompt_tokens": len(prompt), "completion_tokens": len(pieces)}
+            self.wfile.write(f"data: {json.dumps({'choices': [], 'usage': usage})}\n\n".encode())
         self.wfile.write(b"data: [DONE]\n\n")
         self.wfile.flush()
         self.close_connection = True
@@ -97,7 +133,12 @@ def main() -> None:
     parser.add_argument("--api-key", default="")
     parser.add_argument("--no-logprobs", action="store_true")
     parser.add_argument("--exit-at-once", action="store_true")
+    parser.add_argument("--capacity", type=int, default=0)
+    parser.add_argument("--metrics", action="store_true")
+    parser.add_argument("--usage", action="store_true")
     parser.parse_args(namespace=ARGS)
+    global SLOTS
+    SLOTS = threading.Semaphore(ARGS.capacity) if ARGS.capacity else None
     if ARGS.exit_at_once:
         raise SystemExit("fake server: refusing to start (test of the launcher)")
     ThreadingHTTPServer(("127.0.0.1", ARGS.port), Handler).serve_forever()

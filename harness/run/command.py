@@ -82,7 +82,7 @@ def run_in_folder(
             total = sum(len(p.tasks_for(v)) for v in p.variants)
             console.print(
                 f"[bold]{p.suite.name}[/]: {len(p.variants)} variant(s), {len(p.tasks)} "
-                f"task(s), {total} unit(s); {len(done)} already done -> {out}"
+                f"task(s), {total} unit(s){_searching(p)}; {len(done)} already done -> {out}"
             )
             try:
                 with engine_output_to_log(out, verbose), progress_sink(total) as sink:
@@ -101,6 +101,11 @@ def run_in_folder(
             EXIT_INTERRUPTED if isinstance(stop, KeyboardInterrupt) else EXIT_TERMINATED
         ) from None
     return store, done, outcome
+
+
+def _searching(p: Plan) -> str:
+    searches = sum(m.slo_search is not None for m in p.suite.models)
+    return f" + {searches} SLO search(es), levels chosen as they run" if searches else ""
 
 
 def _finished_units(store: RunStore) -> int:

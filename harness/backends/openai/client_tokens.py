@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from harness.perf_specs import PerfName
 from harness.requests import GenerateResponse
 from harness.values import Value
 
@@ -60,15 +61,22 @@ class ClientTokenizer:
 def token_count_values(
     responses: Sequence[GenerateResponse], tokenizer: ClientTokenizer
 ) -> tuple[dict[str, Value], str | None]:
-    """Server and client output-token totals and the mismatched requests; or why not."""
+    """The server's output-token total, and beside it the client's and the mismatched
+    requests; or why the client could not count."""
     ok = [r for r in responses if r.error is None and r.n_out_server is not None]
     if not ok:
         return {}, "the server reported no token usage (stream_options.include_usage)"
+    server = [int(r.n_out_server or 0) for r in ok]
+    out: dict[str, Value] = {
+        PerfName.OUTPUT_TOKENS_SERVER: Value(
+            value=float(sum(server)), unit="tok", higher_is_better=True, n=len(ok),
+            note="output tokens the server's usage block reported",
+        )
+    }  # fmt: skip
     client = [tokenizer.encode(r.text) for r in ok]
     if any(ids is None for ids in client):
-        return {}, tokenizer.why_not
+        return out, tokenizer.why_not
     counts = [len(ids or ()) for ids in client]
-    server = [int(r.n_out_server or 0) for r in ok]
     differ = sum(abs(s - c) > TOLERATED_TOKENS for s, c in zip(server, counts, strict=True))
     share = abs(sum(server) - sum(counts)) / max(sum(server), 1)
     flag = (
@@ -76,27 +84,12 @@ def token_count_values(
         if share > FLAG_SHARE
         else ""
     )
-    return {
-        "output_tokens_server": Value(
-            value=float(sum(server)),
-            unit="tok",
-            higher_is_better=True,
-            n=len(ok),
-            note="output tokens the server's usage block reported",
-        ),
-        "output_tokens_client": Value(
-            value=float(sum(counts)),
-            unit="tok",
-            higher_is_better=True,
-            n=len(ok),
-            note=f"the answers' text re-encoded with the client tokenizer{flag}",
-        ),
-        "token_count_mismatch": Value(
-            value=differ / len(ok),
-            unit="fraction",
-            higher_is_better=False,
-            n=len(ok),
-            note=f"requests whose server and client counts differ by > {TOLERATED_TOKENS} "
-            f"token{flag}",
-        ),
-    }, None
+    out[PerfName.OUTPUT_TOKENS_CLIENT] = Value(
+        value=float(sum(counts)), unit="tok", higher_is_better=True, n=len(ok),
+        note=f"the answers' text re-encoded with the client tokenizer{flag}",
+    )  # fmt: skip
+    out[PerfName.TOKEN_COUNT_MISMATCH] = Value(
+        value=differ / len(ok), unit="fraction", higher_is_better=False, n=len(ok),
+        note=f"requests whose counts differ by > {TOLERATED_TOKENS} token{flag}",
+    )  # fmt: skip
+    return out, None
