@@ -91,11 +91,13 @@ def _this_project() -> str:
         dist = distribution("limitbench")
     except PackageNotFoundError:
         return str(Path(__file__).resolve().parents[2])
-    origin = dist.read_text("direct_url.json")
-    if origin:
-        url = str(json.loads(origin).get("url", ""))
-        if url.startswith("file://"):
-            return url.removeprefix("file://")
+    origin = json.loads(dist.read_text("direct_url.json") or "{}")
+    url = str(origin.get("url", ""))
+    if url.startswith("file://"):  # an editable checkout stays editable there too
+        editable = origin.get("dir_info", {}).get("editable", False)
+        return (
+            f"--editable={url.removeprefix('file://')}" if editable else url.removeprefix("file://")
+        )
     return f"limitbench=={dist.version}"
 
 

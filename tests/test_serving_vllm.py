@@ -1,0 +1,149 @@
+"""Served vLLM on 127.0.0.1, started by limitbench from its separate vLLM environment
+(`limitbench setup vllm`; CI builds it): continuous batching makes output throughput rise
+with concurrency, the server's counters and both token counts are recorded per level, the
+SLO search finds the highest passing level, and a server killed mid-run keeps the finished
+units. Runs the shipped suites/serving_vllm.yaml with smaller sizes."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from harness.engine_envs import env_dir, env_python
+from harness.run.slo_search import read_outcomes
+from harness.store.records import Record, RunStore
+
+ROOT = Path(__file__).resolve().parents[1]
+SERVER = "vllm.entrypoints.openai.api_server"
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module", autouse=True)
+def vllm_env() -> None:
+    if env_python("vllm") is not None:
+        return
+    why = f"no vLLM environment at {env_dir('vllm')}: run `limitbench setup vllm`"
+    if os.environ.get("CI"):
+        pytest.fail(why + " (CI builds it in .ci/run)")
+    pytest.skip(why)
+
+
+def _suite(tmp_path: Path, name: str, **changes: Any) -> Path:
+    data = yaml.safe_load((ROOT / "suites" / "serving_vllm.yaml").read_text(encoding="utf-8"))
+    data["tasks"] = [{"name": "bible_en_fr", "n": 12}]
+    model = data["models"][0]
+    model["variants"] = {"axes": {"concurrency": [1, 2, 4]}}
+    model.pop("slo_search")
+    for key, value in changes.items():
+        (model if key in ("slo_search", "variants") else data)[key] = value
+    path = tmp_path / f"{name}.yaml"
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    return path
+
+
+def _run(suite: Path, out: Path) -> subprocess.CompletedProcess[str]:
+    cmd = [sys.executable, "-m", "harness.cli", "run", str(suite), "--out", str(out)]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=900, check=False)
+
+
+def _levels(out: Path) -> dict[int, Record]:
+    return {int(r.knobs["concurrency"]): r for r in RunStore(out).records()}
+
+
+@pytest.fixture(scope="module")
+def sweep(tmp_path_factory: pytest.TempPathFactory) -> dict[int, Record]:
+    tmp = tmp_path_factory.mktemp("vllm_sweep")
+    done = _run(_suite(tmp, "sweep"), tmp / "run")
+    assert done.returncode == 0, done.stderr[-3000:]
+    return _levels(tmp / "run")
+
+
+def test_continuous_batching_raises_throughput_with_concurrency(
+    sweep: dict[int, Record],
+) -> None:
+    rate = {c: r.perf["steady_output_tokens_per_s"].value for c, r in sweep.items()}
+    print("vLLM served", json.dumps({c: round(v, 1) for c, v in rate.items()}))
+    # One request at a time cannot do this: queueing alone keeps throughput flat (the
+    # llama.cpp server's sweep holds at ~1x).
+    assert rate[4] >= 2.0 * rate[1]
+    for record in sweep.values():
+        for family in ("ttft", "tpot", "itl", "e2e"):
+            assert {f"{family}_p50", f"{family}_p90", f"{family}_p99"} <= set(record.perf)
+        server = record.perf["output_tokens_server"].value
+        # the server's Prometheus counter over the window equals its usage blocks' sum
+        assert record.perf["server_generation_tokens"].value == server
+        client = record.perf["output_tokens_client"].value
+        assert abs(server - client) <= 0.05 * server  # re-encoding merges a few tokens
+        assert record.perf["token_count_mismatch"].value <= 0.25
+        assert "prefix_cache_reset" not in record.unavailable  # emptied before each window
+        assert record.perf["prefix_cache_hit_rate"].value <= 1
+        assert record.quality["chrf"].value > 0  # accuracy on the load test's own answers
+
+
+def test_slo_search_returns_the_highest_passing_level(
+    sweep: dict[int, Record], tmp_path: Path
+) -> None:
+    """An SLO between the lightest and the heaviest level's median TPOT (fixed from the
+    sweep, so a shared machine's speed does not decide the test): the search must pass the
+    first level, fail by concurrency 4 and report the highest level that passed."""
+    tpot = {c: r.perf["tpot_p50"].value * 1000 for c, r in sweep.items()}
+    bound = (tpot[1] + tpot[4]) / 2
+    slo = {"tpot_ms": round(bound, 2), "attainment": 0.5}
+    search = {"knob": "concurrency", "start": 1, "max": 16, "judge": "point"}
+    suite = _suite(tmp_path, "search", slo=slo, slo_search=search, variants=None)
+    done = _run(suite, tmp_path / "run")
+    assert done.returncode == 0, done.stderr[-3000:]
+    (outcome,) = read_outcomes(tmp_path / "run")
+    print("search", tpot, outcome.model_dump_json())
+    levels = _levels(tmp_path / "run")
+    best = outcome.highest_passing
+    assert best is not None and 1 <= best < 4
+    assert levels[int(best)].perf["slo_attainment"].value >= 0.5
+    failed = [lv.level for lv in outcome.levels if not lv.passed]
+    assert (failed and min(failed) == best + 1) or (failed and min(f for f in failed) > best)
+    for level in outcome.levels:  # every verdict is the record's
+        attained = levels[int(level.level)].perf["slo_attainment"].value
+        assert level.passed == (attained >= 0.5)
+
+
+def test_server_killed_mid_run_keeps_finished_units(tmp_path: Path) -> None:
+    import psutil
+
+    tasks = [{"name": "pang_lee_generate", "n": 2}, {"name": "bible_en_fr", "n": 24}]
+    suite = _suite(tmp_path, "kill", tasks=tasks, variants={"axes": {"concurrency": [1]}})
+    out = tmp_path / "run"
+    cmd = [sys.executable, "-m", "harness.cli", "run", str(suite), "--out", str(out)]
+    run = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 600
+        while not (out / "records.jsonl").exists() or not RunStore(out).records():
+            assert run.poll() is None and time.monotonic() < deadline
+            time.sleep(0.1)
+        children = psutil.Process(run.pid).children(recursive=True)
+        servers = [p for p in children if SERVER in " ".join(p.cmdline())]
+        assert len(servers) == 1
+        os.kill(servers[0].pid, signal.SIGKILL)
+        _, stderr = run.communicate(timeout=180)
+    finally:
+        if run.poll() is None:
+            run.kill()
+    assert run.returncode == 2, stderr[-3000:]
+    errors = [line for line in stderr.splitlines() if line.startswith("limitbench: error:")]
+    assert len(errors) == 1 and "Traceback" not in stderr
+    assert "stopped answering during generate requests" in errors[0]
+    assert "finished units are kept" in errors[0]
+    assert [r.task for r in RunStore(out).records()] == ["pang_lee_generate"]
+    left = [
+        p for p in psutil.process_iter(["cmdline"]) if SERVER in " ".join(p.info["cmdline"] or [])
+    ]
+    assert not left  # the server's engine process went with it (its process group)
