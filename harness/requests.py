@@ -38,6 +38,9 @@ class Generate:
     max_new_tokens: int = 64
     stop: tuple[str, ...] = ()
     chat: bool = False  # wrap in the model's chat template as one user turn
+    # Generate all max_new_tokens whatever the model says (synthetic serving load); the
+    # openai backend sends vLLM's `ignore_eos`, other engines stop at EOS as usual.
+    ignore_eos: bool = False
 
 
 @dataclass(frozen=True)

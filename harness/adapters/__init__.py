@@ -6,5 +6,6 @@ from harness.adapters.base import ADAPTERS, Adapter, AdapterOptions
 from harness.adapters import perplexity as _perplexity  # noqa: F401  isort: skip
 from harness.adapters import choice as _choice  # noqa: F401  isort: skip
 from harness.adapters import generation as _generation  # noqa: F401  isort: skip
+from harness.adapters import load as _load  # noqa: F401  isort: skip
 
 __all__ = ["ADAPTERS", "Adapter", "AdapterOptions"]

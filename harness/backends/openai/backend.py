@@ -190,6 +190,8 @@ class OpenAIBackend(Backend):
         }
         if req.stop:
             payload["stop"] = list(req.stop)
+        if req.ignore_eos:
+            payload["ignore_eos"] = True
         if chat:
             payload["messages"] = [{"role": "user", "content": req.prompt}]
         else:
