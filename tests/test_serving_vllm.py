@@ -25,7 +25,7 @@ from harness.store.records import Record, RunStore
 ROOT = Path(__file__).resolve().parents[1]
 SERVER = "vllm.entrypoints.openai.api_server"
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.network]
 
 
 @pytest.fixture(scope="module", autouse=True)

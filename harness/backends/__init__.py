@@ -3,7 +3,7 @@
 base.py      the one engine interface (Backend), EngineOptions and the registry
 options.py   shared option types and the plan-time check of a suite's knobs
 items.py windows.py stops.py server_launch.py   conventions the engines share
-hf/ llamacpp/ openai/ encoder/ mock/   one folder per engine (see docs/engines.md)
+hf/ llamacpp/ openai/ encoder/ vllm/ mock/   one folder per engine (see docs/engines.md)
 """
 
 from harness.backends.base import BACKENDS, Backend, BackendInfo, Engine, EngineOptions
@@ -14,5 +14,6 @@ from harness.backends import hf as _hf  # noqa: F401  isort: skip
 from harness.backends import openai as _openai  # noqa: F401  isort: skip
 from harness.backends import llamacpp as _llamacpp  # noqa: F401  isort: skip
 from harness.backends import encoder as _encoder  # noqa: F401  isort: skip
+from harness.backends import vllm as _vllm  # noqa: F401  isort: skip
 
 __all__ = ["BACKENDS", "Backend", "BackendInfo", "Engine", "EngineOptions"]
