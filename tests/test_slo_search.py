@@ -167,3 +167,13 @@ def test_a_search_without_an_slo_or_on_an_in_process_engine_is_refused(
     hf = suite.models[0].model_copy(update={"backend": "hf"})
     with pytest.raises(UserError, match="backend 'openai'"):
         plan_searches(suite.model_copy(update={"models": [hf]}), [], "s.yaml")
+
+
+def test_a_search_refuses_the_ray_executor(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, write_yaml: WriteYaml, capsys: Any
+) -> None:
+    suite = _search_suite(tmp_path, write_yaml)
+    out = tmp_path / "run"
+    code = run_cli(monkeypatch, "run", str(suite), "--out", str(out), "--executor", "ray")
+    assert code == 2
+    assert "runs with the local executor" in capsys.readouterr().err

@@ -54,6 +54,12 @@ def run_on_ray(
     sink: ProgressSink,
     options: ExecutorOptions,
 ) -> Outcome:
+    searching = [m.name for m in p.suite.models if m.slo_search is not None]
+    if searching:  # each level depends on the last one's verdict: one worker in order
+        raise UserError(
+            f"model entry '{searching[0]}': an SLO search (key 'slo_search') decides each "
+            "level from the last, so it runs with the local executor: drop '--executor ray'"
+        )
     ray = import_ray()
     connect(ray, options)
     try:
