@@ -31,8 +31,14 @@ SAMPLE: dict[str, Scalar] = {
     "adapter": "lee-lora",  # a folder name; its contents are checked when it is applied
     "drop_middle": 2,
     "dtype": "bfloat16",
+    "enable_prefix_caching": False,
+    "enforce_eager": True,
+    "gpu_memory_utilization": 0.5,
+    "kv_cache_space_gb": 1.0,
     "layers": 3,
     "max_length": 256,
+    "max_model_len": 1024,
+    "max_num_seqs": 8,
     "mock_delay_s": 0.0,
     "mock_quality": 0.5,
     "n_batch": 128,
@@ -41,8 +47,10 @@ SAMPLE: dict[str, Scalar] = {
     "quant": "q8_0",  # a level both hf (GGUF round-trip) and llama.cpp have
     "repeat": 2,
     "request_rate": 5.0,
+    "seed": 0,
     "share_context": False,
     "sparsity": 0.5,
+    "tensor_parallel_size": 1,
     "threads": 2,
 }
 # What each engine honours (and `repeat`, which every engine honours by ignoring it): the
@@ -52,6 +60,19 @@ HONOURED = {
     "openai": {"concurrency", "request_rate"},
     "llamacpp": {"threads", "max_length", "n_ctx", "n_batch", "n_gpu_layers", "quant"},
     "encoder": {"dtype", "threads", "batch_size", "max_length", "quant"},
+    "vllm": {
+        "dtype",
+        "max_model_len",
+        "max_length",
+        "gpu_memory_utilization",
+        "max_num_seqs",
+        "enable_prefix_caching",
+        "tensor_parallel_size",
+        "quant",
+        "enforce_eager",
+        "kv_cache_space_gb",
+        "seed",
+    },
     "hf": {
         "dtype",
         "device",
@@ -76,7 +97,10 @@ def _model(backend: str) -> ModelConfig:
 
 
 # Where an engine's own levels differ from the sample: the encoder's one real quantization.
-ENGINE_SAMPLE: dict[tuple[str, str], Scalar] = {("encoder", "quant"): "int8_dynamic"}
+ENGINE_SAMPLE: dict[tuple[str, str], Scalar] = {
+    ("encoder", "quant"): "int8_dynamic",
+    ("vllm", "quant"): "fp8",  # a vLLM method (checked against vLLM's list where it is installed)
+}
 
 
 def _check(backend: str, knob: str) -> None:
@@ -87,8 +111,10 @@ def _check(backend: str, knob: str) -> None:
 @pytest.fixture(autouse=True)
 def llamacpp_present(monkeypatch: pytest.MonkeyPatch) -> None:
     import harness.backends.llamacpp.factory as factory
+    import harness.backends.vllm.factory as vllm_factory
 
     monkeypatch.setattr(factory, "missing_extra", lambda: None)
+    monkeypatch.setattr(vllm_factory, "missing_extra", lambda: None)
 
 
 def test_every_option_is_a_registered_knob_with_a_sample() -> None:
@@ -168,7 +194,7 @@ def test_defaults_live_in_the_options() -> None:
     encoder = EncoderOptions()
     assert encoder.knobs() == {"dtype": "float32", "batch_size": 32}
     assert engines_honouring("batch_size") == ["encoder", "hf"]
-    assert engines_honouring("quant") == ["encoder", "hf", "llamacpp"]
+    assert engines_honouring("quant") == ["encoder", "hf", "llamacpp", "vllm"]
 
 
 def test_the_cli_refuses_dtype_on_a_served_model(
