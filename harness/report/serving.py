@@ -115,23 +115,34 @@ def highest_meeting(levels: Sequence[Record]) -> str:
     return f"{knob}={level:g} (goodput {_perf(meeting[-1], 'goodput')} req/s)"
 
 
-def curve_plot(path: Path, title: str, levels: Sequence[Record]) -> Path:
-    """p50 and p99 TTFT and TPOT (ms) against achieved output tokens/s, labelled by load."""
+def curve_plot(
+    path: Path, title: str, levels: Sequence[Record], searched: float | None = None
+) -> Path:
+    """p50 and p99 TTFT and TPOT (ms) against achieved output tokens/s, labelled by load;
+    levels meeting the SLO are filled, the others hollow (the SLO frontier lies between),
+    and the SLO search's highest passing level is marked."""
     plt = _pyplot()
     fig, axes = plt.subplots(1, 2, figsize=(9, 3.6), dpi=110)
     x = [r.perf[PerfName.ACHIEVED_OUTPUT_TOKENS_PER_S].value for r in levels]
+    met = [bool((m := r.perf.get("slo_met")) is not None and m.value) for r in levels]
     for ax, stat in zip(axes, ("ttft", "tpot"), strict=True):
         for pct, style in (("p50", "o-"), ("p99", "s--")):
             key = f"{stat}_{pct}"
             y = [r.perf[key].value * 1000 if key in r.perf else float("nan") for r in levels]
-            ax.plot(x, y, style, label=pct)
-            if pct == "p99":
-                for xi, yi, record in zip(x, y, levels, strict=True):
-                    knob, level = load_of(record)
+            (line,) = ax.plot(x, y, style, label=pct, markerfacecolor="none")
+            filled = [(xi, yi) for xi, yi, ok in zip(x, y, met, strict=True) if ok]
+            if filled:
+                fx, fy = zip(*filled, strict=True)
+                ax.plot(fx, fy, style[0], color=line.get_color())
+            for xi, yi, record in zip(x, y, levels, strict=True):
+                knob, level = load_of(record)
+                if pct == "p99":
                     ax.annotate(f"{knob}={level:g}", (xi, yi), fontsize=6)
+                if searched is not None and level == searched and pct == "p50":
+                    ax.axvline(xi, color="grey", linestyle=":", label="search: highest passing")
         ax.set(xlabel="achieved output tokens/s", ylabel=f"{stat.upper()} (ms)")
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=7)
+        ax.legend(fontsize=7, title="filled: meets the SLO", title_fontsize=6)
     fig.suptitle(title, fontsize=9)
     fig.tight_layout()
     fig.savefig(path)
@@ -149,7 +160,8 @@ def serving_section(
     parts += [search_table(outcome) for outcome in searches]
     for (model, task), levels in sorted(groups.items()):
         name = f"serving_{file_slug(model)}_{file_slug(task)}.png"
-        curve_plot(fig_dir / name, f"{model} · {task}", levels)
+        best = next((o.highest_passing for o in searches if o.model == model), None)
+        curve_plot(fig_dir / name, f"{model} · {task}", levels, best)
         parts.append(
             f"**{model} · {task}**: highest load meeting the SLO (attainment's point "
             f"estimate): {highest_meeting(levels)}.\n\n"
