@@ -47,7 +47,7 @@ def require_env_python(engine: str, where: str) -> Path:
     if python is None:
         raise UserError(
             f"{where}: the '{engine}' environment is not set up at {env_dir(engine)}: run "
-            f"`limitbench setup {engine}` (about 2 minutes and 3.5 GB), or point "
+            f"`limitbench setup {engine}` (about 2.5 minutes and 4 GB), or point "
             f"LIMITBENCH_{engine.upper()}_ENV at a venv that has it"
         )
     return python

