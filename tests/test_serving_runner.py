@@ -13,10 +13,10 @@ from tests.conftest import WriteYaml, run_cli
 from tests.test_serving_mechanics import FAKE
 
 
-def test_a_load_sweep_writes_one_served_record_per_level(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, write_yaml: WriteYaml
-) -> None:
-    rows = [{"q": f"question {i} abc", "a": "abc" if i % 2 else "zzz"} for i in range(8)]
+def write_echo_task(tmp_path: Path, write_yaml: WriteYaml, answers: list[str]) -> None:
+    """tasks/echo_qa.yaml: question i ends in "abc", its gold answer answers[i]; the fake
+    server echoes a prompt's last max_tokens (3) characters, so "abc" is right."""
+    rows = [{"q": f"question {i} abc", "a": answer} for i, answer in enumerate(answers)]
     data = tmp_path / "qa.jsonl"
     data.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
     write_yaml(
@@ -28,6 +28,12 @@ def test_a_load_sweep_writes_one_served_record_per_level(
             "options": {"prompt": "{q}", "target": "{a}", "max_new_tokens": 3},
         },
     )
+
+
+def test_a_load_sweep_writes_one_served_record_per_level(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, write_yaml: WriteYaml
+) -> None:
+    write_echo_task(tmp_path, write_yaml, ["abc" if i % 2 else "zzz" for i in range(8)])
     command = ["{python}", FAKE, "--port", "{port}", "--delay-s", "0.02"]
     suite = write_yaml(
         tmp_path / "suite.yaml",

@@ -5,7 +5,6 @@ first token is late). The real server's search: tests/test_serving_vllm.py."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +18,7 @@ from harness.run.slo_search import SearchLevel, read_outcomes, search_levels
 from harness.store.records import RunStore
 from tests.conftest import WriteYaml, run_cli
 from tests.test_serving_mechanics import FAKE
+from tests.test_serving_runner import write_echo_task
 
 
 def _threshold(limit: float, rates: dict[float, float] | None = None) -> Any:
@@ -91,18 +91,7 @@ def test_steady_window_runs_from_the_first_completion_to_the_last_send() -> None
 
 
 def _search_suite(tmp_path: Path, write_yaml: WriteYaml, **search: Any) -> Path:
-    rows = [{"q": f"question {i} abc", "a": "abc"} for i in range(16)]
-    data = tmp_path / "qa.jsonl"
-    data.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
-    write_yaml(
-        tmp_path / "tasks" / "echo_qa.yaml",
-        {
-            "name": "echo_qa",
-            "adapter": "qa",
-            "source": {"format": "jsonl", "path": str(data)},
-            "options": {"prompt": "{q}", "target": "{a}", "max_new_tokens": 3},
-        },
-    )
+    write_echo_task(tmp_path, write_yaml, ["abc"] * 16)
     flags = ["--delay-s", "0.03", "--capacity", "3", "--metrics", "--usage"]
     command = ["{python}", FAKE, "--port", "{port}", *flags]
     model = {

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from harness.perf_specs import PerfName
 from harness.requests import GenerateResponse
 from harness.values import Value
 
@@ -50,11 +51,11 @@ def steady_values(responses: Sequence[GenerateResponse]) -> tuple[dict[str, Valu
         "and cool-down excluded"
     )
     return {
-        "steady_output_tokens_per_s": Value(
+        PerfName.STEADY_OUTPUT_TOKENS_PER_S: Value(
             value=tokens / span, unit="tok/s", higher_is_better=True, n=int(tokens), note=note
         ),
-        "steady_requests_per_s": Value(
+        PerfName.STEADY_REQUESTS_PER_S: Value(
             value=finished / span, unit="req/s", higher_is_better=True, n=finished, note=note
         ),
-        "steady_window_s": Value(value=span, unit="s", higher_is_better=True, note=note),
+        PerfName.STEADY_WINDOW: Value(value=span, unit="s", higher_is_better=True, note=note),
     }, None

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from harness.run.runner import HeldEngine, ProgressSink
 
 SEARCH_FILE = "slo_search.json"
+ATTAINMENT = "slo_attainment"  # harness.slo's per-record attainment
 
 
 class SearchLevel(BaseModel):
@@ -60,35 +61,31 @@ def _level_value(config: SLOSearchConfig, level: float) -> Scalar:
     return int(level) if config.knob == "concurrency" else round(level, 6)
 
 
-def _judge(records: Sequence[Record], search: SLOSearchConfig, slo: SLOConfig) -> SearchLevel:
+def _judge(
+    records: Sequence[Record], search: SLOSearchConfig, slo: SLOConfig, level: float, phase: str
+) -> SearchLevel:
     """A level passes when every task's attainment (its lower bound, or its point
     estimate) meets the target; a task with no attainment fails it (fail closed)."""
-    worst: Record | None = None
-    for record in records:
-        value = record.perf.get("slo_attainment")
-        if value is None:
-            worst = record
-            break
-        current = worst.perf.get("slo_attainment") if worst is not None else None
-        if current is None or value.value < current.value:
-            worst = record
-    found = worst.perf.get("slo_attainment") if worst is not None else None
-    judged = (
-        None if found is None else (found.ci_low if search.judge == "lower_bound" else found.value)
-    )
+    attained = [r.perf.get(ATTAINMENT) for r in records]
+    measured = [v for v in attained if v is not None]
+    # The worst task decides; a task that measured none (or no task at all) fails the level.
+    found = min(measured, key=lambda v: v.value) if measured and None not in attained else None
+    judged = None
+    if found is not None:
+        judged = found.ci_low if search.judge == "lower_bound" else found.value
     steady = [
         r.perf[PerfName.STEADY_OUTPUT_TOKENS_PER_S].value
         for r in records
         if PerfName.STEADY_OUTPUT_TOKENS_PER_S in r.perf
     ]
     return SearchLevel(
-        level=0.0,
+        level=level,
         passed=judged is not None and judged >= slo.attainment,
         attainment=found.value if found is not None else None,
         ci_low=found.ci_low if found is not None else None,
         ci_high=found.ci_high if found is not None else None,
         steady_output_tokens_per_s=sum(steady) if steady else None,
-        phase="",
+        phase=phase,
     )
 
 
@@ -204,8 +201,7 @@ def _search_one(
         ran += run_variant(p, store, done, sink, held, variant)
         wanted = {(variant.id, t.name) for t in p.tasks_for(variant)}
         records = [r for r in store.records() if r.unit_key in wanted]
-        judged = _judge(records, search, slo)
-        return judged.model_copy(update={"level": level, "phase": phase})
+        return _judge(records, search, slo, level, phase)
 
     levels, best, stopped = search_levels(search, evaluate)
     best_text = "none" if best is None else f"{best:g}"

@@ -54,6 +54,16 @@ def convert_gguf(path: Path) -> Path:
     return out
 
 
+def transformers_source(found: Path | str) -> tuple[Path | str, str]:
+    """What an engine reading transformers folders loads from a resolved source (a GGUF
+    file dequantized once into the cache, else the folder or hub id as it is), and how the
+    record names the source. The hf and vllm engines and a launched server's `{model_dir}`
+    share it, so all of them load the very same float weights."""
+    if isinstance(found, Path) and found.suffix == ".gguf":
+        return convert_gguf(found), f"{found} (GGUF, dequantized)"
+    return found, str(found)
+
+
 def _float32() -> Any:
     import torch
 
@@ -71,11 +81,7 @@ def load_model(cfg: ModelConfig, knobs: Mapping[str, Any], base_dir: Path) -> tu
     torch.manual_seed(0)
     if "threads" in knobs:
         torch.set_num_threads(int(knobs["threads"]))
-    location = resolve(cfg.source, base_dir)
-    source = str(location)
-    if isinstance(location, Path) and location.suffix == ".gguf":
-        location = convert_gguf(location)
-        source = f"{source} (GGUF, dequantized)"
+    location, source = transformers_source(resolve(cfg.source, base_dir))
     common: dict[str, Any] = {"trust_remote_code": cfg.trust_remote_code, "revision": cfg.revision}
     quant = str(knobs.get("quant", ""))
     if quant.startswith("bnb_"):

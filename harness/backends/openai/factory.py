@@ -66,15 +66,13 @@ def command_placeholders(
 def model_folder(cfg: ModelConfig, local: Path | None, where: str) -> Path | str:
     """The source as a transformers folder: a GGUF dequantized once into the cache (the hf
     engine's own conversion), a folder as it is, a hub id as it is (the server fetches it)."""
+    from harness.backends.hf.load import transformers_source
+
     if local is None:
         return str(cfg.source)
-    if local.is_file() and local.suffix == ".gguf":
-        from harness.backends.hf.load import convert_gguf
-
-        return convert_gguf(local)
-    if local.is_dir():
-        return local
-    raise UserError(f"{where}: '{{model_dir}}' needs a folder or a GGUF file, not {local.name}")
+    if not (local.is_dir() or (local.is_file() and local.suffix == ".gguf")):
+        raise UserError(f"{where}: '{{model_dir}}' needs a folder or a GGUF file, not {local.name}")
+    return transformers_source(local)[0]
 
 
 def client_tokenizer_source(server: ServerConfig, local: Path | None) -> str | None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from harness.perf_specs import PerfName
 from harness.values import Value
 
 # Prometheus counter families (without the _total suffix the parser strips) -> our names.
@@ -106,7 +107,7 @@ def window_values(before: ServerCounters, after: ServerCounters) -> dict[str, Va
             )
     queries, hits = delta("prefix_cache_queries"), delta("prefix_cache_hits")
     if queries and hits is not None:
-        out["prefix_cache_hit_rate"] = Value(
+        out[PerfName.PREFIX_CACHE_HIT_RATE] = Value(
             value=hits / queries,
             unit="fraction",
             higher_is_better=True,

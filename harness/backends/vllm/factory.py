@@ -73,19 +73,16 @@ def _torch_threads_keeper() -> Callable[[], None]:
 
 def model_location(cfg: ModelConfig, base_dir: Path) -> tuple[str, str]:
     """(what vLLM loads: a folder or a hub id, the source as the record names it)."""
-    location = resolve(cfg.source, base_dir)
-    if isinstance(location, str):
-        return location, location
-    if location.suffix == ".gguf":
-        from harness.backends.hf.load import convert_gguf
+    from harness.backends.hf.load import transformers_source
 
-        return str(convert_gguf(location)), f"{location} (GGUF, dequantized)"
-    if not location.is_dir():
+    found = resolve(cfg.source, base_dir)
+    if isinstance(found, Path) and found.suffix != ".gguf" and not found.is_dir():
         raise UserError(
             f"model '{cfg.name}': backend vllm needs a model folder, a .gguf file or a hub id, "
-            f"got the file {location}"
+            f"got the file {found}"
         )
-    return str(location), str(location)
+    location, source = transformers_source(found)
+    return str(location), source
 
 
 def engine_args(
