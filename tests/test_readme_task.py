@@ -12,13 +12,13 @@ import pytest
 
 from tests.conftest import run_cli
 
-README = Path(__file__).resolve().parent.parent / "README.md"
+TASK_DOC = Path(__file__).resolve().parent.parent / "docs" / "tasks.md"
 
 
 def readme_examples() -> dict[str, str]:
     """Each fenced block that follows a `<!-- readme-example: NAME -->` marker, by NAME."""
     found = re.findall(
-        r"<!-- readme-example: (\S+) -->\n```\w*\n(.*?)```", README.read_text(), re.S
+        r"<!-- readme-example: (\S+) -->\n```\w*\n(.*?)```", TASK_DOC.read_text(), re.S
     )
     return dict(found)
 
