@@ -11,10 +11,11 @@ from typing import Any
 import pytest
 import yaml
 
+from harness.hardware.fingerprint import Fingerprint
 from harness.metrics import Metric
 from harness.metrics.primary import default_primary
 from harness.metrics.spec import MetricSpec, metric_specs
-from harness.store.runfiles import Fingerprint, Manifest
+from harness.store.runfiles import Manifest
 
 CORPUS = [
     "The quick brown fox jumps over the lazy dog. " * 3,
@@ -70,7 +71,7 @@ def _registry_only_when_marked(
     cache) must say so with the `network` marker; unmarked, it fails here, warm cache or not."""
     if request.node.get_closest_marker("network") is not None:
         return
-    import harness.assets
+    import harness.suite.sources
 
     def refuse(name: str, version: str) -> Path:
         raise AssertionError(
@@ -78,7 +79,7 @@ def _registry_only_when_marked(
             "from the package registry: mark the test @pytest.mark.network"
         )
 
-    monkeypatch.setattr(harness.assets, "pip_package", refuse)
+    monkeypatch.setattr(harness.suite.sources, "pip_package", refuse)
 
 
 def train_tiny_tokenizer() -> Any:

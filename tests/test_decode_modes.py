@@ -14,7 +14,7 @@ from harness.backends.hf.decode_modes import (
     generate_kwargs,
     resolve_mode,
 )
-from harness.requests import Generate, RollingLogLikelihood
+from harness.core.requests import Generate, RollingLogLikelihood
 from tests.test_variants import _load
 
 PROMPTS = ["the cat sat on", "a dog ran to the far end of the", "one two", "x"]
@@ -54,8 +54,8 @@ def test_the_mode_is_chosen_per_device_unless_set() -> None:
 
 def test_an_unknown_mode_is_refused_at_plan_time() -> None:
     from harness.backends.options import check_variants
-    from harness.config import ModelConfig
-    from harness.errors import UserError
+    from harness.core.errors import UserError
+    from harness.suite.schema import ModelConfig
     from harness.variants import Variant
 
     model = ModelConfig(name="m", source="x")

@@ -12,11 +12,11 @@ import numpy as np
 import pytest
 
 from harness.backends.llamacpp.decode import top_k_rows
-from harness.config import SuiteConfig
-from harness.errors import UserError
+from harness.core.errors import UserError
+from harness.core.requests import RollingLogLikelihood, TopTokens
 from harness.metrics.divergence import TokenMismatch, sample_divergence
-from harness.requests import RollingLogLikelihood, TopTokens
 from harness.run.references import DivergencePlan, plan_divergence, reference_order
+from harness.suite.schema import SuiteConfig
 from harness.variants import Variant
 from tests.conftest import run_cli
 

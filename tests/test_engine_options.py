@@ -15,9 +15,9 @@ from harness.backends.encoder.options import EncoderOptions
 from harness.backends.hf.options import HFOptions
 from harness.backends.llamacpp.options import LlamaCppOptions
 from harness.backends.options import check_variants, engines_honouring
-from harness.config import ModelConfig, ServerConfig, load_suite
-from harness.errors import UserError
-from harness.values import Scalar
+from harness.core.errors import UserError
+from harness.core.values import Scalar
+from harness.suite.schema import ModelConfig, ServerConfig, load_suite
 from harness.variants import KNOBS, Variant, expand_variants
 from tests.conftest import run_cli
 
@@ -250,7 +250,7 @@ def test_the_shipped_suites_plan_to_the_same_variant_ids() -> None:
 def test_entry_point_groups_have_no_spaces_and_old_ones_still_load(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    import harness.registry as registry
+    import harness.core.registry as registry
 
     loaded: list[str] = []
 

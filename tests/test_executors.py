@@ -10,12 +10,12 @@ from typing import Any
 
 import pytest
 
-from harness.config import Resources
+from harness.core.values import Value
 from harness.executors.ray import ray_demand
 from harness.gate import GateRules, compare_perf
 from harness.gate.runs import RunData
 from harness.store.records import Record
-from harness.values import Value
+from harness.suite.schema import Resources
 from tests.conftest import make_fingerprint, make_manifest, run_cli
 
 MOCK = [{"name": "m0", "source": "x", "backend": "mock"}]

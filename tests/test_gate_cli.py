@@ -15,10 +15,10 @@ from typing import Any
 import pytest
 
 from harness.adapters.choice import ClassificationAdapter
+from harness.core.values import Value
 from harness.metrics.choice import choice_scores
 from harness.store.records import Record, RunStore
 from harness.store.runfiles import SampleRow
-from harness.values import Value
 from tests.conftest import make_fingerprint, make_manifest, make_specs, run_cli
 
 TASKS = ("sentiment", "topic")

@@ -24,12 +24,12 @@ import pytest
 from harness.adapters.choice import ClassificationAdapter
 from harness.adapters.generation import TranslationAdapter
 from harness.adapters.perplexity import PerplexityAdapter
+from harness.core.values import Value
 from harness.metrics.choice import choice_scores
 from harness.metrics.spec import metric_specs
 from harness.metrics.text import sentence_stats
 from harness.store.records import Record, RunStore
 from harness.store.runfiles import SampleRow
-from harness.values import Value
 from tests.conftest import make_fingerprint, make_manifest, run_cli
 
 Rows = list[dict[str, float]]

@@ -9,13 +9,13 @@ from pathlib import Path
 import pytest
 
 from harness.adapters.choice import ClassificationAdapter
+from harness.core.values import Value
 from harness.gate import Comparison, compare_perf, compare_quality, decide
 from harness.gate.paired import paired_bootstrap
 from harness.gate.rules import GateRules, Rule, Tolerance
 from harness.gate.runs import RunData
 from harness.metrics.choice import choice_scores
 from harness.store.records import Record
-from harness.values import Value
 from tests.conftest import make_fingerprint, make_manifest, make_specs
 
 TASK, VARIANT = "pang_lee_sentiment", "smollm2"

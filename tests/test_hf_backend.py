@@ -10,10 +10,10 @@ import pytest
 import torch
 
 from harness.backends.hf.backend import HFBackend
-from harness.backends.hf.load import load_model
 from harness.backends.hf.options import HFOptions
-from harness.config import ModelConfig
-from harness.requests import Generate, LogLikelihood, RollingLogLikelihood
+from harness.backends.shared_transformers.load import load_model
+from harness.core.requests import Generate, LogLikelihood, RollingLogLikelihood
+from harness.suite.schema import ModelConfig
 from tests.conftest import CORPUS
 
 
@@ -92,7 +92,7 @@ def test_packed_4bit_parameters_count_by_their_original_shape() -> None:
     """bitsandbytes Params4bit hold two weights per byte; numel() is half the count."""
     from types import SimpleNamespace
 
-    from harness.backends.hf.params import count_params, logical_numel
+    from harness.hardware.params import count_params, logical_numel
 
     class Packed(torch.Tensor):
         quant_state: Any

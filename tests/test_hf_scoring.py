@@ -10,11 +10,11 @@ import torch
 
 from harness.backends.hf.backend import HFBackend
 from harness.backends.hf.head import ChunkedHead
-from harness.backends.hf.load import load_model
 from harness.backends.hf.options import HFOptions
 from harness.backends.hf.scoring import RowScorer, batch_rows, plan_rows
-from harness.config import ModelConfig
-from harness.requests import LogLikelihood, RollingLogLikelihood
+from harness.backends.shared_transformers.load import load_model
+from harness.core.requests import LogLikelihood, RollingLogLikelihood
+from harness.suite.schema import ModelConfig
 from tests.conftest import CORPUS
 
 

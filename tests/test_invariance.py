@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 
-from harness.config import InvarianceConfig, SuiteConfig
-from harness.metrics.invariance import audit_task
+from harness.report.audit import audit_task
 from harness.run.invariance import plan_invariance, with_noise_floor
 from harness.store.records import Record
 from harness.store.runfiles import SampleRow
+from harness.suite.schema import InvarianceConfig, SuiteConfig
 from harness.variants import Variant
 from tests.conftest import WriteYaml, run_cli
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.metrics.invariance import PairAudit, TaskAudit
 from harness.report.aggregate import load_runs
+from harness.report.audit import PairAudit, TaskAudit
 from harness.report.invariance import audits_of
 from tests.conftest import run_cli
 

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from harness.backends.base import Backend
-from harness.config import ModelConfig
-from harness.requests import Generate, LogLikelihood, RollingLogLikelihood
+from harness.core.requests import Generate, LogLikelihood, RollingLogLikelihood
+from harness.suite.schema import ModelConfig
 from tests.conftest import WriteYaml, run_cli
 
 pytest.importorskip("llama_cpp", reason="needs pip install 'limitbench[llamacpp]'")
@@ -47,7 +47,7 @@ def gguf_f32() -> Backend:
 
 
 def _texts() -> list[str]:
-    from harness.assets import resolve_local
+    from harness.suite.sources import resolve_local
 
     lines = resolve_local(WIKI).read_text(encoding="utf-8").splitlines()
     return [line for line in lines if len(line) > 1500][:3]

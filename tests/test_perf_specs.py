@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 
-from harness.perf_specs import (
+from harness.core.perf_names import PerfName
+from harness.core.perf_specs import (
     CATALOGUE,
     Kernels,
     PerfKind,
-    PerfName,
     Phase,
     Scope,
     SpecContext,

@@ -10,15 +10,15 @@ import numpy as np
 import pytest
 
 from harness.backends.mock import MockBackend
-from harness.config import TimingConfig
+from harness.core.requests import RollingLogLikelihood
+from harness.core.values import Value
 from harness.profilers import energy as energy_module
 from harness.profilers.base import Work
 from harness.profilers.idle import IdlePower
 from harness.profilers.memory import MemoryProfiler
 from harness.profilers.timing import TimingProfiler, time_per_output_token
-from harness.requests import RollingLogLikelihood
 from harness.run.measure import measure, merge_repeats
-from harness.values import Value
+from harness.suite.schema import TimingConfig
 
 
 def test_timing_rates_percentiles_and_tpot() -> None:
@@ -107,8 +107,8 @@ def test_merge_repeats_median_and_spread() -> None:
 def test_roofline_flops_and_peaks(
     tiny_model_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from harness.backends.hf.params import head_weights, linear_weights
     from harness.hardware import peaks as peaks_module
+    from harness.hardware.params import head_weights, linear_weights
     from harness.hardware.shapes import attention_flops
     from harness.profilers.roofline import RooflineProfiler
     from tests.test_variants import _load

@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from harness.core.values import Value
 from harness.hardware.fingerprint import fingerprint
 from harness.store.records import SCHEMA_VERSION, Record, RunStore
 from harness.store.runfiles import SampleRow
-from harness.values import Value
 from tests.conftest import make_manifest
 
 

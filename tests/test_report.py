@@ -10,11 +10,11 @@ import pytest
 
 from harness.adapters.choice import ClassificationAdapter
 from harness.adapters.perplexity import PerplexityAdapter
-from harness.perf_specs import Kernels, SpecContext, perf_specs
+from harness.core.perf_specs import Kernels, SpecContext, perf_specs
+from harness.core.values import Value
 from harness.report.fit import Fit, Refusal, fit_power_law, pareto_front
 from harness.report.render import render
 from harness.store.records import SCHEMA_VERSION, Record
-from harness.values import Value
 from tests.conftest import make_manifest, make_specs
 
 

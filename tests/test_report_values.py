@@ -15,11 +15,11 @@ import pytest
 from scipy.stats import binomtest
 
 from harness.adapters.choice import ClassificationAdapter
+from harness.core.values import Value
 from harness.metrics import summarize
 from harness.metrics.choice import choice_scores
 from harness.store.records import Record, RunStore
 from harness.store.runfiles import SampleRow
-from harness.values import Value
 from tests.conftest import make_manifest, make_specs, run_cli
 
 N, WRONG, LOST = 200, 40, 30  # the variant loses 30 of its base's 160 right answers

@@ -15,11 +15,10 @@ import torch
 
 from harness.adapters.base import AdapterContext
 from harness.backends.mock import MockBackend
-from harness.config import TaskConfig
-from harness.hardware.fingerprint import fingerprint, hardware_key
-from harness.perf_specs import Kernels, Scope
-from harness.requests import LogLikelihoodResponse
-from harness.store.runfiles import Fingerprint
+from harness.core.perf_specs import Kernels, Scope
+from harness.core.requests import LogLikelihoodResponse
+from harness.hardware.fingerprint import Fingerprint, fingerprint, hardware_key
+from harness.suite.schema import TaskConfig
 from tests.conftest import make_fingerprint, run_cli
 
 
@@ -132,7 +131,7 @@ def test_nvml_maps_through_cuda_visible_devices_without_uuids(
 
 
 def test_roofline_counts_packed_4bit_linears_and_head_dim() -> None:
-    from harness.backends.hf.params import linear_weights
+    from harness.hardware.params import linear_weights
     from harness.hardware.shapes import (
         ModelShape,
         attention_flops,
@@ -263,7 +262,7 @@ def test_ttft_says_whether_it_is_per_batch() -> None:
 
 
 def test_timing_repeats_by_default_and_fake_quant_says_same_kernels(tiny_model_dir: Path) -> None:
-    from harness.config import TimingConfig
+    from harness.suite.schema import TimingConfig
     from tests.test_variants import _load
 
     assert TimingConfig().min_repeats >= 3
@@ -276,7 +275,7 @@ def test_timing_repeats_by_default_and_fake_quant_says_same_kernels(tiny_model_d
 def test_bnb_4bit_quantized_bytes_count_every_weight() -> None:
     """apply_quant on a model whose Linear holds a packed 4-bit weight (as bitsandbytes'
     Linear4bit does): n_params and weight_bytes_quantized must not be halved."""
-    from harness.backends.hf.quantize import apply_quant
+    from harness.backends.shared_transformers.quantize import apply_quant
 
     class Packed(torch.nn.Parameter):
         quant_state: Any

@@ -79,7 +79,7 @@ def test_resume_while_the_run_is_going_is_refused(tmp_path: Path, ppl_suite: Any
 
 
 def test_lock_is_exclusive_within_a_process_and_released(tmp_path: Path) -> None:
-    from harness.errors import UserError
+    from harness.core.errors import UserError
 
     with RunLock(tmp_path), pytest.raises(UserError, match="another limitbench"):
         RunLock(tmp_path).acquire()

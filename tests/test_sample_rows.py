@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from harness.adapters.base import ShotPicker
-from harness.config import TaskConfig
 from harness.data.base import make_sample
 from harness.run.plan import build_adapter
 from harness.run.sample_rows import gold_of, prompt_of
+from harness.suite.schema import TaskConfig
 
 
 def _adapter(adapter: str, options: dict[str, Any], k: int = 0, pool: Any = ()) -> Any:

@@ -14,7 +14,8 @@ from harness.executors.base import Outcome
 from harness.executors.progress import ClusterView
 from harness.executors.scheduler import Scheduler
 from harness.run.plan import plan
-from harness.run.runner import NoProgress, open_store
+from harness.run.progress import NoProgress
+from harness.run.runner import open_store
 
 
 class FakeRayError(Exception):

@@ -82,7 +82,7 @@ def test_schema_version_1_run_loads_for_report_and_gate(
 
 
 def test_unreadable_manifest_is_a_clear_error(tmp_path: Path) -> None:
-    from harness.errors import UserError
+    from harness.core.errors import UserError
 
     (tmp_path / "manifest.json").write_text('{"run_id": 3}')
     with pytest.raises(UserError, match=r"manifest\.json: not a readable run manifest"):

@@ -20,9 +20,9 @@ from harness.backends.openai.backend import OpenAIBackend
 from harness.backends.openai.factory import load_openai
 from harness.backends.openai.options import OpenAIOptions
 from harness.backends.server_launch import free_port
-from harness.config import ModelConfig, ServerConfig
-from harness.requests import Generate, LogLikelihood
+from harness.core.requests import Generate, LogLikelihood
 from harness.store.records import RunStore
+from harness.suite.schema import ModelConfig, ServerConfig
 from tests.conftest import SMOLLM2_SOURCE, run_cli
 
 pytestmark = [pytest.mark.slow, pytest.mark.network]
@@ -66,7 +66,7 @@ def server() -> Iterator[OpenAIBackend]:
 def test_greedy_outputs_through_the_server_equal_in_process_ones(server: OpenAIBackend) -> None:
     from llama_cpp import Llama
 
-    from harness.assets import resolve_local
+    from harness.suite.sources import resolve_local
 
     served = server.generate([Generate(p, 24) for p in PROMPTS])
     local = Llama(str(resolve_local(SMOLLM2_SOURCE)), n_ctx=2048, n_threads=2, verbose=False)
@@ -86,7 +86,7 @@ def test_echo_loglikelihood_pins_llama_cpp_servers_off_by_one(server: OpenAIBack
     import numpy as np
     from llama_cpp import Llama
 
-    from harness.assets import resolve_local
+    from harness.suite.sources import resolve_local
 
     (got,) = server.loglikelihood([LogLikelihood("The capital of France is", " Paris")])
     local = Llama(str(resolve_local(SMOLLM2_SOURCE)), n_ctx=512, logits_all=True, verbose=False)

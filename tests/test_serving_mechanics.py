@@ -17,17 +17,17 @@ from harness.backends.openai import http as net
 from harness.backends.openai.backend import OpenAIBackend
 from harness.backends.openai.factory import load_openai
 from harness.backends.openai.options import OpenAIOptions
-from harness.config import ModelConfig, ServerConfig, SLOConfig
-from harness.errors import UserError
-from harness.metrics import mean_metric
-from harness.profilers.serving import request_stats, tpot_s
-from harness.requests import (
+from harness.core.errors import UserError
+from harness.core.requests import (
     Generate,
     GenerateResponse,
     LogLikelihood,
     RollingLogLikelihood,
 )
-from harness.slo import meets, slo_values
+from harness.metrics import mean_metric
+from harness.profilers.serving import request_stats, tpot_s
+from harness.profilers.slo import meets, slo_values
+from harness.suite.schema import ModelConfig, ServerConfig, SLOConfig
 
 FAKE = str(Path(__file__).with_name("fake_openai_server.py"))
 

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 import yaml
 
-from harness.engine_envs import env_dir, env_python
+from harness.backends.envs import env_dir, env_python
 from harness.run.slo_search import read_outcomes
 from harness.store.records import Record, RunStore
 

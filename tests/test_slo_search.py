@@ -10,12 +10,12 @@ from typing import Any
 
 import pytest
 
-from harness.config import SLOSearchConfig
-from harness.errors import UserError
+from harness.core.errors import UserError
+from harness.core.requests import GenerateResponse
 from harness.profilers.steady import steady_values
-from harness.requests import GenerateResponse
 from harness.run.slo_search import SearchLevel, read_outcomes, search_levels
 from harness.store.records import RunStore
+from harness.suite.schema import SLOSearchConfig
 from tests.conftest import WriteYaml, run_cli
 from tests.test_serving_mechanics import FAKE
 from tests.test_serving_runner import write_echo_task
@@ -147,8 +147,8 @@ def test_a_search_through_the_runner_finds_the_servers_capacity(
 def test_a_search_without_an_slo_or_on_an_in_process_engine_is_refused(
     tmp_path: Path, write_yaml: WriteYaml
 ) -> None:
-    from harness.config import load_suite
     from harness.run.slo_search import plan_searches
+    from harness.suite.schema import load_suite
 
     suite = load_suite(_search_suite(tmp_path, write_yaml))
     with pytest.raises(UserError, match="needs the suite's 'slo:'"):

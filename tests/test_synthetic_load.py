@@ -12,10 +12,10 @@ from pydantic import ValidationError
 
 from harness.adapters.base import AdapterContext
 from harness.adapters.load import LoadOptions, OutputLengths, SyntheticLoadAdapter
-from harness.config import TaskConfig
+from harness.core.requests import Generate
 from harness.data.base import make_sample
-from harness.requests import Generate
 from harness.store.records import RunStore
+from harness.suite.schema import TaskConfig
 from tests.conftest import WriteYaml, run_cli
 from tests.test_serving_mechanics import FAKE
 

@@ -12,11 +12,11 @@ from typing import Any
 import pytest
 
 from harness.backends.mock import MockBackend
-from harness.config import TimingConfig
-from harness.requests import Request, RollingLogLikelihood
+from harness.core.requests import Request, RollingLogLikelihood
+from harness.core.values import Value
 from harness.run.measure import measure
 from harness.run.repeats import MIN_SUBSET, repeat_subset, rescaled_to_full
-from harness.values import Value
+from harness.suite.schema import TimingConfig
 
 
 def _docs(n: int) -> list[list[Request]]:

@@ -10,12 +10,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from harness.errors import UserError
-from harness.perf_specs import PerfName
+from harness.core.errors import UserError
+from harness.core.perf_names import PerfName
+from harness.core.values import Value
 from harness.report.trend import Cost, TrendFit, TrendRefusal, fit_doubling, measured_points
 from harness.report.trend_section import TrendOptions, read_external, trend_section
 from harness.store.records import Record
-from harness.values import Value
 
 START = date(2020, 1, 1)
 

@@ -10,23 +10,23 @@ from typing import Any
 
 import pytest
 
-from harness.errors import UserError
-from harness.gate import compare_quality
-from harness.gate.rules import GateRules
-from harness.gate.runs import RunData
-from harness.metrics import mean_metric
-from harness.metrics.reducers import MeanOf, RatioOf
-from harness.metrics.spec import metric_specs
-from harness.perf_specs import Kernels, PerfKind, Phase, Scope
-from harness.requests import (
+from harness.core.errors import UserError
+from harness.core.perf_specs import Kernels, PerfKind, Phase, Scope
+from harness.core.requests import (
     GenerateResponse,
     LogLikelihoodResponse,
     RollingResponse,
     generated_text,
     logprobs_of,
 )
+from harness.core.values import Value
+from harness.gate import compare_quality
+from harness.gate.rules import GateRules
+from harness.gate.runs import RunData
+from harness.metrics import mean_metric
+from harness.metrics.reducers import MeanOf, RatioOf
+from harness.metrics.spec import metric_specs
 from harness.store.records import Record, RunStore
-from harness.values import Value
 from harness.variants.facts import Measure, Note, TransformFacts
 from tests.conftest import make_fingerprint, make_manifest, run_cli
 

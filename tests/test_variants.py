@@ -9,12 +9,12 @@ from typing import Any
 import pytest
 import torch
 
-from harness.backends.hf.quantize import quantizable_linears
 from harness.backends.options import check_variants
-from harness.config import ModelConfig, SuiteConfig
-from harness.errors import UserError
-from harness.requests import Generate, RollingLogLikelihood
+from harness.backends.shared_transformers.quantize import quantizable_linears
+from harness.core.errors import UserError
+from harness.core.requests import Generate, RollingLogLikelihood
 from harness.run.load import load_variant
+from harness.suite.schema import ModelConfig, SuiteConfig
 from harness.variants import Variant, expand_variants
 from tests.conftest import CORPUS
 

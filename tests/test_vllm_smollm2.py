@@ -2,7 +2,7 @@
 dequantized float32 weights, through one real suite run.
 
 vLLM pins its own torch and transformers, so it lives in a separate environment
-(harness/engine_envs.py). This test's process needs no vLLM: it runs the suite with that
+(harness/backends/envs.py). This test's process needs no vLLM: it runs the suite with that
 environment's interpreter (`<env>/bin/python -m harness.cli run`), one run holding both
 engines, and compares the two variants' records and per-sample rows.
 
@@ -22,8 +22,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.engine_envs import env_dir, env_python
-from harness.perf_specs import Scope
+from harness.backends.envs import env_dir, env_python
+from harness.core.perf_specs import Scope
 from harness.store.records import Record, RunStore
 from harness.store.runfiles import SampleRow
 from tests.conftest import SMOLLM2_SOURCE, WriteYaml

@@ -16,9 +16,9 @@ from harness.backends.options import check_variants
 from harness.backends.vllm import factory
 from harness.backends.vllm.engine import request_times, use_tqdm
 from harness.backends.vllm.options import VLLMOptions
-from harness.config import ModelConfig
-from harness.errors import UserError
-from harness.values import Scalar
+from harness.core.errors import UserError
+from harness.core.values import Scalar
+from harness.suite.schema import ModelConfig
 from harness.variants import Variant
 
 
@@ -93,7 +93,7 @@ def test_engine_arguments_leave_vllms_defaults_unless_set() -> None:
 def test_the_source_resolves_as_the_hf_engine_resolves_it(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import harness.backends.hf.load as hf_load
+    import harness.backends.shared_transformers.load as hf_load
 
     gguf = tmp_path / "model.gguf"
     gguf.write_bytes(b"GGUF")

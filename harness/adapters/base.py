@@ -9,12 +9,12 @@ from typing import Any, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, JsonValue
 
-from harness.config import TaskConfig
+from harness.core.registry import Registry
+from harness.core.requests import Embed, LogLikelihood, Request, Response
+from harness.core.values import Value
 from harness.data.base import Sample
 from harness.metrics import Metric
-from harness.registry import Registry
-from harness.requests import Embed, LogLikelihood, Request, Response
-from harness.values import Value
+from harness.suite.schema import TaskConfig
 
 
 class AdapterOptions(BaseModel):

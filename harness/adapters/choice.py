@@ -18,12 +18,12 @@ from pydantic import Field, JsonValue
 
 from harness.adapters.base import ADAPTERS, Adapter, AdapterContext, AdapterOptions, ShotPicker
 from harness.adapters.prompting import render
+from harness.core.errors import UserError
+from harness.core.requests import LogLikelihood, Request, Response, logprobs_of
 from harness.data.base import Sample
-from harness.errors import UserError
 from harness.metrics import Metric, corpus_metric, mean_metric
 from harness.metrics.choice import choice_lengths, choice_scores
 from harness.metrics.reducers import CalibrationError, MacroF1
-from harness.requests import LogLikelihood, Request, Response, logprobs_of
 
 CHOICE_CONVENTIONS = {
     "choices": "summed continuation log-likelihood",

@@ -14,6 +14,7 @@ from harness.adapters.prompting import (
     lookup,
     render,
 )
+from harness.core.requests import Generate, Request, Response, generated_text
 from harness.data.base import Sample
 from harness.metrics import Metric, corpus_metric, mean_metric
 from harness.metrics.reducers import AverageOf, SacrebleuCorpus
@@ -25,7 +26,6 @@ from harness.metrics.text import (
     sentence_stats,
     signatures,
 )
-from harness.requests import Generate, Request, Response, generated_text
 
 
 class _GenerationAdapter:

@@ -21,9 +21,9 @@ from pydantic import Field, JsonValue, model_validator
 
 from harness.adapters.base import ADAPTERS, AdapterContext, AdapterOptions
 from harness.adapters.prompting import render
+from harness.core.requests import Generate, GenerateResponse, Request, Response
 from harness.data.base import Sample
 from harness.metrics import Metric, mean_metric
-from harness.requests import Generate, GenerateResponse, Request, Response
 
 
 class OutputLengths(AdapterOptions):

@@ -14,10 +14,10 @@ from typing import ClassVar
 from pydantic import Field, JsonValue
 
 from harness.adapters.base import ADAPTERS, AdapterContext, AdapterOptions
+from harness.core.requests import Request, Response, RollingLogLikelihood, RollingResponse
 from harness.data.base import Sample
 from harness.metrics import Metric, corpus_metric
 from harness.metrics.reducers import RatioOf
-from harness.requests import Request, Response, RollingLogLikelihood, RollingResponse
 
 
 class PerplexityOptions(AdapterOptions):

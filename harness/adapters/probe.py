@@ -22,14 +22,14 @@ from pydantic import JsonValue
 
 from harness.adapters.base import UnitScores
 from harness.adapters.prompting import render
+from harness.core.errors import UserError
+from harness.core.perf_names import PerfName
+from harness.core.requests import Embed, EmbedResponse, Request, Response
+from harness.core.values import Value
 from harness.data.base import Sample
-from harness.errors import UserError
 from harness.metrics import Metric, corpus_metric, mean_metric
 from harness.metrics.choice import choice_scores
 from harness.metrics.reducers import CalibrationError, MacroF1
-from harness.perf_specs import PerfName
-from harness.requests import Embed, EmbedResponse, Request, Response
-from harness.values import Value
 
 GoldOf = Callable[[Sample], int]  # the index of a sample's gold label (the adapter's check)
 

@@ -13,8 +13,8 @@ from typing import Any
 from pydantic import Field
 
 from harness.adapters.base import AdapterOptions, ShotPicker
+from harness.core.errors import UserError, did_you_mean
 from harness.data.base import Sample
-from harness.errors import UserError, did_you_mean
 
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_ .'\-]*)\}")
 

@@ -16,12 +16,10 @@ from typing import Any, ClassVar, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from harness.config import ModelConfig
-from harness.errors import UserError
-from harness.hardware.shapes import ModelShape
-from harness.perf_specs import Scope
-from harness.registry import Registry
-from harness.requests import (
+from harness.core.errors import UserError
+from harness.core.perf_specs import Scope
+from harness.core.registry import Registry
+from harness.core.requests import (
     Embed,
     EmbedResponse,
     Generate,
@@ -33,13 +31,36 @@ from harness.requests import (
     RollingResponse,
     TopTokens,
 )
-from harness.values import Scalar
+from harness.core.values import Scalar, Value
+from harness.hardware.shapes import ModelShape
+from harness.suite.schema import ModelConfig
 from harness.variants.facts import TransformFacts
 
 Progress = Callable[[int], None]  # called with the number of requests just finished
 LatencyScope = Literal[Scope.PER_REQUEST, Scope.PER_BATCH]
 # What a language model answers (the default); an encoder answers Embed instead.
 ALL_KINDS: frozenset[type[Request]] = frozenset({LogLikelihood, RollingLogLikelihood, Generate})
+
+
+class ServedWindow(ABC):
+    """The server's side of a measured window, for an engine that streams requests to a
+    server: the serving profiler reads per-request timings from the responses and these
+    counters from the server. Values come with the record's `unavailable` reasons."""
+
+    @abstractmethod
+    def open(self) -> dict[str, str]:
+        """Before the window: prepare the server (e.g. empty its prefix cache) and read its
+        counters; returns what could not be done, by `unavailable` key."""
+
+    @abstractmethod
+    def close(self) -> tuple[dict[str, Value], dict[str, str]]:
+        """After the window: the server's counters over it, or why there are none."""
+
+    @abstractmethod
+    def token_counts(
+        self, streamed: Sequence[GenerateResponse]
+    ) -> tuple[dict[str, Value], str | None]:
+        """The server's token counts beside the client tokenizer's, or why not."""
 
 
 @dataclass(frozen=True)
@@ -110,6 +131,11 @@ class Backend(ABC):
 
     def close(self) -> None:
         """Release what the engine holds outside this process (e.g. a launched server)."""
+        return None
+
+    def served_window(self) -> ServedWindow | None:
+        """The server-side view of measured windows; None (the default): this engine streams
+        no requests to a server, so per-request serving statistics do not apply."""
         return None
 
     def apply_transform(self, knob: str, value: Scalar) -> TransformFacts:
@@ -195,6 +221,16 @@ class Engine(Generic[OptionsT]):
     # The request kinds its backends answer, known before loading (plan-time checks); the
     # backend class's `answers` must say the same.
     answers: frozenset[type[Request]] = ALL_KINDS
+    # It sends requests to a server under an offered load (an SLO search needs one).
+    serves: bool = False
+    # It loads weights from the model entry's `source` (a local path is checked at plan time).
+    reads_source: bool = True
+    # Which quantization ladder its bit widths belong to in the report: levels measured on
+    # different kernels are not one curve.
+    quant_ladder: str = "quant"
+    # Its own quantization levels (knob `quant`), most bits first: on a sweep of these alone,
+    # the first level present is the base that KL compares the others with.
+    quant_levels: tuple[str, ...] = ()
 
     def open(self, model: ModelConfig, knobs: Mapping[str, Scalar], base_dir: Path) -> Backend:
         """Validate `knobs` into this engine's options, then load."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from harness.requests import LogLikelihoodResponse
+from harness.core.requests import LogLikelihoodResponse
 
 Item = tuple[list[int], int]
 

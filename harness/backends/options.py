@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 from pydantic import Field, ValidationError
 
 from harness.backends.base import BACKENDS, Engine
-from harness.errors import UserError, close_match
-from harness.values import Scalar
+from harness.core.errors import UserError, close_match
+from harness.core.values import Scalar
 
 if TYPE_CHECKING:
     from harness.variants.base import Variant

@@ -25,7 +25,7 @@ import urllib.request
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
-from harness.errors import UserError
+from harness.core.errors import UserError
 
 GRACE_S = 5.0
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from harness.requests import RollingLogLikelihood
+from harness.core.requests import RollingLogLikelihood
 
 
 @dataclass(frozen=True)

@@ -11,9 +11,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from harness.config import validate
-from harness.errors import UserError
-from harness.registry import Registry
+from harness.core.errors import UserError
+from harness.core.registry import Registry
+from harness.suite.schema import validate
 
 
 @dataclass(frozen=True)
@@ -88,7 +88,7 @@ def load_rows(source: Mapping[str, Any], where: str, base_dir: Path) -> Rows:
         raise UserError(f"{where}: missing required key 'source.format'")
     loader = LOADERS.get(name, where=f"{where}: key 'source.format'")
     options = validate(loader.options, source, where, prefix="source")
-    from harness.assets import resolve_local
+    from harness.suite.sources import resolve_local
 
     path = resolve_local(options.path, base_dir) if loader.resolve_path else Path(options.path)
     rows = loader.load(options, path)

@@ -6,9 +6,9 @@ import json
 from pathlib import Path
 from typing import Any
 
+from harness.core.errors import UserError, did_you_mean
+from harness.core.hub_errors import hub_unreachable, is_unreachable
 from harness.data.base import Sample, SourceOptions, make_sample, read_text, register_loader
-from harness.errors import UserError, did_you_mean
-from harness.hub_errors import hub_unreachable, is_unreachable
 
 
 class SquadOptions(SourceOptions):

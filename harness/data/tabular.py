@@ -10,9 +10,9 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from harness.core.errors import UserError, did_you_mean
+from harness.core.lines import newline_lines
 from harness.data.base import Sample, SourceOptions, make_sample, read_text, register_loader
-from harness.errors import UserError, did_you_mean
-from harness.lines import newline_lines
 
 
 class TableOptions(SourceOptions):
@@ -75,7 +75,7 @@ def _json_type(value: Any) -> str:
 
 
 def records_of(text: str) -> list[str]:
-    """One record per line, without its '\n' or '\r\n' (`harness.lines`)."""
+    """One record per line, without its '\n' or '\r\n' (`harness.core.lines`)."""
     return [line.removesuffix("\n").removesuffix("\r") for line in newline_lines(text)]
 
 

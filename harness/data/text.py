@@ -9,8 +9,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Literal
 
+from harness.core.errors import UserError
 from harness.data.base import Sample, SourceOptions, make_sample, read_text, register_loader
-from harness.errors import UserError
 
 
 class TextOptions(SourceOptions):

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from harness.errors import UserError
-from harness.registry import Registry
+from harness.core.errors import UserError
+from harness.core.registry import Registry
 from harness.run.plan import Plan
-from harness.run.runner import ProgressSink
+from harness.run.progress import ProgressSink
 from harness.store.records import RunStore
 
 # `limitbench run` exit codes: 0 all units finished, 1 gate regression (gate only),

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from harness.executors.base import EXECUTORS, ExecutorOptions, Outcome
 from harness.run.plan import Plan
-from harness.run.runner import ProgressSink, execute
+from harness.run.progress import ProgressSink
+from harness.run.runner import execute
 from harness.store.records import RunStore
 
 

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from harness.cli_progress import RichProgress
 from harness.executors.base import UnitFailure
-from harness.run.runner import ProgressSink
+from harness.run.progress import ProgressSink, RichProgress
 
 
 class ClusterView:

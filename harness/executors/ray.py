@@ -8,14 +8,14 @@ from __future__ import annotations
 import socket
 from typing import Any
 
-from harness.config import Resources
-from harness.errors import UserError
+from harness.core.errors import UserError
 from harness.executors.base import EXECUTORS, ExecutorOptions, Outcome
 from harness.executors.progress import ClusterView
 from harness.executors.scheduler import Scheduler
 from harness.run.plan import Plan
-from harness.run.runner import ProgressSink
+from harness.run.progress import ProgressSink
 from harness.store.records import RunStore
+from harness.suite.schema import Resources
 
 RAY_EXTRA = "pip install 'limitbench[ray]'"
 PROBE_TIMEOUT_S = 5.0

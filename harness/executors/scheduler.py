@@ -18,7 +18,7 @@ from typing import Any
 from harness.executors.base import Outcome, UnitFailure
 from harness.executors.progress import ClusterView
 from harness.executors.worker import VariantWorker
-from harness.run.divergence import commit_unit
+from harness.run.commit import commit_unit
 from harness.run.plan import Plan
 from harness.run.unit import UnitResult
 from harness.store.records import RunStore

@@ -13,7 +13,8 @@ from pathlib import Path
 
 from harness.run.load import LoadedVariant, load_variant
 from harness.run.plan import Plan
-from harness.run.runner import NoProgress, run_unit
+from harness.run.progress import NoProgress
+from harness.run.runner import run_unit
 from harness.run.unit import UnitResult
 from harness.variants import Variant
 

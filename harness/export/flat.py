@@ -12,10 +12,10 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness.errors import UserError
+from harness.core.errors import UserError
+from harness.core.values import Value
 from harness.store.records import Record, RunStore
 from harness.store.runfiles import Manifest
-from harness.values import Value
 
 BOUNDS = ("stderr", "ci_low", "ci_high")
 

@@ -70,7 +70,7 @@ def _shots(run: ExportRun, task: str) -> int | str:
     file is gone)."""
     from pathlib import Path
 
-    from harness.config import load_task_file
+    from harness.suite.schema import load_task_file
 
     entry = run.manifest.tasks.get(task)
     if entry is None or not Path(entry.path).is_file():

@@ -7,8 +7,9 @@ import statistics
 from datetime import UTC, datetime
 from typing import Any
 
+from harness.core.perf_names import PerfName
+from harness.core.perf_specs import PerfKind
 from harness.gate.runs import RunData
-from harness.perf_specs import PerfKind, PerfName
 from harness.store.records import Record
 
 

@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from harness.errors import UserError
+from harness.core.errors import UserError
 from harness.export.flat import ExportRun, flatten
 
 _EXTRA = "pip install 'limitbench[wandb]'"

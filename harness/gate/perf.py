@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from harness.core.perf_specs import PerfSpec
 from harness.gate.model import Comparison, Status
 from harness.gate.rules import GateRules
 from harness.gate.runs import RunData
 from harness.hardware.fingerprint import hardware_key
-from harness.perf_specs import PerfSpec
 from harness.store.records import Record
 
 MIN_REPEATS = 3

@@ -6,7 +6,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness.errors import UserError
+from harness.core.errors import UserError
 from harness.store.reading import note_unfinished
 from harness.store.records import Record, RunStore
 from harness.store.runfiles import Manifest

@@ -10,23 +10,20 @@ it, CUDA_VISIBLE_DEVICES (indices or UUIDs) maps torch's index to NVML's.
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from harness.backends.base import Backend
+from typing import Any
 
 
-def model_cuda_indices(backend: Backend | None, torch: Any) -> list[int]:
-    """torch indices of the CUDA devices the backend's model has parameters on."""
-    model = backend.torch_model if backend is not None else None
+def model_cuda_indices(model: Any | None, device_name: str | None, torch: Any) -> list[int]:
+    """torch indices of the CUDA devices a torch model has parameters on, else of the engine's
+    device (an engine without a torch model, such as llama.cpp, names only its device)."""
     found: set[int] = set()
     if model is not None:
         for param in model.parameters():
             device = param.device
             if device.type == "cuda":
                 found.add(device.index if device.index is not None else torch.cuda.current_device())
-    if not found and backend is not None:
-        device = backend.info.device
+    if not found and device_name is not None:
+        device = device_name
         if device.startswith("cuda"):
             index = device.partition(":")[2]
             found.add(int(index) if index.isdigit() else 0)

@@ -8,9 +8,9 @@ import time
 from functools import partial
 from typing import Any
 
-from harness.assets import cache_dir
+from harness.core.paths import cache_dir
+from harness.core.perf_names import PerfName
 from harness.hardware.fingerprint import cpu_model
-from harness.perf_specs import PerfName
 
 MIN_TIME_S = 0.5
 

@@ -87,7 +87,7 @@ def config_widths(config: Any) -> tuple[int, int]:
 def torch_shape(model: Any, dtype: str) -> ModelShape:
     """From a loaded transformers module: its Linear weights as they are after transforms
     (pruned, truncated, quantized layers counted by their logical shape)."""
-    from harness.backends.hf.params import head_weights, linear_weights
+    from harness.hardware.params import head_weights, linear_weights
 
     config = model.config
     width, kv_width = config_widths(config)

@@ -13,9 +13,9 @@ from collections.abc import Callable
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
+from harness.core.values import Value
 from harness.metrics.reducers import MeanOf, Reducer
 from harness.metrics.scores import Scores
-from harness.values import Value
 
 __all__ = ["Metric", "Scores", "bootstrap", "corpus_metric", "mean_metric", "summarize"]
 

@@ -1,7 +1,7 @@
 """How far a variant's next-token distributions moved from a reference's: KL(reference ‖
 variant) per scored token, and whether the two agree on the most likely token.
 
-Both sides keep only their k most likely tokens per position (harness.requests.TopTokens), so
+Both sides keep only their k most likely tokens per position (harness.core.requests.TopTokens), so
 the KL is taken over a coarser outcome space that both can be evaluated on exactly: each token
 in *both* top-k lists is its own outcome, and every other token of the vocabulary is lumped
 into one "rest" outcome, whose probability on each side is one minus its shared mass. The KL
@@ -18,10 +18,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from harness.core.requests import TopTokens
+from harness.core.values import Value
 from harness.metrics.base import N_BOOTSTRAP, Metric, corpus_metric
 from harness.metrics.reducers import RatioOf, TokenQuantile
-from harness.requests import TopTokens
-from harness.values import Value
 
 KL_METRIC = corpus_metric(
     "kl_to_reference",

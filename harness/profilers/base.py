@@ -7,9 +7,9 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from harness.backends.base import Backend
-from harness.registry import Registry
-from harness.requests import Response
-from harness.values import Value
+from harness.core.registry import Registry
+from harness.core.requests import Response
+from harness.core.values import Value
 
 
 @dataclass

@@ -17,11 +17,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from harness.backends.base import Backend
-from harness.perf_specs import PerfName
+from harness.core.perf_names import PerfName
+from harness.core.values import Value
 from harness.profilers.base import PROFILERS, Profiler, Work
 from harness.profilers.gpu_state import GPUState, read_state, state_values
 from harness.profilers.idle import IdlePower, measure_idle
-from harness.values import Value
 
 RAPL_ROOT = Path("/sys/class/powercap")
 MIN_WINDOW_S = 1.0  # counters update every ~10-100 ms; shorter windows are noted as imprecise
@@ -67,7 +67,11 @@ def nvml_reader(backend: Backend | None = None) -> Counter | str:
         return "no CUDA device in use"
     from harness.hardware.nvml_devices import model_cuda_indices, nvml_handle
 
-    indices = model_cuda_indices(backend, torch)
+    indices = model_cuda_indices(
+        backend.torch_model if backend is not None else None,
+        backend.info.device if backend is not None else None,
+        torch,
+    )
     if not indices:
         return "the model is not on a CUDA device"
     try:

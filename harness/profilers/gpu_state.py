@@ -7,8 +7,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from harness.perf_specs import PerfName
-from harness.values import Value
+from harness.core.perf_names import PerfName
+from harness.core.values import Value
 
 # NVML's clock-event ("throttle") reason bits, a stable part of its ABI.
 REASONS = {

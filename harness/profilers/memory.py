@@ -8,10 +8,10 @@ from collections.abc import Mapping
 import psutil
 
 from harness.backends.base import Backend
+from harness.core.perf_names import PerfName
+from harness.core.values import Value
 from harness.hardware.process_memory import peak_since_reset, release_freed_memory, reset_peak
-from harness.perf_specs import PerfName
 from harness.profilers.base import PROFILERS, Profiler, Work
-from harness.values import Value
 
 SAMPLE_INTERVAL_S = 0.1
 

@@ -29,12 +29,12 @@ from collections.abc import Mapping
 import numpy as np
 
 from harness.backends.base import Backend
+from harness.core.perf_names import PerfName
+from harness.core.requests import GenerateResponse
+from harness.core.values import Value
 from harness.hardware.shapes import DTYPE_BYTES, ModelShape, attention_flops
-from harness.perf_specs import PerfName
 from harness.profilers.base import PROFILERS, Profiler, Work
 from harness.profilers.timing import time_per_output_token
-from harness.requests import GenerateResponse
-from harness.values import Value
 
 
 def peak_dtype(dtype: str) -> str:

@@ -9,19 +9,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING
 
-from harness.backends.base import Backend
-from harness.backends.openai.client_tokens import token_count_values
-from harness.perf_specs import Percentiled, PerfName
+from harness.backends.base import Backend, ServedWindow
+from harness.core.perf_names import Percentiled, PerfName
+from harness.core.requests import GenerateResponse, Response
+from harness.core.values import Value
 from harness.profilers.base import PROFILERS, Profiler, Work
 from harness.profilers.steady import steady_values
 from harness.profilers.timing import percentiles
-from harness.requests import GenerateResponse, Response
-from harness.values import Value
-
-if TYPE_CHECKING:
-    from harness.backends.openai.backend import OpenAIBackend
 
 
 def tpot_s(response: GenerateResponse) -> float | None:
@@ -83,29 +78,28 @@ class ServingProfiler:
     counters over the window (its prefix cache emptied first, where it can be) and the
     server's token counts beside the client tokenizer's."""
 
-    def __init__(self, backend: OpenAIBackend) -> None:
-        self.backend = backend
+    def __init__(self, window: ServedWindow) -> None:
+        self.window = window
         self.started = 0.0
         self.not_done: dict[str, str] = {}
-        backend.client_tokenizer.encode("")  # loaded now, before any window opens
 
     def available(self) -> str | None:
         return None
 
     def start(self) -> None:
-        self.not_done = self.backend.open_window()
+        self.not_done = self.window.open()
         self.started = time.perf_counter()
 
     def stop(self, work: Work) -> Mapping[str, Value]:
         wall = time.perf_counter() - self.started
         streamed = served(work.responses)
-        counters, why_not = self.backend.close_window()
+        counters, why_not = self.window.close()
         work.unavailable.update({**self.not_done, **why_not})
         if not streamed:
             return counters
         out = {**request_stats(streamed, wall), **counters}
         steady, no_steady = steady_values(streamed)
-        counted, no_count = token_count_values(streamed, self.backend.client_tokenizer)
+        counted, no_count = self.window.token_counts(streamed)
         out.update({**steady, **counted})
         for key, reason in (("steady_state", no_steady), ("token_counts", no_count)):
             if reason is not None:
@@ -128,8 +122,10 @@ class _NotServed:
 
 @PROFILERS.register("serving")
 def make_serving(backend: Backend | None = None) -> Profiler:
-    from harness.backends.openai.backend import OpenAIBackend
-
-    if not isinstance(backend, OpenAIBackend):
-        return _NotServed("per-request streaming timings come only from the openai backend")
-    return ServingProfiler(backend)
+    window = backend.served_window() if backend is not None else None
+    if window is None:
+        return _NotServed(
+            "per-request streaming timings come only from an engine that streams to a server "
+            "(the openai backend)"
+        )
+    return ServingProfiler(window)

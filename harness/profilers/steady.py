@@ -13,9 +13,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from harness.perf_specs import PerfName
-from harness.requests import GenerateResponse
-from harness.values import Value
+from harness.core.perf_names import PerfName
+from harness.core.requests import GenerateResponse
+from harness.core.values import Value
 
 
 def _chunk_times(r: GenerateResponse) -> list[float]:

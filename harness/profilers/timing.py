@@ -8,9 +8,10 @@ from collections.abc import Mapping
 import numpy as np
 
 from harness.backends.base import Backend
-from harness.perf_specs import Percentiled, PerfName, Scope, percentile_name
+from harness.core.perf_names import Percentiled, PerfName, percentile_name
+from harness.core.perf_specs import Scope
+from harness.core.values import Value
 from harness.profilers.base import PROFILERS, Profiler, Work
-from harness.values import Value
 
 
 def _rate(count: int, seconds: float, unit: str, note: str) -> Value:

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from harness.errors import UserError
-from harness.perf_specs import PerfName
+from harness.core.errors import UserError
+from harness.core.perf_names import PerfName
 from harness.store.reading import note_unfinished
 from harness.store.records import Record, RunStore
 from harness.store.runfiles import Manifest

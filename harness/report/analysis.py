@@ -6,13 +6,15 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from harness.perf_specs import Kernels, PerfName
+from harness.backends import BACKENDS
+from harness.core.perf_names import PerfName
+from harness.core.perf_specs import Kernels
+from harness.core.values import Value
 from harness.report.aggregate import axis_values, primary_metric
 from harness.report.fit import Fit, Refusal, fit_power_law
 from harness.report.plots import Series
 from harness.report.speed import Speed, comparable_speeds, interval_pareto, speed_of
 from harness.store.records import Record
-from harness.values import Value
 from harness.variants.base import SCALING_AXES, is_unmodified, knobs_along, transform_knobs
 
 # Read from the knobs' own declarations (harness.variants): the transform knobs, and per
@@ -47,9 +49,12 @@ def bits_ladder(record: Record) -> str:
     float kernels, so only its quality belongs beside llama.cpp's real levels."""
     if record.kernels is Kernels.SIMULATED:
         return SIMULATED_LADDER
-    if record.engine == "llamacpp":
-        return "real llama.cpp kernels"
-    return "quant"  # dtypes and real torch/bitsandbytes kernels share one bits ladder
+    # dtypes and real torch/bitsandbytes kernels share the default ladder; an engine with
+    # kernels of its own (llama.cpp) names its own. A record of an engine not installed here
+    # keeps the default.
+    if record.engine is None or record.engine not in BACKENDS:
+        return "quant"
+    return BACKENDS.get(record.engine).quant_ladder
 
 
 def quality_point(record: Record) -> tuple[str, Value]:

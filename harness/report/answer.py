@@ -16,7 +16,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from harness.perf_specs import PerfName
+from harness.core.perf_names import PerfName
 from harness.report.analysis import task_speed_metric
 from harness.report.deployer import fmt_change, fmt_ratio
 from harness.report.markdown import fmt_number

@@ -6,7 +6,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from harness.errors import UserError, user_path
+from harness.core.errors import UserError, user_path
 from harness.report.aggregate import load_runs, to_frame
 from harness.report.html import write_html
 from harness.report.invariance import audits_of

@@ -7,8 +7,9 @@ import math
 from collections import defaultdict
 from collections.abc import Sequence
 
+from harness.core.perf_names import Percentiled, PerfName, percentile_name
+from harness.core.perf_specs import Scope
 from harness.metrics.divergence import KL_METRIC
-from harness.perf_specs import Percentiled, PerfName, Scope, percentile_name
 from harness.report.markdown import fmt_number, fmt_value, table
 from harness.report.speed import SPEED_METRICS, same_kernels
 from harness.report.versus import Ratio, SampleScores, VersusBase, versus_base

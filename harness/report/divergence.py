@@ -6,6 +6,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+from harness.core.perf_names import PerfName
+from harness.core.perf_specs import Kernels
 from harness.metrics.divergence import (
     KL_METRIC,
     QUANTILES,
@@ -13,7 +15,6 @@ from harness.metrics.divergence import (
     TOP1_METRIC,
     UNAVAILABLE_KEY,
 )
-from harness.perf_specs import Kernels, PerfName
 from harness.report.analysis import bits_ladder
 from harness.report.markdown import file_slug, fmt_number, fmt_value, table
 from harness.report.plots import Series, scaling_plot

@@ -8,13 +8,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from harness.config import InvarianceConfig
-from harness.metrics.invariance import PairAudit, TaskAudit, audit_run
-from harness.metrics.invariance_signals import Rows
+from harness.report.audit import PairAudit, TaskAudit, audit_run
+from harness.report.audit_signals import Rows
 from harness.report.markdown import file_slug, fmt_number, table
 from harness.report.plots import _pyplot
 from harness.store.records import Record, RunStore
 from harness.store.runfiles import Manifest, SampleRow
+from harness.suite.schema import InvarianceConfig
 
 INTRO = (
     "## Invariance audit\n\nConfigurations that should not change results (batch size, engine "

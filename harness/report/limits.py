@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from harness.perf_specs import PerfName
+from harness.core.perf_names import PerfName
 from harness.report import analysis as an
 from harness.report.fit import Fit
 from harness.report.markdown import file_slug, fmt_bytes, fmt_number, table

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 
-from harness.perf_specs import PerfName
+from harness.core.perf_names import PerfName
+from harness.core.values import Value
 from harness.store.records import Record
-from harness.values import Value
 
 
 def file_slug(text: str) -> str:

@@ -7,11 +7,11 @@ import json
 from collections.abc import Sequence
 from pathlib import Path
 
-from harness.metrics.invariance import TaskAudit
-from harness.perf_specs import PerfName
+from harness.core.perf_names import PerfName
 from harness.report import analysis as an
 from harness.report.aggregate import primary_metric
 from harness.report.answer import TOLERANCE, answer_section
+from harness.report.audit import TaskAudit
 from harness.report.deployer import latency_section, vs_base_table
 from harness.report.divergence import divergence_section
 from harness.report.invariance import invariance_section

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from harness.perf_specs import Percentiled, PerfName, percentile_name
+from harness.core.perf_names import TOKEN_TOTAL_FLAG, Percentiled, PerfName, percentile_name
 from harness.report.aggregate import primary_metric
 from harness.report.markdown import file_slug, fmt_number, fmt_value, table
 from harness.report.plots import _pyplot
@@ -46,7 +46,8 @@ def _counts(record: Record) -> str:
     if server is None or client is None:
         return "–"
     mismatch = record.perf.get(PerfName.TOKEN_COUNT_MISMATCH)
-    flag = " ⚠" if client.note and "MISMATCH" in client.note else ""
+    gap = record.perf.get(PerfName.TOKEN_TOTAL_GAP)
+    flag = " ⚠" if gap is not None and gap.value > TOKEN_TOTAL_FLAG else ""
     share = f" ({mismatch.value:.0%} differ)" if mismatch is not None and mismatch.value else ""
     return f"{server.value:.0f}/{client.value:.0f}{share}{flag}"
 
@@ -72,7 +73,7 @@ def _rows(levels: Sequence[Record]) -> list[list[str]]:
     for record in levels:
         knob, level = load_of(record)
         quality, change, under = _quality(record, levels[0])
-        met = record.perf.get("slo_met")
+        met = record.perf.get(PerfName.SLO_MET)
         rows.append(
             [
                 f"{knob}={level:g}",
@@ -106,8 +107,8 @@ HEADERS = (
 
 
 def highest_meeting(levels: Sequence[Record]) -> str:
-    meeting = [r for r in levels if (m := r.perf.get("slo_met")) is not None and m.value]
-    if not any("slo_met" in r.perf for r in levels):
+    meeting = [r for r in levels if (m := r.perf.get(PerfName.SLO_MET)) is not None and m.value]
+    if not any(PerfName.SLO_MET in r.perf for r in levels):
         return "no SLO in the suite"
     if not meeting:
         return "none of the levels meets the SLO"
@@ -124,7 +125,7 @@ def curve_plot(
     plt = _pyplot()
     fig, axes = plt.subplots(1, 2, figsize=(9, 3.6), dpi=110)
     x = [r.perf[PerfName.ACHIEVED_OUTPUT_TOKENS_PER_S].value for r in levels]
-    met = [bool((m := r.perf.get("slo_met")) is not None and m.value) for r in levels]
+    met = [bool((m := r.perf.get(PerfName.SLO_MET)) is not None and m.value) for r in levels]
     for ax, stat in zip(axes, ("ttft", "tpot"), strict=True):
         for pct, style in (("p50", "o-"), ("p99", "s--")):
             key = f"{stat}_{pct}"

@@ -14,7 +14,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from harness.perf_specs import Kernels, PerfName
+from harness.core.perf_names import PerfName
+from harness.core.perf_specs import Kernels
 from harness.store.records import Record
 
 SPEED_METRICS: dict[str, str] = {

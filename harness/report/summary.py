@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from harness.perf_specs import PerfName
+from harness.core.perf_names import PerfName
 from harness.report.aggregate import primary_metric
 from harness.report.flags import flag_lines
 from harness.report.markdown import fmt_number

@@ -21,7 +21,7 @@ from enum import StrEnum
 
 import numpy as np
 
-from harness.perf_specs import PerfName
+from harness.core.perf_names import PerfName
 from harness.report.aggregate import primary_metric
 from harness.report.analysis import is_base
 from harness.store.records import Record

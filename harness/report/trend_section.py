@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from harness.errors import UserError
+from harness.core.errors import UserError
 from harness.report.markdown import file_slug, table
 from harness.report.trend import (
     MIN_DATES,

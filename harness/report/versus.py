@@ -11,11 +11,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from harness.perf_specs import PerfName
+from harness.core.perf_names import PerfName
+from harness.core.values import Value
 from harness.report.aggregate import primary_metric
 from harness.report.speed import MIN_TIMED_REPEATS
 from harness.store.records import Record
-from harness.values import Value
 from harness.variants.base import OFFERED_LOAD, knobs_along
 
 SampleScores = Mapping[tuple[str, str], Mapping[str, Mapping[str, float]]]

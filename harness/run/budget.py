@@ -16,13 +16,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from harness.config import BudgetConfig
+from harness.core.perf_names import PerfName
+from harness.core.requests import GenerateResponse, Response
+from harness.core.values import Value
 from harness.metrics import Metric, mean_metric, summarize
-from harness.perf_specs import PerfName
-from harness.requests import GenerateResponse, Response
+from harness.profilers.slo import SLOValues
 from harness.run.cost import tokens_of
-from harness.slo import SLOValues
-from harness.values import Value
+from harness.suite.schema import BudgetConfig
 
 LATENCY_KEY, ENERGY_KEY = "latency_budget", "energy_budget"
 

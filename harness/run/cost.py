@@ -15,10 +15,10 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
+from harness.core.perf_names import PerfName
+from harness.core.requests import Response, token_counts
+from harness.core.values import Value
 from harness.metrics.base import N_BOOTSTRAP
-from harness.perf_specs import PerfName
-from harness.requests import Response, token_counts
-from harness.values import Value
 
 CORRECT_FIELDS = ("correct", "exact_match")  # per-sample 0/1 scores that count an answer
 

@@ -5,8 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from harness.backends.base import Backend, Progress
-from harness.profilers.base import Work
-from harness.requests import (
+from harness.core.requests import (
     Embed,
     Generate,
     GenerateResponse,
@@ -16,6 +15,7 @@ from harness.requests import (
     RollingLogLikelihood,
     token_counts,
 )
+from harness.profilers.base import Work
 
 
 def _answer(

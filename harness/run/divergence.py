@@ -3,8 +3,8 @@ windows, so no speed pays for them), and the driver's step that stores a referen
 scores a candidate's against it before the candidate's record is written.
 
 The worker side (`keep_top_tokens`) runs wherever the unit ran; the driver side
-(`commit_unit`) runs where the store is written, so a Ray run and a resumed run compare the
-same way as a local one.
+(`with_divergence`, called by `harness.run.commit`) runs where the store is written, so a Ray
+run and a resumed run compare the same way as a local one.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from harness.backends.base import Backend
+from harness.core.requests import Request, RollingLogLikelihood, TopTokens
 from harness.metrics import summarize
 from harness.metrics.divergence import (
     QUANTILE_METRICS,
@@ -26,13 +27,12 @@ from harness.metrics.divergence import (
     token_quantiles,
 )
 from harness.metrics.spec import MetricSpec
-from harness.requests import Request, RollingLogLikelihood, TopTokens
 from harness.run.plan import Plan
 from harness.run.references import UnitKey
-from harness.run.unit import KeptTokens, UnitResult
+from harness.run.unit import KeptTokens
 from harness.store.records import Record, RunStore
 from harness.store.runfiles import SampleRow
-from harness.store.top_tokens import load_top_tokens, save_top_tokens
+from harness.store.top_tokens import load_top_tokens
 
 
 def keep_top_tokens(
@@ -50,20 +50,6 @@ def keep_top_tokens(
         name = type(backend).__name__
         return KeptTokens(reason=f"engine {name} does not expose its token distributions")
     return KeptTokens(tops=tops)
-
-
-def commit_unit(p: Plan, store: RunStore, result: UnitResult) -> None:
-    """Store a reference's distributions, score a candidate against its reference's, then
-    append the unit (samples, then record: the commit point)."""
-    record, rows = result.record, result.samples
-    unit = record.unit_key
-    kept = result.kept
-    if kept is not None and kept.tops is not None and unit in p.divergence.references:
-        save_top_tokens(store.root, unit, [r.sample_id for r in rows], kept.tops)
-    reference = p.divergence.reference_of.get(unit)
-    if reference is not None:
-        record, rows = with_divergence(record, rows, kept, store, reference, p)
-    store.append_unit(record, rows)
 
 
 def with_divergence(

@@ -7,8 +7,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from harness.backends import BACKENDS
-from harness.errors import UserError
-from harness.requests import Request
+from harness.core.errors import UserError
+from harness.core.requests import Request
 
 if TYPE_CHECKING:
     from harness.run.plan import Plan, PreparedTask

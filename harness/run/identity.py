@@ -9,8 +9,8 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from harness.config import ModelConfig
 from harness.store.runfiles import ModelIdentity
+from harness.suite.schema import ModelConfig
 
 WEIGHT_SUFFIXES = (".safetensors", ".gguf", ".bin", ".pt", ".pth")
 
@@ -34,7 +34,7 @@ def _local_path(loaded_from: str) -> Path | None:
 
 
 def _folder_digest(folder: Path) -> tuple[str | None, str]:
-    from harness.assets import sha256_of
+    from harness.suite.sources import sha256_of
 
     files = sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix in WEIGHT_SUFFIXES)
     if not files:
@@ -48,7 +48,7 @@ def _folder_digest(folder: Path) -> tuple[str | None, str]:
 def model_identity(cfg: ModelConfig, loaded_from: str) -> ModelIdentity:
     """Hashing reuses the cache's per-(path, size, mtime) digests, so it costs nothing after
     a model's first load."""
-    from harness.assets import sha256_of
+    from harness.suite.sources import sha256_of
 
     path = _local_path(loaded_from)
     if path is None:

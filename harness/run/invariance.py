@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from harness.config import SuiteConfig
 from harness.run.references import base_of
+from harness.suite.schema import SuiteConfig
 from harness.variants import Variant
 
 NOISE_FLOOR_REPEAT = 2

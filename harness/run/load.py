@@ -6,9 +6,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from harness.backends import BACKENDS, Backend
+from harness.core.perf_names import PerfName
+from harness.core.values import Value
 from harness.run.identity import model_identity
 from harness.store.runfiles import ModelIdentity
-from harness.values import Value
 from harness.variants import KNOBS, Variant
 from harness.variants.facts import TransformFacts
 
@@ -22,7 +23,7 @@ class LoadedVariant:
     @property
     def n_params(self) -> int:
         """Effective parameters: non-zero after pruning, kept layers after truncation."""
-        effective = self.facts.measure("n_params_effective")
+        effective = self.facts.measure(PerfName.N_PARAMS_EFFECTIVE)
         return int(effective if effective is not None else self.backend.info.n_params)
 
     def perf_values(self) -> dict[str, Value]:

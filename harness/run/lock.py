@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 
-from harness.errors import UserError
+from harness.core.errors import UserError
 
 LOCK_NAME = "run.lock"
 

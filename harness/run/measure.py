@@ -15,13 +15,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from harness.backends.base import Backend
-from harness.config import TimingConfig
-from harness.perf_specs import PerfName
+from harness.core.perf_names import PerfName
+from harness.core.requests import Request, Response
+from harness.core.values import Value
 from harness.profilers import PROFILERS, Profiler
-from harness.requests import Request, Response
 from harness.run.dispatch import dispatch, warmup
 from harness.run.repeats import describe_subset, repeat_subset, rescaled_to_full
-from harness.values import Value
+from harness.suite.schema import TimingConfig
 
 
 @dataclass(frozen=True)

@@ -18,10 +18,19 @@ from harness.adapters.base import (
     ShotPicker,
     for_engine,
 )
-from harness.assets import PIP_PREFIX, resolve
 from harness.backends import BACKENDS
 from harness.backends.options import check_variants
-from harness.config import (
+from harness.core.errors import UserError, did_you_mean
+from harness.core.paths import builtin_dir
+from harness.core.requests import Request
+from harness.data import Sample, ids_digest, load_rows, load_source, select
+from harness.metrics.primary import default_primary
+from harness.profilers import PROFILERS
+from harness.run.engine_fit import check_request_kinds
+from harness.run.invariance import plan_invariance, with_noise_floor
+from harness.run.references import DivergencePlan, plan_divergence, reference_order
+from harness.run.slo_search import plan_searches
+from harness.suite.schema import (
     ModelConfig,
     SuiteConfig,
     TaskConfig,
@@ -30,16 +39,7 @@ from harness.config import (
     load_task_file,
     validate,
 )
-from harness.data import Sample, ids_digest, load_rows, load_source, select
-from harness.errors import UserError, did_you_mean
-from harness.metrics.primary import default_primary
-from harness.paths import builtin_dir
-from harness.profilers import PROFILERS
-from harness.requests import Request
-from harness.run.engine_fit import check_request_kinds
-from harness.run.invariance import plan_invariance, with_noise_floor
-from harness.run.references import DivergencePlan, plan_divergence, reference_order
-from harness.run.slo_search import plan_searches
+from harness.suite.sources import PIP_PREFIX, resolve
 from harness.variants import Variant, expand_variants
 
 
@@ -147,7 +147,7 @@ def _check_model(model: ModelConfig, index: int, suite_path: Path) -> None:
     local = isinstance(model.source, str) and not model.source.startswith(PIP_PREFIX)
     # A server the suite does not start from the file only names its model with `source`.
     from_file = model.server is None or "{source}" in " ".join(model.server.command or [])
-    if model.backend != "mock" and local and from_file:
+    if BACKENDS.get(model.backend).reads_source and local and from_file:
         try:
             resolve(str(model.source), suite_path.parent)
         except UserError as err:

@@ -14,10 +14,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from harness.backends.llamacpp.levels import LLAMACPP_LEVELS
-from harness.config import SuiteConfig
-from harness.errors import UserError, did_you_mean
-from harness.requests import RollingLogLikelihood
+from harness.backends import BACKENDS
+from harness.core.errors import UserError, did_you_mean
+from harness.core.requests import RollingLogLikelihood
+from harness.suite.schema import SuiteConfig
 from harness.variants import Variant
 from harness.variants.base import is_unmodified
 
@@ -43,9 +43,11 @@ def base_of(members: Sequence[Variant]) -> Variant | None:
     plain = [v for v in members if is_unmodified(v.knob_dict)]
     if plain:
         return plain[0]
-    levels = [v for v in members if v.knob_dict.get("quant") in LLAMACPP_LEVELS]
+    # Members share a model entry's name, hence its engine.
+    ladder = BACKENDS.get(members[0].model.backend).quant_levels if members else ()
+    levels = [v for v in members if v.knob_dict.get("quant") in ladder]
     if len(members) > 1 and len(levels) == len(members):
-        return min(levels, key=lambda v: list(LLAMACPP_LEVELS).index(str(v.knob_dict["quant"])))
+        return min(levels, key=lambda v: ladder.index(str(v.knob_dict["quant"])))
     return None
 
 

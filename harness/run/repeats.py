@@ -17,9 +17,9 @@ import math
 import statistics
 from collections.abc import Sequence
 
-from harness.config import TimingConfig
-from harness.requests import Embed, Generate, LogLikelihood, Request, RollingLogLikelihood
-from harness.values import Value
+from harness.core.requests import Embed, Generate, LogLikelihood, Request, RollingLogLikelihood
+from harness.core.values import Value
+from harness.suite.schema import TimingConfig
 
 MIN_SUBSET = 16  # fewer samples and a window measures its own start-up, not the model
 

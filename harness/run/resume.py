@@ -6,12 +6,12 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from harness.config import file_sha256
+from harness.core.errors import UserError
 from harness.data import ids_digest
-from harness.errors import UserError
 from harness.run.plan import Plan, PreparedTask
 from harness.store.records import RunStore
 from harness.store.runfiles import Manifest
+from harness.suite.schema import file_sha256
 
 
 def data_digest(task: PreparedTask) -> str:

@@ -14,46 +14,34 @@ import time
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Protocol
 
 from harness.adapters.base import score_unit
-from harness.config import file_sha256
-from harness.errors import UserError, user_path
+from harness.core.errors import UserError, user_path
+from harness.core.perf_names import PerfName
+from harness.core.perf_specs import SpecContext, perf_specs
+from harness.core.requests import Generate
 from harness.hardware.fingerprint import fingerprint
 from harness.hardware.process_memory import release_freed_memory
 from harness.metrics import summarize
 from harness.metrics.spec import metric_specs
-from harness.perf_specs import PerfName, SpecContext, perf_specs
-from harness.requests import Generate
+from harness.profilers.slo import SLOValues, slo_values
 from harness.run.budget import budget_values
+from harness.run.commit import commit_unit
 from harness.run.cost import cost_per_correct
-from harness.run.divergence import commit_unit, keep_top_tokens
+from harness.run.divergence import keep_top_tokens
 from harness.run.load import LoadedVariant, load_variant
 from harness.run.measure import Measured, measure
 from harness.run.plan import Plan, PreparedTask
+from harness.run.progress import ProgressSink
 from harness.run.resume import check_resumable, data_digest
 from harness.run.sample_rows import sample_rows
+from harness.run.slo_search import run_searches
 from harness.run.unit import UnitResult
-from harness.slo import SLOValues, slo_values
 from harness.store.records import Record, RunStore
 from harness.store.repair import repair_run
 from harness.store.runfiles import Manifest, TaskEntry
+from harness.suite.schema import file_sha256
 from harness.variants import Variant
-
-
-class ProgressSink(Protocol):
-    def begin(self, label: str, total: int) -> None: ...
-    def advance(self, n: int) -> None: ...
-    def end(self) -> None: ...
-    def note(self, text: str) -> None:
-        """A line the user must see whatever the display (a retry, a failed unit)."""
-
-
-class NoProgress:
-    def begin(self, label: str, total: int) -> None: ...
-    def advance(self, n: int) -> None: ...
-    def end(self) -> None: ...
-    def note(self, text: str) -> None: ...
 
 
 def new_run_id() -> str:
@@ -107,14 +95,18 @@ def _manifest(p: Plan, run_id: str, suite_hash: str) -> Manifest:
 def execute(p: Plan, store: RunStore, done: set[tuple[str, str]], sink: ProgressSink) -> int:
     """Run every unfinished (variant, task) unit, then each model entry's SLO search;
     returns how many ran. Consecutive load levels of one served entry share its server."""
-    from harness.run.slo_search import run_searches
-
     held = HeldEngine()
+
+    def run_level(variant: Variant) -> tuple[int, list[Record]]:
+        ran = run_variant(p, store, done, sink, held, variant)
+        wanted = {(variant.id, t.name) for t in p.tasks_for(variant)}
+        return ran, [r for r in store.records() if r.unit_key in wanted]
+
     try:
         ran = 0
         for variant in p.variants:
             ran += run_variant(p, store, done, sink, held, variant)
-        return ran + run_searches(p, store, done, sink, held)
+        return ran + run_searches(p.suite, store.root, run_level, sink.note)
     finally:
         held.release()
 

@@ -11,8 +11,7 @@ from collections.abc import Mapping, Sequence
 from pydantic import JsonValue
 
 from harness.adapters.base import Adapter
-from harness.data import Sample
-from harness.requests import (
+from harness.core.requests import (
     Embed,
     Generate,
     LogLikelihood,
@@ -20,6 +19,7 @@ from harness.requests import (
     Response,
     RollingLogLikelihood,
 )
+from harness.data import Sample
 from harness.run.plan import PreparedTask
 from harness.store.runfiles import SampleRow
 

@@ -14,23 +14,17 @@ import math
 import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict
 
-from harness.config import ModelConfig, SLOConfig, SLOSearchConfig, SuiteConfig
-from harness.errors import UserError
-from harness.perf_specs import PerfName
-from harness.store.records import Record, RunStore
-from harness.values import Scalar
+from harness.core.errors import UserError
+from harness.core.perf_names import PerfName
+from harness.core.values import Scalar
+from harness.store.records import Record
+from harness.suite.schema import ModelConfig, SLOConfig, SLOSearchConfig, SuiteConfig
 from harness.variants import Variant
 
-if TYPE_CHECKING:
-    from harness.run.plan import Plan
-    from harness.run.runner import HeldEngine, ProgressSink
-
 SEARCH_FILE = "slo_search.json"
-ATTAINMENT = "slo_attainment"  # harness.slo's per-record attainment
 
 
 class SearchLevel(BaseModel):
@@ -66,7 +60,7 @@ def _judge(
 ) -> SearchLevel:
     """A level passes when every task's attainment (its lower bound, or its point
     estimate) meets the target; a task with no attainment fails it (fail closed)."""
-    attained = [r.perf.get(ATTAINMENT) for r in records]
+    attained = [r.perf.get(PerfName.SLO_ATTAINMENT) for r in records]
     measured = [v for v in attained if v is not None]
     # The worst task decides; a task that measured none (or no task at all) fails the level.
     found = min(measured, key=lambda v: v.value) if measured and None not in attained else None
@@ -147,6 +141,7 @@ def _saturated(tried: Sequence[SearchLevel], search: SLOSearchConfig) -> bool:
 def plan_searches(suite: SuiteConfig, variants: list[Variant], where: str) -> list[Variant]:
     """Check each searching entry; its levels are the search's, so an entry that lists no
     `variants:` of its own plans none up front."""
+    from harness.backends import BACKENDS
     from harness.backends.options import check_variants
 
     for index, model in enumerate(suite.models):
@@ -156,7 +151,7 @@ def plan_searches(suite: SuiteConfig, variants: list[Variant], where: str) -> li
         key = f"{where}: key 'models.{index}.slo_search'"
         if suite.slo is None:
             raise UserError(f"{key}: a search needs the suite's 'slo:' to judge levels by")
-        if model.backend != "openai":
+        if not BACKENDS.get(model.backend, where=f"{where}: key 'models.{index}.backend'").serves:
             raise UserError(
                 f"{key}: searches load on a served model (backend 'openai'), "
                 f"not backend '{model.backend}'"
@@ -165,47 +160,44 @@ def plan_searches(suite: SuiteConfig, variants: list[Variant], where: str) -> li
     return [v for v in variants if v.model.slo_search is None or v.model.variants is not None]
 
 
+# Runs one load level's variant and returns how many units ran and the level's records:
+# the runner hands this in, so the search stays an algorithm that imports no runner.
+RunLevel = Callable[[Variant], tuple[int, list[Record]]]
+
+
 def run_searches(
-    p: Plan, store: RunStore, done: set[tuple[str, str]], sink: ProgressSink, held: HeldEngine
+    suite: SuiteConfig, run_dir: Path, run_level: RunLevel, note: Callable[[str], None]
 ) -> int:
     """Run each searching model entry's search; returns how many units ran."""
     outcomes: list[SearchOutcome] = []
     ran = 0
-    for model in p.suite.models:
-        if model.slo_search is not None and p.suite.slo is not None:
-            outcome, n = _search_one(p, store, done, sink, held, model)
+    for model in suite.models:
+        if model.slo_search is not None and suite.slo is not None:
+            outcome, n = _search_one(model, suite.slo, run_level, note)
             outcomes.append(outcome)
             ran += n
     if outcomes:
-        write_outcomes(store.root / SEARCH_FILE, outcomes)
+        write_outcomes(run_dir / SEARCH_FILE, outcomes)
     return ran
 
 
 def _search_one(
-    p: Plan,
-    store: RunStore,
-    done: set[tuple[str, str]],
-    sink: ProgressSink,
-    held: HeldEngine,
-    model: ModelConfig,
+    model: ModelConfig, slo: SLOConfig, run_level: RunLevel, note: Callable[[str], None]
 ) -> tuple[SearchOutcome, int]:
-    from harness.run.runner import run_variant
-
-    search, slo = model.slo_search, p.suite.slo
-    assert search is not None and slo is not None  # run_searches picks such entries
+    search = model.slo_search
+    assert search is not None  # run_searches picks such entries
     ran = 0
 
     def evaluate(level: float, phase: str) -> SearchLevel:
         nonlocal ran
         variant = Variant(model, ((search.knob, _level_value(search, level)),))
-        ran += run_variant(p, store, done, sink, held, variant)
-        wanted = {(variant.id, t.name) for t in p.tasks_for(variant)}
-        records = [r for r in store.records() if r.unit_key in wanted]
+        n, records = run_level(variant)
+        ran += n
         return _judge(records, search, slo, level, phase)
 
     levels, best, stopped = search_levels(search, evaluate)
     best_text = "none" if best is None else f"{best:g}"
-    sink.note(f"SLO search on {model.name}: highest {search.knob} meeting the SLO: {best_text}")
+    note(f"SLO search on {model.name}: highest {search.knob} meeting the SLO: {best_text}")
     outcome = SearchOutcome(
         model=model.name,
         knob=search.knob,

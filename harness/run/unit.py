@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from harness.requests import TopTokens
+from harness.core.requests import TopTokens
 from harness.store.records import Record
 from harness.store.runfiles import SampleRow
 

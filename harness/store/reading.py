@@ -18,8 +18,8 @@ from typing import Generic, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from harness.errors import UserError
-from harness.lines import newline_lines
+from harness.core.errors import UserError
+from harness.core.lines import newline_lines
 
 Row = TypeVar("Row", bound=BaseModel)
 

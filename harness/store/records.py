@@ -19,16 +19,19 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
-from harness.errors import UserError
+from harness.core.errors import UserError
+from harness.core.perf_specs import Kernels, PerfSpec
+from harness.core.values import Value
+from harness.hardware.fingerprint import Fingerprint
 from harness.metrics.spec import MetricSpec
-from harness.perf_specs import Kernels, PerfSpec
+from harness.store.migrate_metrics import v1_metric_specs, v1_primary_metrics
+from harness.store.migrate_perf import v2_engine, v2_kernels, v2_perf_specs
 from harness.store.reading import ReadLines, read_rows
-from harness.store.runfiles import Fingerprint, Manifest, ModelIdentity, SampleRow
-from harness.values import Value
+from harness.store.runfiles import Manifest, ModelIdentity, SampleRow
 
 # 3: each record also stores its perf values' specs (`perf_specs`; older records: derived
-# once in harness.store.perf_legacy); 2: its quality metrics' specs (`metrics`); 1: neither,
-# see harness.metrics.legacy. All load.
+# once in harness.store.migrate_perf); 2: its quality metrics' specs (`metrics`); 1: neither,
+# see harness.store.migrate_metrics. All load.
 SCHEMA_VERSION = 3
 
 
@@ -94,7 +97,7 @@ class Record(BaseModel):
         "different cluster nodes); None in records written before it existed",
     )
 
-    # an older record's specs, derived once on first use (harness.store.perf_legacy)
+    # an older record's specs, derived once on first use (harness.store.migrate_perf)
     _derived_specs: dict[str, PerfSpec] | None = PrivateAttr(default=None)
 
     @property
@@ -105,9 +108,7 @@ class Record(BaseModel):
         """How quality metric `name` is recomputed and compared; None when unknown."""
         if self.schema_version >= 2:
             return self.metrics.get(name)
-        from harness.metrics.legacy import v1_metric_specs
-
-        return v1_metric_specs(self).get(name)
+        return v1_metric_specs(self.conventions, self.adapter, self.quality).get(name)
 
     def perf_spec(self, name: str) -> PerfSpec | None:
         """What perf value `name` measures; None when the record has no such value."""
@@ -117,9 +118,7 @@ class Record(BaseModel):
             return self.perf_specs[name]
         # written before schema 3, or by a writer that stored no spec: derived from the name
         if self._derived_specs is None:
-            from harness.store.perf_legacy import v2_perf_specs
-
-            self._derived_specs = v2_perf_specs(self)
+            self._derived_specs = v2_perf_specs(self.perf, self.conventions)
         return self._derived_specs.get(name)
 
     @property
@@ -127,9 +126,7 @@ class Record(BaseModel):
         """The backend that ran the unit (hf, llamacpp, openai, ...); None when unknown."""
         if self.model_identity is not None:
             return self.model_identity.engine
-        from harness.store.perf_legacy import v2_engine
-
-        return v2_engine(self)
+        return v2_engine(self.conventions)
 
     @property
     def kernels(self) -> Kernels:
@@ -139,16 +136,12 @@ class Record(BaseModel):
         if found is not None:
             return found
         # no measured value (a quality-only run): what the transforms wrote in conventions
-        from harness.store.perf_legacy import v2_kernels
-
-        return v2_kernels(self)
+        return v2_kernels(self.conventions)
 
     def primary_metrics(self) -> tuple[str, ...]:
         """The metrics the task is judged on, the report's ranking metric first."""
         if self.schema_version < 2:
-            from harness.metrics.legacy import v1_primary_metrics
-
-            return v1_primary_metrics(self)
+            return v1_primary_metrics(self.conventions, self.adapter, self.quality)
         ranked = sorted(
             (spec.primary_rank, name)
             for name, spec in self.metrics.items()

@@ -19,7 +19,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from harness.lines import newline_lines
+from harness.core.lines import newline_lines
 from harness.store.records import Record, RunStore
 from harness.store.runfiles import SampleRow
 

@@ -13,6 +13,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
+from harness.hardware.fingerprint import Fingerprint
+
 # 2: `limit` and per-task `data_sha256` (what a resume must match); 1: neither. Both load.
 MANIFEST_SCHEMA_VERSION = 2
 # Committed copies of the schemas (harness/schemas/), shipped in the package for other tools.
@@ -21,52 +23,6 @@ SCHEMA_DIR = Path(__file__).resolve().parents[1] / "schemas"
 
 class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class GpuDevice(_Frozen):
-    """One CUDA device visible to the process that measured."""
-
-    name: str = Field(description="device name as CUDA reports it")
-    memory_bytes: int = Field(description="total device memory in bytes")
-    uuid: str | None = Field(default=None, description="the device's UUID (as NVML names it)")
-    capability: str | None = Field(default=None, description="CUDA compute capability")
-    driver: str | None = Field(default=None, description="NVIDIA driver version (from NVML)")
-    cuda: str | None = Field(default=None, description="CUDA version torch was built with")
-
-
-class Fingerprint(_Frozen):
-    """The machine and software a run (or a unit) was measured on.
-
-    Extra keys are kept rather than refused, so a newer harness can add facts that an older
-    reader carries along untouched.
-    """
-
-    model_config = ConfigDict(frozen=True, extra="allow")
-
-    python: str = Field(description="Python version, e.g. 3.11.7")
-    platform: str = Field(description="platform.platform(): OS, kernel and libc")
-    cpu: str = Field(description="CPU model name")
-    physical_cores: int | None = Field(description="physical CPU cores (None if unknown)")
-    logical_cores: int | None = Field(description="logical CPU cores (None if unknown)")
-    torch_threads: int | None = Field(description="torch intra-op threads; None without torch")
-    memory_bytes: int = Field(description="total system memory in bytes")
-    gpu: list[GpuDevice] | str = Field(
-        description="visible CUDA devices, or the reason none is visible"
-    )
-    cuda_visible_devices: str | None = Field(
-        default=None, description="CUDA_VISIBLE_DEVICES at run time"
-    )
-    libraries: dict[str, str] = Field(description="versions of the libraries that shape results")
-    git_sha: str | None = Field(description="commit of the working directory, if a git checkout")
-    hf_hub_offline: str | None = Field(description="HF_HUB_OFFLINE at run time")
-
-    def hardware_key(self) -> str:
-        """What must match for two measurements of speed to be comparable: CPU, cores,
-        threads and GPU model names (not UUIDs: two cards of one model time alike)."""
-        gpu = self.gpu if isinstance(self.gpu, str) else ",".join(d.name for d in self.gpu)
-        return "|".join(
-            str(part) for part in (self.cpu, self.logical_cores, self.torch_threads, gpu)
-        )
 
 
 class TaskEntry(_Frozen):

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from harness.requests import TopTokens
+from harness.core.requests import TopTokens
 
 FOLDER = "top_tokens"
 UnitKey = tuple[str, str]

@@ -7,10 +7,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
-from harness.config import ModelConfig, SuiteConfig, VariantsConfig
-from harness.errors import UserError, did_you_mean
-from harness.registry import Registry
-from harness.values import Scalar
+from harness.core.errors import UserError, did_you_mean
+from harness.core.registry import Registry
+from harness.core.values import Scalar
+from harness.suite.schema import ModelConfig, SuiteConfig, VariantsConfig
 
 
 @dataclass(frozen=True)

@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from harness.perf_specs import KERNELS_NOTE, Kernels
-from harness.values import Value
+from harness.core.perf_specs import KERNELS_NOTE, Kernels
+from harness.core.values import Value
 
 
 @dataclass(frozen=True)

@@ -10,8 +10,8 @@ from tests.conftest import SMOLLM2_SOURCE
 def load_smollm2(**knobs: Any) -> Any:
     from pathlib import Path
 
-    from harness.config import ModelConfig
     from harness.run.load import load_variant
+    from harness.suite.schema import ModelConfig
     from harness.variants import Variant
 
     model = ModelConfig(name="smollm2", source=SMOLLM2_SOURCE)

@@ -17,9 +17,9 @@ from typing import Any
 
 import torch
 
-from harness.assets import resolve
 from harness.backends.hf.decode_modes import DecodeMode, generate_kwargs
-from harness.backends.hf.load import convert_gguf
+from harness.backends.shared_transformers.load import convert_gguf
+from harness.suite.sources import resolve
 from tests.conftest import SMOLLM2_SOURCE
 
 

@@ -28,7 +28,7 @@ from typing import Any
 
 import pytest
 
-from harness.requests import Generate, RollingLogLikelihood
+from harness.core.requests import Generate, RollingLogLikelihood
 from tests.benchmarks.bare_loops import batched_document_logprobs
 from tests.conftest import CORPUS, train_tiny_tokenizer
 
@@ -68,8 +68,8 @@ def shaped_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _backend(folder: Path, **knobs: Any) -> Any:
-    from harness.config import ModelConfig
     from harness.run.load import load_variant
+    from harness.suite.schema import ModelConfig
     from harness.variants import Variant
 
     model = ModelConfig(name="shaped", source=str(folder))

@@ -21,8 +21,7 @@ from typing import Any
 
 import pytest
 
-from harness.config import load_suite
-from harness.requests import (
+from harness.core.requests import (
     LogLikelihood,
     LogLikelihoodResponse,
     Request,
@@ -32,6 +31,7 @@ from harness.requests import (
 )
 from harness.run.dispatch import dispatch
 from harness.run.plan import prepare_task
+from harness.suite.schema import load_suite
 from tests.benchmarks.bare_loops import choice_logprobs, document_logprobs
 from tests.benchmarks.conftest import load_smollm2
 

@@ -15,11 +15,11 @@ from typing import Any
 
 import pytest
 
-from harness.config import load_suite
-from harness.requests import LogLikelihood, Request
+from harness.core.requests import LogLikelihood, Request
 from harness.run.dispatch import dispatch
 from harness.run.measure import measure
 from harness.run.plan import prepare_task
+from harness.suite.schema import load_suite
 from tests.benchmarks.conftest import load_smollm2
 
 pytestmark = [pytest.mark.slow, pytest.mark.network]

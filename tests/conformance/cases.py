@@ -17,8 +17,8 @@ from typing import Any
 from harness.backends import BACKENDS
 from harness.backends.base import Backend
 from harness.backends.items import context_item
-from harness.config import ModelConfig, ServerConfig
-from harness.requests import LogLikelihood, RollingLogLikelihood
+from harness.core.requests import LogLikelihood, RollingLogLikelihood
+from harness.suite.schema import ModelConfig, ServerConfig
 
 LL_FIXTURE = [
     LogLikelihood(
@@ -135,8 +135,8 @@ class SmolLM2:
 
 
 def smollm2() -> SmolLM2:
-    from harness.assets import resolve_local
     from harness.backends.llamacpp.ladder import ladder_file
+    from harness.suite.sources import resolve_local
 
     model = ModelConfig(name="smollm2", source=SMOLLM2, backend="hf")
     hf = open_engine("hf", model, threads=2, batch_size=4)

@@ -12,8 +12,8 @@ import pytest
 from harness.backends import BACKENDS
 from harness.backends.base import Backend
 from harness.backends.stops import cut_at_stop
-from harness.errors import UserError
-from harness.requests import Generate
+from harness.core.errors import UserError
+from harness.core.requests import Generate
 from tests.conformance import cases
 from tests.conformance.cases import LL_FIXTURE, PROMPT, ROLLING_FIXTURE, Opened
 

@@ -13,8 +13,8 @@ from pathlib import Path
 
 from harness.backends.base import BACKENDS, Backend, Engine
 from harness.backends.encoder.options import EncoderOptions
-from harness.config import ModelConfig
-from harness.requests import Embed
+from harness.core.requests import Embed
+from harness.suite.schema import ModelConfig
 
 
 def load_encoder(cfg: ModelConfig, options: EncoderOptions, base_dir: Path) -> Backend:

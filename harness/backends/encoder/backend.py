@@ -17,16 +17,16 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, ClassVar
 
-from harness.assets import resolve
 from harness.backends.base import Backend, BackendInfo, LatencyScope, Progress
 from harness.backends.encoder.options import EncoderOptions
-from harness.backends.hf.backend import weight_bytes  # torch's packed int8 counted too
-from harness.config import ModelConfig
-from harness.errors import UserError
-from harness.hub_errors import hub_unreachable, is_unreachable
-from harness.perf_specs import Scope
-from harness.requests import Embed, EmbedResponse, Request
-from harness.values import Scalar
+from harness.core.errors import UserError
+from harness.core.hub_errors import hub_unreachable, is_unreachable
+from harness.core.perf_specs import Scope
+from harness.core.requests import Embed, EmbedResponse, Request
+from harness.core.values import Scalar
+from harness.hardware.params import weight_bytes  # torch's packed int8 counted too
+from harness.suite.schema import ModelConfig
+from harness.suite.sources import resolve
 from harness.variants.facts import TransformFacts
 
 DECODER_MARKS = ("ForCausalLM", "LMHeadModel", "ForConditionalGeneration")
@@ -141,7 +141,7 @@ class EncoderBackend(Backend):
         pooling: Pooling,
         context: int,
     ) -> None:
-        from harness.backends.hf.params import count_params
+        from harness.hardware.params import count_params
 
         self.model, self.tokenizer, self.pooling = model, tokenizer, pooling
         self.batch_size = options.batch_size
@@ -167,7 +167,7 @@ class EncoderBackend(Backend):
     def apply_transform(self, knob: str, value: Scalar) -> TransformFacts:
         if knob != "quant":  # its options declare no other transform knob
             return super().apply_transform(knob, value)
-        from harness.backends.hf.quantize import apply_quant
+        from harness.backends.shared_transformers.quantize import apply_quant
 
         return apply_quant(self, str(value))
 

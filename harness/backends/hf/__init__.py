@@ -15,12 +15,12 @@ from pathlib import Path
 
 from harness.backends.base import BACKENDS, Backend, Engine
 from harness.backends.hf.options import HFOptions
-from harness.config import ModelConfig
+from harness.suite.schema import ModelConfig
 
 
 def load_hf(cfg: ModelConfig, options: HFOptions, base_dir: Path) -> Backend:
     from harness.backends.hf.backend import HFBackend
-    from harness.backends.hf.load import load_model
+    from harness.backends.shared_transformers.load import load_model
 
     model, tokenizer, source = load_model(cfg, options.knobs(), base_dir)
     return HFBackend(cfg.name, source, model, tokenizer, options, base_dir)

@@ -9,7 +9,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from harness.errors import UserError
+from harness.core.errors import UserError
+from harness.core.perf_names import PerfName
 from harness.variants.facts import Measure, Note, TransformFacts
 
 EXTRA = "pip install 'limitbench[peft]'"
@@ -43,7 +44,7 @@ def apply_adapter(backend: Any, value: str, base_dir: Path) -> TransformFacts:
     backend.model.eval()
     kind = config.get("peft_type", "adapter")
     return TransformFacts.of(
-        Measure("adapter_params", trained, "params"),
+        Measure(PerfName.ADAPTER_PARAMS, trained, "params"),
         Note(
             "adapter",
             f"{kind} r={config.get('r')} on {', '.join(sorted(config.get('target_modules') or []))}"

@@ -12,30 +12,20 @@ from harness.backends.hf.decode_modes import resolve_mode
 from harness.backends.hf.generate import HFGeneration
 from harness.backends.hf.head import ChunkedHead
 from harness.backends.hf.options import HFOptions
-from harness.backends.hf.params import count_params
 from harness.backends.hf.scoring import ItemScore, RowScorer
 from harness.backends.items import context_item, item_response
 from harness.backends.windows import text_windows
-from harness.requests import (
+from harness.core.perf_names import PerfName
+from harness.core.requests import (
     LogLikelihood,
     LogLikelihoodResponse,
     RollingLogLikelihood,
     RollingResponse,
     TopTokens,
 )
-from harness.values import Scalar
+from harness.core.values import Scalar
+from harness.hardware.params import count_params, weight_bytes
 from harness.variants.facts import Measure, Note, TransformFacts
-
-
-def weight_bytes(model: Any) -> int:
-    """Bytes of the parameters, plus torch's packed int8 weights, which are not parameters."""
-    total = sum(t.numel() * t.element_size() for t in model.parameters())
-    for module in model.modules():
-        packed = getattr(module, "_packed_params", None)
-        if packed is not None and hasattr(module, "weight") and callable(module.weight):
-            total += module.weight().numel()  # one byte per int8 weight
-    return int(total)
-
 
 Item = tuple[list[int], int]  # (tokens: input followed by the last target, n_scored)
 
@@ -95,15 +85,15 @@ class HFBackend(HFGeneration):
         chosen = probe(self.model, self.device, self.max_length)
         self.batch_size, self.batch_tokens = chosen.batch_size, chosen.batch_tokens
         self.load_details = TransformFacts.of(
-            Measure("batch_size_chosen", chosen.batch_size, "req"),
-            Measure("batch_tokens_chosen", chosen.batch_tokens, "tokens"),
+            Measure(PerfName.BATCH_SIZE_CHOSEN, chosen.batch_size, "req"),
+            Measure(PerfName.BATCH_TOKENS_CHOSEN, chosen.batch_tokens, "tokens"),
             Note("batch_size_auto", chosen.how),
         )
 
     def apply_transform(self, knob: str, value: Scalar) -> TransformFacts:
         from harness.backends.hf.adapter import apply_adapter
         from harness.backends.hf.prune import drop_middle, magnitude_prune, truncate
-        from harness.backends.hf.quantize import apply_quant
+        from harness.backends.shared_transformers.quantize import apply_quant
 
         transforms: dict[str, Callable[[], TransformFacts]] = {
             "layers": lambda: truncate(self, value),

@@ -14,9 +14,9 @@ from transformers import StoppingCriteria
 from harness.backends.base import Backend, BackendInfo, LatencyScope, Progress
 from harness.backends.hf.decode_modes import DecodeMode, bucketed_width, generate_kwargs
 from harness.backends.stops import cut_at_stop
-from harness.errors import UserError
-from harness.perf_specs import Scope
-from harness.requests import Generate, GenerateResponse
+from harness.core.errors import UserError
+from harness.core.perf_specs import Scope
+from harness.core.requests import Generate, GenerateResponse
 
 
 class FirstTokenClock(StoppingCriteria):

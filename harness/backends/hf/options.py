@@ -36,7 +36,7 @@ class HFOptions(EngineOptions):
     @field_validator("quant")
     @classmethod
     def _an_hf_level(cls, value: str | None) -> str | None:
-        from harness.backends.hf.quantize import hf_quant_check
+        from harness.backends.shared_transformers.quantize import hf_quant_check
 
         problem = hf_quant_check(value) if value is not None else None
         if problem:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from harness.backends.hf.quantize import quantizable_linears
-from harness.errors import UserError
+from harness.backends.shared_transformers.quantize import quantizable_linears
+from harness.core.errors import UserError
+from harness.core.perf_names import PerfName
 from harness.variants.facts import Measure, TransformFacts
 
 
@@ -30,8 +31,8 @@ def magnitude_prune(backend: Any, sparsity: Any) -> TransformFacts:
             zeroed += int(mask.sum())
     total = sum(p.numel() for p in backend.model.parameters())
     return TransformFacts.of(
-        Measure("n_params_effective", total - zeroed, "params"),
-        Measure("sparsity", float(sparsity), "fraction"),
+        Measure(PerfName.N_PARAMS_EFFECTIVE, total - zeroed, "params"),
+        Measure(PerfName.SPARSITY, float(sparsity), "fraction"),
     )
 
 
@@ -64,9 +65,9 @@ def keep_layers(model: Any, keep: list[int]) -> TransformFacts:
     original = config.num_hidden_layers
     config.num_hidden_layers = len(keep)
     return TransformFacts.of(
-        Measure("layers_kept", len(keep), "layers"),
-        Measure("layers_original", original, "layers"),
-        Measure("n_params_effective", sum(p.numel() for p in model.parameters()), "params"),
+        Measure(PerfName.LAYERS_KEPT, len(keep), "layers"),
+        Measure(PerfName.LAYERS_ORIGINAL, original, "layers"),
+        Measure(PerfName.N_PARAMS_EFFECTIVE, sum(p.numel() for p in model.parameters()), "params"),
     )
 
 

@@ -15,7 +15,7 @@ import torch
 
 from harness.backends.hf.head import ChunkedHead
 from harness.backends.windows import Window
-from harness.requests import TopTokens
+from harness.core.requests import TopTokens
 
 
 @torch.inference_mode()

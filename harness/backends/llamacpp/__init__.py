@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from harness.backends.base import BACKENDS, Engine
 from harness.backends.llamacpp import factory
+from harness.backends.llamacpp.levels import LLAMACPP_LEVELS
 from harness.backends.llamacpp.options import LlamaCppOptions
 
 ENGINE = BACKENDS.register("llamacpp")(
@@ -20,5 +21,7 @@ ENGINE = BACKENDS.register("llamacpp")(
         LlamaCppOptions,
         requires=lambda: factory.missing_extra(),  # looked up late: tests stand in for it
         description="llama.cpp in process (llama-cpp-python), GGUF files",
+        quant_ladder="real llama.cpp kernels",
+        quant_levels=tuple(LLAMACPP_LEVELS),
     )
 )

@@ -19,9 +19,8 @@ from harness.backends.items import Item, context_item, item_response
 from harness.backends.llamacpp.decode import Decoder, log_softmax_at, top_k_rows
 from harness.backends.stops import cut_at_stop
 from harness.backends.windows import text_windows
-from harness.errors import UserError
-from harness.hardware.shapes import ModelShape, gguf_shape
-from harness.requests import (
+from harness.core.errors import UserError
+from harness.core.requests import (
     Generate,
     GenerateResponse,
     LogLikelihood,
@@ -30,7 +29,8 @@ from harness.requests import (
     RollingResponse,
     TopTokens,
 )
-from harness.values import Scalar
+from harness.core.values import Scalar
+from harness.hardware.shapes import ModelShape, gguf_shape
 from harness.variants.facts import TransformFacts
 
 

@@ -14,22 +14,24 @@ from typing import Any
 
 import psutil
 
-from harness.assets import resolve_local
 from harness.backends.base import Backend, BackendInfo
 from harness.backends.llamacpp.options import LlamaCppOptions
-from harness.config import ModelConfig
-from harness.errors import UserError
-from harness.perf_specs import Kernels
+from harness.core.errors import UserError
+from harness.core.perf_names import PerfName
+from harness.core.perf_specs import Kernels
+from harness.suite.schema import ModelConfig
+from harness.suite.sources import resolve_local
 from harness.variants.facts import KernelsUsed, Measure, Note, TransformFacts
 
-EXTRA = "pip install 'limitbench[llamacpp]'"
+EXTRA = "limitbench setup llamacpp"
 
 
 def missing_extra() -> str | None:
     if importlib.util.find_spec("llama_cpp") is None:
         return (
             "the llamacpp backend needs llama-cpp-python, which is not installed: run "
-            f"{EXTRA} (it compiles llama.cpp: about 5 minutes on 2 cores)"
+            f"`{EXTRA}` (it compiles llama.cpp once, about 5 minutes on 2 cores, and caches "
+            "the wheel), or install the extra: pip install 'limitbench[llamacpp]'"
         )
     return None
 
@@ -61,9 +63,11 @@ def load_llamacpp(cfg: ModelConfig, options: LlamaCppOptions, base_dir: Path) ->
     info = _info(cfg.name, path, llama, options)
     details = details.then(
         [
-            Measure("bits_per_weight", 8 * info.weight_bytes / max(info.n_params, 1), "bits"),
-            Measure("file_bytes", path.stat().st_size, "B"),
-            Measure("resident_bytes", resident, "B"),
+            Measure(
+                PerfName.BITS_PER_WEIGHT, 8 * info.weight_bytes / max(info.n_params, 1), "bits"
+            ),
+            Measure(PerfName.FILE_BYTES, path.stat().st_size, "B"),
+            Measure(PerfName.RESIDENT_BYTES, resident, "B"),
             Note("llamacpp_file", str(path)),
         ]
     )

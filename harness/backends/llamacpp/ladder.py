@@ -18,9 +18,10 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness.assets import cache_dir, sha256_of
 from harness.backends.llamacpp.levels import LLAMACPP_LEVELS
-from harness.errors import UserError
+from harness.core.errors import UserError
+from harness.core.paths import cache_dir
+from harness.suite.sources import sha256_of
 
 # Keys the writer sets itself, or that describe the old file rather than the new one.
 _SKIPPED_KEYS = ("general.architecture", "general.file_type", "general.alignment")

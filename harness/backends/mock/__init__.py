@@ -10,8 +10,7 @@ from typing import Annotated
 from pydantic import Field
 
 from harness.backends.base import BACKENDS, Backend, BackendInfo, Engine, EngineOptions, Progress
-from harness.config import ModelConfig
-from harness.requests import (
+from harness.core.requests import (
     Generate,
     GenerateResponse,
     LogLikelihood,
@@ -19,6 +18,7 @@ from harness.requests import (
     RollingLogLikelihood,
     RollingResponse,
 )
+from harness.suite.schema import ModelConfig
 from harness.variants.base import knob
 
 knob("mock_quality", "mock backend only: divides its log-likelihoods", "runtime")
@@ -85,5 +85,10 @@ def load_mock(cfg: ModelConfig, options: MockOptions, base_dir: Path) -> Backend
 
 
 BACKENDS.register("mock")(
-    Engine(load_mock, MockOptions, description="deterministic fake, for mechanics tests only")
+    Engine(
+        load_mock,
+        MockOptions,
+        description="deterministic fake, for mechanics tests only",
+        reads_source=False,
+    )
 )

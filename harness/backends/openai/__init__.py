@@ -15,5 +15,10 @@ from harness.backends.openai.factory import load_openai
 from harness.backends.openai.options import OpenAIOptions
 
 ENGINE = BACKENDS.register("openai")(
-    Engine(load_openai, OpenAIOptions, description="an OpenAI-compatible server (HTTP)")
+    Engine(
+        load_openai,
+        OpenAIOptions,
+        description="an OpenAI-compatible server (HTTP)",
+        serves=True,
+    )
 )

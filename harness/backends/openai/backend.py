@@ -15,16 +15,13 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from harness.backends.base import Backend, BackendInfo, Progress
 from harness.backends.openai import http as net
-from harness.backends.openai.client_tokens import ClientTokenizer
 from harness.backends.openai.echo import score_echo
 from harness.backends.openai.http import import_httpx
-from harness.backends.openai.server_state import Scrape, reset_prefix_cache, scrape, window_values
+from harness.backends.openai.window import ServerWindow
 from harness.backends.server_launch import LaunchedServer
 from harness.backends.stops import cut_at_stop
-from harness.config import ServerConfig
-from harness.errors import UserError
-from harness.hardware.shapes import ModelShape, gguf_shape
-from harness.requests import (
+from harness.core.errors import UserError
+from harness.core.requests import (
     Generate,
     GenerateResponse,
     LogLikelihood,
@@ -32,7 +29,9 @@ from harness.requests import (
     RollingLogLikelihood,
     RollingResponse,
 )
-from harness.values import Scalar, Value
+from harness.core.values import Scalar
+from harness.hardware.shapes import ModelShape, gguf_shape
+from harness.suite.schema import ServerConfig
 
 if TYPE_CHECKING:
     from harness.backends.openai.options import OpenAIOptions
@@ -64,8 +63,7 @@ class OpenAIBackend(Backend):
         self.launched = launched
         self.httpx = import_httpx()
         self.client_tokenizer_source: str | None = None
-        self._client_tokenizer: ClientTokenizer | None = None
-        self._before: Scrape | None = None
+        self._window: ServerWindow | None = None
 
     def set_load(self, options: OpenAIOptions) -> None:
         """The load the next windows offer: a new load level on the same server."""
@@ -79,35 +77,10 @@ class OpenAIBackend(Backend):
         self.set_load(OpenAIOptions.model_validate(dict(knobs)))
         return True
 
-    @property
-    def client_tokenizer(self) -> ClientTokenizer:
-        if self._client_tokenizer is None:
-            self._client_tokenizer = ClientTokenizer(self.client_tokenizer_source)
-        return self._client_tokenizer
-
-    # -- around a measured window (the serving profiler) ------------------------------------
-
-    def open_window(self) -> dict[str, str]:
-        """Empty the prefix cache (when the suite asks) and read the server's counters;
-        returns what could not be done, by the record's `unavailable` key."""
-        root = self.url.removesuffix("/v1")
-        why: dict[str, str] = {}
-        if self.server.reset_prefix_cache:
-            refused = reset_prefix_cache(self.httpx, root, self.headers)
-            if refused is not None:
-                why["prefix_cache_reset"] = refused
-        else:
-            why["prefix_cache_reset"] = "the suite keeps the cache (server.reset_prefix_cache)"
-        self._before = scrape(self.httpx, root, self.headers)
-        return why
-
-    def close_window(self) -> tuple[dict[str, Value], dict[str, str]]:
-        """The server's counters over the window, or why there are none."""
-        before, self._before = self._before, None
-        after = scrape(self.httpx, self.url.removesuffix("/v1"), self.headers)
-        if before is None or before.counters is None or after.counters is None:
-            return {}, {"server_metrics": (before or after).why_not or after.why_not}
-        return window_values(before.counters, after.counters), {}
+    def served_window(self) -> ServerWindow:
+        if self._window is None:
+            self._window = ServerWindow(self)
+        return self._window
 
     # -- the Backend protocol -------------------------------------------------------------
 

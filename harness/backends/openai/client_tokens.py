@@ -14,15 +14,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from harness.perf_specs import PerfName
-from harness.requests import GenerateResponse
-from harness.values import Value
+from harness.core.perf_names import TOKEN_TOTAL_FLAG, PerfName
+from harness.core.requests import GenerateResponse
+from harness.core.values import Value
 
 # Requests whose two counts differ by more than this many tokens count as mismatched:
 # re-encoding decoded text can merge the tokens at a stop boundary into one fewer.
 TOLERATED_TOKENS = 1
 # A window whose totals differ by more than this share is flagged in the record's note.
-FLAG_SHARE = 0.02
+FLAG_SHARE = TOKEN_TOTAL_FLAG
 
 
 @dataclass
@@ -87,6 +87,10 @@ def token_count_values(
     out[PerfName.OUTPUT_TOKENS_CLIENT] = Value(
         value=float(sum(counts)), unit="tok", higher_is_better=True, n=len(ok),
         note=f"the answers' text re-encoded with the client tokenizer{flag}",
+    )  # fmt: skip
+    out[PerfName.TOKEN_TOTAL_GAP] = Value(
+        value=share, unit="fraction", higher_is_better=False, n=len(ok),
+        note=f"|server - client| / server output-token totals{flag}",
     )  # fmt: skip
     out[PerfName.TOKEN_COUNT_MISMATCH] = Value(
         value=differ / len(ok), unit="fraction", higher_is_better=False, n=len(ok),

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from harness.backends.openai.http import ServerRefused
-from harness.requests import LogLikelihoodResponse
+from harness.core.requests import LogLikelihoodResponse
 
 
 def score_echo(

@@ -8,8 +8,8 @@ from pathlib import Path
 
 from harness.backends.base import Backend, BackendInfo
 from harness.backends.openai.options import OpenAIOptions
-from harness.config import ModelConfig, ServerConfig
-from harness.errors import UserError, did_you_mean
+from harness.core.errors import UserError, did_you_mean
+from harness.suite.schema import ModelConfig, ServerConfig
 
 
 def load_openai(cfg: ModelConfig, options: OpenAIOptions, base_dir: Path) -> Backend:
@@ -52,7 +52,7 @@ def command_placeholders(
     dequantized to a transformers folder, an engine's environment) only when used."""
     import sys
 
-    from harness.engine_envs import require_env_python
+    from harness.backends.envs import require_env_python
 
     joined = " ".join(command)
     values = {"source": str(local or cfg.source), "python": sys.executable}
@@ -66,7 +66,7 @@ def command_placeholders(
 def model_folder(cfg: ModelConfig, local: Path | None, where: str) -> Path | str:
     """The source as a transformers folder: a GGUF dequantized once into the cache (the hf
     engine's own conversion), a folder as it is, a hub id as it is (the server fetches it)."""
-    from harness.backends.hf.load import transformers_source
+    from harness.backends.shared_transformers.load import transformers_source
 
     if local is None:
         return str(cfg.source)
@@ -93,7 +93,7 @@ def _server_of(cfg: ModelConfig, where: str) -> ServerConfig:
 
 def _local_file(cfg: ModelConfig, base_dir: Path, server: ServerConfig) -> Path | None:
     """The model file, when the suite launches the server from it or it lies on disk."""
-    from harness.assets import PIP_PREFIX, resolve
+    from harness.suite.sources import PIP_PREFIX, resolve
 
     source = cfg.source
     launching = server.command is not None and any(

@@ -17,8 +17,8 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from harness.config_serving import ServerConfig
-from harness.errors import UserError
+from harness.core.errors import UserError
+from harness.suite.serving import ServerConfig
 
 T = TypeVar("T")
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})

@@ -13,8 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from harness.perf_specs import PerfName
-from harness.values import Value
+from harness.core.perf_names import PerfName
+from harness.core.values import Value
 
 # Prometheus counter families (without the _total suffix the parser strips) -> our names.
 VLLM_COUNTERS = {
@@ -95,15 +95,33 @@ def window_values(before: ServerCounters, after: ServerCounters) -> dict[str, Va
         return None if a is None or b is None else float(b - a)
 
     out: dict[str, Value] = {}
-    for name, unit, note in (
-        ("prompt_tokens", "tok", "prompt tokens the server counted in the window"),
-        ("generation_tokens", "tok", "output tokens the server counted in the window"),
-        ("preemptions", "requests", "requests the server preempted (KV cache full)"),
+    for counter, name, unit, note in (
+        (
+            "prompt_tokens",
+            PerfName.SERVER_PROMPT_TOKENS,
+            "tok",
+            "prompt tokens the server counted in the window",
+        ),
+        (
+            "generation_tokens",
+            PerfName.SERVER_GENERATION_TOKENS,
+            "tok",
+            "output tokens the server counted in the window",
+        ),
+        (
+            "preemptions",
+            PerfName.SERVER_PREEMPTIONS,
+            "requests",
+            "requests the server preempted (KV cache full)",
+        ),
     ):
-        value = delta(name)
+        value = delta(counter)
         if value is not None:
-            out[f"server_{name}"] = Value(
-                value=value, unit=unit, higher_is_better=name != "preemptions", note=note
+            out[name] = Value(
+                value=value,
+                unit=unit,
+                higher_is_better=name is not PerfName.SERVER_PREEMPTIONS,
+                note=note,
             )
     queries, hits = delta("prefix_cache_queries"), delta("prefix_cache_hits")
     if queries and hits is not None:

@@ -8,7 +8,7 @@
 
 Importing this package registers the engine; vLLM is imported only to load. vLLM pins its
 own torch and transformers, so it usually lives in a separate environment
-(harness/engine_envs.py): a suite using this engine runs under that environment's limitbench.
+(harness/backends/envs.py): a suite using this engine runs under that environment's limitbench.
 """
 
 from __future__ import annotations

@@ -19,10 +19,10 @@ from harness.backends.items import Item, context_item, item_response
 from harness.backends.vllm.engine import use_tqdm, weights_of
 from harness.backends.vllm.options import VLLMOptions
 from harness.backends.windows import text_windows
-from harness.errors import UserError
-from harness.hardware.shapes import DTYPE_BYTES, ModelShape, config_widths, config_windows
-from harness.perf_specs import Kernels, Scope
-from harness.requests import (
+from harness.core.errors import UserError
+from harness.core.perf_names import PerfName
+from harness.core.perf_specs import Kernels, Scope
+from harness.core.requests import (
     Generate,
     GenerateResponse,
     LogLikelihood,
@@ -30,7 +30,8 @@ from harness.requests import (
     RollingLogLikelihood,
     RollingResponse,
 )
-from harness.values import Scalar
+from harness.core.values import Scalar
+from harness.hardware.shapes import DTYPE_BYTES, ModelShape, config_widths, config_windows
 from harness.variants.facts import Fact, KernelsUsed, Measure, Note, TransformFacts
 
 # vLLM refuses a prompt that fills its context (it must generate at least one token after
@@ -78,7 +79,7 @@ class VLLMBackend(Backend):
         facts: list[Fact] = [Note("engine", f"vLLM {_version()} (offline LLM, in process)")]
         if options.quant is not None:
             bits = 8 * self.info.weight_bytes / max(self.info.n_params, 1)
-            facts += [KernelsUsed(Kernels.REAL), Measure("bits_per_weight", bits, "bits")]
+            facts += [KernelsUsed(Kernels.REAL), Measure(PerfName.BITS_PER_WEIGHT, bits, "bits")]
         self.load_details = TransformFacts.of(*facts)
 
     # ---- helpers -------------------------------------------------------------------------

@@ -13,12 +13,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from harness.assets import resolve
 from harness.backends.base import Backend
 from harness.backends.vllm.options import CPU_KV_CACHE_GB, VLLMOptions
-from harness.config import ModelConfig
-from harness.errors import UserError
-from harness.hub_errors import hub_unreachable, is_unreachable
+from harness.core.errors import UserError
+from harness.core.hub_errors import hub_unreachable, is_unreachable
+from harness.suite.schema import ModelConfig
+from harness.suite.sources import resolve
 
 EXTRA = (
     "the vllm backend needs vLLM in this environment: pip install 'limitbench[vllm]' (CUDA) "
@@ -32,7 +32,7 @@ def missing_extra() -> str | None:
     # find_spec, not an import: planning asks every engine, and importing vLLM takes seconds.
     if importlib.util.find_spec("vllm") is not None:
         return None
-    from harness.engine_envs import env_dir
+    from harness.backends.envs import env_dir
 
     return EXTRA.format(env=env_dir("vllm"))
 
@@ -73,7 +73,7 @@ def _torch_threads_keeper() -> Callable[[], None]:
 
 def model_location(cfg: ModelConfig, base_dir: Path) -> tuple[str, str]:
     """(what vLLM loads: a folder or a hub id, the source as the record names it)."""
-    from harness.backends.hf.load import transformers_source
+    from harness.backends.shared_transformers.load import transformers_source
 
     found = resolve(cfg.source, base_dir)
     if isinstance(found, Path) and found.suffix != ".gguf" and not found.is_dir():

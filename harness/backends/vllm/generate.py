@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Any
 from harness.backends.base import Progress
 from harness.backends.stops import cut_at_stop
 from harness.backends.vllm.engine import request_times, use_tqdm
-from harness.errors import UserError
-from harness.requests import Generate, GenerateResponse
+from harness.core.errors import UserError
+from harness.core.requests import Generate, GenerateResponse
 
 if TYPE_CHECKING:
     from harness.backends.vllm.backend import VLLMBackend

@@ -22,8 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from harness.config import InvarianceConfig
-from harness.metrics.invariance_signals import (
+from harness.report.audit_signals import (
     MIN_FOR_TEST,
     Rows,
     correct_of,
@@ -33,6 +32,7 @@ from harness.metrics.invariance_signals import (
     signed_rank,
 )
 from harness.store.records import Record
+from harness.suite.schema import InvarianceConfig
 
 
 @dataclass(frozen=True)

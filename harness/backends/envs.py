@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from harness.errors import UserError
+from harness.core.errors import UserError
 
 ENGINE_ENVS = ("vllm",)
 
@@ -26,7 +26,7 @@ def env_dir(engine: str) -> Path:
     override = os.environ.get(f"LIMITBENCH_{engine.upper()}_ENV")
     if override:
         return Path(override)
-    from harness.assets import cache_dir
+    from harness.core.paths import cache_dir
 
     return cache_dir() / "envs" / engine
 

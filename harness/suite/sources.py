@@ -21,19 +21,13 @@ import tempfile
 import zipfile
 from pathlib import Path
 
-from harness.config import PartsSource
-from harness.errors import UserError
+from harness.core.errors import UserError
+from harness.core.paths import cache_dir
+from harness.suite.schema import PartsSource
 
 PIP_PREFIX = "pip:"
 _PIP_SPEC = re.compile(r"^(?P<name>[A-Za-z0-9_.\-]+)==(?P<version>[A-Za-z0-9_.\-+!]+)$")
 _HUB_ID = re.compile(r"^[A-Za-z0-9_.\-]+/[A-Za-z0-9_.\-]+$")
-
-
-def cache_dir() -> Path:
-    root = os.environ.get("LIMITBENCH_CACHE") or Path.home() / ".cache" / "limitbench"
-    path = Path(root)
-    path.mkdir(parents=True, exist_ok=True)
-    return path
 
 
 def resolve(source: str | PartsSource, base_dir: Path | None = None) -> Path | str:

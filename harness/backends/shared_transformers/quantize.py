@@ -14,8 +14,9 @@ from __future__ import annotations
 import warnings
 from typing import Any
 
-from harness.errors import UserError
-from harness.perf_specs import Kernels
+from harness.core.errors import UserError
+from harness.core.perf_names import PerfName
+from harness.core.perf_specs import Kernels
 from harness.variants.facts import KernelsUsed, Measure, Note, TransformFacts
 
 GGUF_TYPES = ("q8_0", "q5_1", "q5_0", "q4_1", "q4_0", "mxfp4", "tq2_0", "tq1_0")
@@ -85,9 +86,9 @@ def _bits_summary(
 ) -> TransformFacts:
     stored = (quantized * bits + (total - quantized) * dtype_bits) / 8
     return TransformFacts.of(
-        Measure("bits_per_weight", bits, "bits"),
-        Measure("mean_bits_per_parameter", 8 * stored / max(total, 1), "bits"),
-        Measure("weight_bytes_quantized", stored, "B"),
+        Measure(PerfName.BITS_PER_WEIGHT, bits, "bits"),
+        Measure(PerfName.MEAN_BITS_PER_PARAMETER, 8 * stored / max(total, 1), "bits"),
+        Measure(PerfName.WEIGHT_BYTES_QUANTIZED, stored, "B"),
         Note("quant_note", note),
         KernelsUsed(kernels),
     )
@@ -104,7 +105,7 @@ def hf_quant_check(value: object) -> str | None:
 
 
 def apply_quant(backend: Any, kind: str) -> TransformFacts:
-    from harness.backends.hf.params import count_params, logical_numel
+    from harness.hardware.params import count_params, logical_numel
 
     model = backend.model
     total = count_params(model.parameters())

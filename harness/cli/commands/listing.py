@@ -44,9 +44,9 @@ def list_plugins(
 def _show_tasks(console: Console) -> None:
     from rich.table import Table
 
-    from harness.config import load_task_file
-    from harness.paths import builtin_dir
+    from harness.core.paths import builtin_dir
     from harness.run.plan import build_adapter, primary_metrics
+    from harness.suite.schema import load_task_file
 
     table = Table("task", "adapter", "n", "primary metric", "description", title="tasks")
     for path in sorted(builtin_dir("tasks").glob("*.yaml")):
@@ -99,8 +99,8 @@ def _show_adapter(console: Console, name: str) -> None:
 
 def _builtin_tasks_of(adapter: str) -> list[Path]:
     """The built-in task files that use `adapter`: real, tested examples of its options."""
-    from harness.config import load_task_file
-    from harness.paths import builtin_dir
+    from harness.core.paths import builtin_dir
+    from harness.suite.schema import load_task_file
 
     paths = sorted(builtin_dir("tasks").glob("*.yaml"))
     return [p for p in paths if load_task_file(p).adapter == adapter]

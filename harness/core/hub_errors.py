@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 
-from harness.errors import UserError
+from harness.core.errors import UserError
 
 # Exception class names (huggingface_hub, requests, httpx, urllib3) and message fragments
 # that mean "could not reach the hub", not "the repository is wrong".

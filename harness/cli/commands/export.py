@@ -29,7 +29,7 @@ def export_run(
     ] = None,
 ) -> None:
     """Export a run to MLflow, W&B (offline) or lm-eval's results JSON (at least one)."""
-    from harness.errors import UserError
+    from harness.core.errors import UserError
     from harness.export.flat import read_run
 
     if mlflow is None and wandb is None and lm_eval is None:
@@ -51,7 +51,7 @@ def export_run(
 
 
 def _report(suite: str, run_id: str, given: Path | None) -> Path | None:
-    from harness.errors import UserError
+    from harness.core.errors import UserError
 
     if given is not None:
         if not given.is_file():
@@ -64,7 +64,7 @@ def _report(suite: str, run_id: str, given: Path | None) -> Path | None:
 def _write_lm_eval(run: ExportRun, folder: Path) -> None:
     import json
 
-    from harness.errors import UserError
+    from harness.core.errors import UserError
     from harness.export.lm_eval import to_lm_eval
 
     try:

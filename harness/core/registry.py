@@ -8,7 +8,7 @@ from importlib import import_module
 from importlib.metadata import entry_points
 from typing import Generic, TypeVar
 
-from harness.errors import UserError, did_you_mean
+from harness.core.errors import UserError, did_you_mean
 
 T = TypeVar("T")
 

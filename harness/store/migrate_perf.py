@@ -9,21 +9,19 @@ when it measured nothing (its `quant_kernels` convention).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
 
-from harness.perf_specs import KERNELS_NOTE, Kernels, PerfName, PerfSpec, Scope, SpecContext
-from harness.perf_specs import perf_specs as specs_in
-
-if TYPE_CHECKING:
-    from harness.store.records import Record
+from harness.core.perf_names import PerfName
+from harness.core.perf_specs import KERNELS_NOTE, Kernels, PerfSpec, Scope, SpecContext
+from harness.core.perf_specs import perf_specs as specs_in
+from harness.core.values import Value
 
 PER_BATCH_NOTE = "per batch"  # how v2's percentiles began their note when batch-timed
 
 
-def v2_kernels(record: Record) -> Kernels:
+def v2_kernels(conventions: Mapping[str, str]) -> Kernels:
     """Simulated when the transform said so: `quant_kernels: simulated` (v0.2), `kernels:
     same as ...` (fake quantization) or a `quant_note` of a GGUF round-trip (v0.1)."""
-    conventions = record.conventions
     if (
         conventions.get(KERNELS_NOTE) == Kernels.SIMULATED
         or conventions.get("kernels", "").startswith("same as")
@@ -33,21 +31,21 @@ def v2_kernels(record: Record) -> Kernels:
     return Kernels.REAL
 
 
-def v2_engine(record: Record) -> str | None:
+def v2_engine(conventions: Mapping[str, str]) -> str | None:
     """Records before model identities named only llama.cpp, in a free-text convention."""
-    return "llamacpp" if record.conventions.get("engine", "").startswith("llama.cpp") else None
+    return "llamacpp" if conventions.get("engine", "").startswith("llama.cpp") else None
 
 
-def v2_latency_scope(record: Record) -> Scope:
-    timed = [v for name, v in record.perf.items() if name.endswith("_p50") and v.note]
+def v2_latency_scope(perf: Mapping[str, Value]) -> Scope:
+    timed = [v for name, v in perf.items() if name.endswith("_p50") and v.note]
     batched = any((v.note or "").startswith(PER_BATCH_NOTE) for v in timed)
     return Scope.PER_BATCH if batched else Scope.PER_REQUEST
 
 
-def v2_perf_specs(record: Record) -> dict[str, PerfSpec]:
+def v2_perf_specs(perf: Mapping[str, Value], conventions: Mapping[str, str]) -> dict[str, PerfSpec]:
     context = SpecContext(
-        latency_scope=v2_latency_scope(record),
-        kernels=v2_kernels(record),
-        generated=PerfName.OUTPUT_TOKENS_PER_S in record.perf,
+        latency_scope=v2_latency_scope(perf),
+        kernels=v2_kernels(conventions),
+        generated=PerfName.OUTPUT_TOKENS_PER_S in perf,
     )
-    return specs_in(record.perf, context)
+    return specs_in(perf, context)

@@ -8,11 +8,11 @@ from typing import Annotated
 
 import typer
 
-from harness.cli_commands import export as export_command
-from harness.cli_commands import listing
-from harness.cli_commands import setup as setup_command
-from harness.cli_commands import validate as validate_command
-from harness.errors import UserError, did_you_mean
+from harness.cli.commands import export as export_command
+from harness.cli.commands import listing
+from harness.cli.commands import setup as setup_command
+from harness.cli.commands import validate as validate_command
+from harness.core.errors import UserError, did_you_mean
 
 app = typer.Typer(
     add_completion=False,
@@ -56,9 +56,9 @@ def run(
     """Run every task on every model variant of a suite, profiled (exit 3: units failed)."""
     from rich.console import Console
 
-    from harness.cli_adhoc import AdhocFlags, prepare_run, suite_source, suite_text
+    from harness.cli.adhoc import AdhocFlags, prepare_run, suite_source, suite_text
+    from harness.cli.run_folder import run_in_folder
     from harness.executors import EXIT_UNITS_FAILED, ExecutorOptions
-    from harness.run.command import run_in_folder
 
     console = Console(stderr=True)
     options = ExecutorOptions(executor, address, max_retries, shared_cache)
@@ -189,7 +189,7 @@ def write_schemas(
     out: Annotated[Path | None, typer.Option(help="folder to write the JSON Schemas into")] = None,
 ) -> None:
     """Write the JSON Schemas of records.jsonl, samples.jsonl and manifest.json."""
-    from harness.errors import user_path
+    from harness.core.errors import user_path
     from harness.store.runfiles import SCHEMA_DIR
     from harness.store.runfiles import write_schemas as write
 
@@ -268,7 +268,3 @@ def _internal_error(err: Exception) -> None:
         err=True,
     )
     sys.exit(EXIT_INTERNAL)
-
-
-if __name__ == "__main__":
-    main()

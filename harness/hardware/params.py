@@ -42,3 +42,13 @@ def linear_weights(model: Any) -> int:
 def head_weights(model: Any) -> int:
     head = model.get_output_embeddings() if hasattr(model, "get_output_embeddings") else None
     return logical_numel(head.weight) if head is not None else 0
+
+
+def weight_bytes(model: Any) -> int:
+    """Bytes of the parameters, plus torch's packed int8 weights, which are not parameters."""
+    total = sum(t.numel() * t.element_size() for t in model.parameters())
+    for module in model.modules():
+        packed = getattr(module, "_packed_params", None)
+        if packed is not None and hasattr(module, "weight") and callable(module.weight):
+            total += module.weight().numel()  # one byte per int8 weight
+    return int(total)

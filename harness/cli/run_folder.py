@@ -16,12 +16,12 @@ from types import FrameType
 
 from rich.console import Console
 
-from harness.cli_progress import progress_sink
-from harness.errors import UserError
+from harness.core.errors import UserError
 from harness.executors import ExecutorOptions, Outcome, run_units
 from harness.run.engine_log import LOG_NAME, engine_output_to_log, log_tail
 from harness.run.lock import LOCK_NAME, RunLock
 from harness.run.plan import Plan
+from harness.run.progress import progress_sink
 from harness.run.runner import open_store
 from harness.store.records import RunStore
 

@@ -9,10 +9,11 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from harness.assets import cache_dir, publish_folder, resolve, sha256_of
-from harness.config import ModelConfig
-from harness.errors import UserError
-from harness.hub_errors import hub_unreachable, is_unreachable
+from harness.core.errors import UserError
+from harness.core.hub_errors import hub_unreachable, is_unreachable
+from harness.core.paths import cache_dir
+from harness.suite.schema import ModelConfig
+from harness.suite.sources import publish_folder, resolve, sha256_of
 from harness.variants.base import DTYPE_BITS
 
 
@@ -85,7 +86,7 @@ def load_model(cfg: ModelConfig, knobs: Mapping[str, Any], base_dir: Path) -> tu
     common: dict[str, Any] = {"trust_remote_code": cfg.trust_remote_code, "revision": cfg.revision}
     quant = str(knobs.get("quant", ""))
     if quant.startswith("bnb_"):
-        from harness.backends.hf.quantize import bnb_config
+        from harness.backends.shared_transformers.quantize import bnb_config
 
         common["quantization_config"] = bnb_config(quant)
         common["device_map"] = str(knobs.get("device", "cuda"))

@@ -14,9 +14,9 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from harness.config import SuiteConfig, validate
-from harness.errors import UserError
-from harness.values import Scalar
+from harness.core.errors import UserError
+from harness.core.values import Scalar
+from harness.suite.schema import SuiteConfig, validate
 
 if TYPE_CHECKING:
     from harness.run.plan import Plan
@@ -85,7 +85,7 @@ def _absolute_if_local(source: str) -> str:
 def _task_entry(name: str) -> str:
     """A task file given on the command line is relative to the current folder: stored
     absolute; a task name must be a built-in task."""
-    from harness.paths import builtin_dir
+    from harness.core.paths import builtin_dir
     from harness.run.plan import find_task
 
     if name.endswith((".yaml", ".yml")):
@@ -158,8 +158,8 @@ def adhoc_suite(flags: AdhocFlags) -> SuiteSource:
 
 
 def file_suite(suite: str) -> SuiteSource:
-    from harness.config import load_suite
-    from harness.paths import find_suite
+    from harness.core.paths import find_suite
+    from harness.suite.schema import load_suite
 
     path = find_suite(suite)
     return SuiteSource(load_suite(path), path)

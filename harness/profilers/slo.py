@@ -17,13 +17,13 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from harness.config import SLOConfig
+from harness.core.perf_names import PerfName
+from harness.core.requests import GenerateResponse, Response
+from harness.core.values import Value
 from harness.metrics import Metric, mean_metric, summarize
 from harness.metrics.base import wilson_interval
-from harness.perf_specs import PerfName
 from harness.profilers.serving import served, tpot_s
-from harness.requests import GenerateResponse, Response
-from harness.values import Value
+from harness.suite.schema import SLOConfig
 
 
 @dataclass(frozen=True)
@@ -63,8 +63,8 @@ def slo_values(
     met = [meets(slo, r) for r in every]
     rate = sum(met) / len(met)
     low, high = wilson_interval(rate, len(met))
-    perf = {
-        "slo_attainment": Value(
+    perf: dict[str, Value] = {
+        PerfName.SLO_ATTAINMENT: Value(
             value=rate,
             unit="fraction",
             higher_is_better=True,
@@ -73,7 +73,7 @@ def slo_values(
             ci_high=high,
             note=f"requests meeting {_describe(slo)}; 95% Wilson interval",
         ),
-        "slo_met": Value(
+        PerfName.SLO_MET: Value(
             value=float(rate >= slo.attainment),
             unit="bool",
             higher_is_better=True,

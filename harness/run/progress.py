@@ -10,10 +10,24 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, TextIO, cast
+from typing import Any, Protocol, TextIO, cast
 
 from harness.run.engine_log import TERMINAL
-from harness.run.runner import ProgressSink
+
+
+class ProgressSink(Protocol):
+    def begin(self, label: str, total: int) -> None: ...
+    def advance(self, n: int) -> None: ...
+    def end(self) -> None: ...
+    def note(self, text: str) -> None:
+        """A line the user must see whatever the display (a retry, a failed unit)."""
+
+
+class NoProgress:
+    def begin(self, label: str, total: int) -> None: ...
+    def advance(self, n: int) -> None: ...
+    def end(self) -> None: ...
+    def note(self, text: str) -> None: ...
 
 
 def _clock(seconds: float) -> str:

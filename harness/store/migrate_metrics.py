@@ -8,15 +8,13 @@ schema_version 2 and later carry their own specs and never come here.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import cache
-from typing import TYPE_CHECKING
 
+from harness.core.values import Value
 from harness.metrics.base import Metric
 from harness.metrics.primary import default_primary
 from harness.metrics.spec import MetricSpec, metric_specs
-
-if TYPE_CHECKING:
-    from harness.store.records import Record
 
 V1_PRIMARY_KEY = "primary_metrics"
 
@@ -35,17 +33,21 @@ def _v1_catalog() -> dict[str, Metric]:
     return found
 
 
-def v1_primary_metrics(record: Record) -> tuple[str, ...]:
+def v1_primary_metrics(
+    conventions: Mapping[str, str], adapter: str, quality: Mapping[str, Value]
+) -> tuple[str, ...]:
     """The primaries a v1 record declares in its conventions, in order, else the adapter's
     default (runs made before primaries were recorded)."""
-    stored = record.conventions.get(V1_PRIMARY_KEY)
+    stored = conventions.get(V1_PRIMARY_KEY)
     if stored:
         return tuple(m for m in stored.split(",") if m)
-    return default_primary(record.adapter, record.quality)
+    return default_primary(adapter, quality)
 
 
-def v1_metric_specs(record: Record) -> dict[str, MetricSpec]:
+def v1_metric_specs(
+    conventions: Mapping[str, str], adapter: str, quality: Mapping[str, Value]
+) -> dict[str, MetricSpec]:
     """Specs for a v1 record's quality metrics that the catalog knows (others: none)."""
     catalog = _v1_catalog()
-    known = [catalog[name] for name in record.quality if name in catalog]
-    return metric_specs(known, v1_primary_metrics(record))
+    known = [catalog[name] for name in quality if name in catalog]
+    return metric_specs(known, v1_primary_metrics(conventions, adapter, quality))

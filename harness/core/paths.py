@@ -1,10 +1,12 @@
-"""Where the built-in tasks and suites live, in a checkout and in an installed wheel."""
+"""Where things live: the built-in tasks and suites (in a checkout and in an installed
+wheel) and the cache (`$LIMITBENCH_CACHE`, default ~/.cache/limitbench)."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
-_PACKAGE = Path(__file__).resolve().parent
+_PACKAGE = Path(__file__).resolve().parents[1]  # harness/
 
 
 def builtin_dir(kind: str) -> Path:
@@ -21,3 +23,11 @@ def find_suite(name_or_path: str) -> Path:
     if path.exists() or path.suffix in (".yaml", ".yml"):
         return path
     return builtin_dir("suites") / f"{name_or_path}.yaml"
+
+
+def cache_dir() -> Path:
+    """The cache of fetched packages, converted models, built wheels and engine environments."""
+    root = os.environ.get("LIMITBENCH_CACHE") or Path.home() / ".cache" / "limitbench"
+    path = Path(root)
+    path.mkdir(parents=True, exist_ok=True)
+    return path

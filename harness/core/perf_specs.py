@@ -1,4 +1,4 @@
-"""What each performance value is: the names in one place, and the spec every record stores.
+"""What each performance value is: the spec every record stores beside it.
 
 A perf value's number and unit live in its `Value`; its spec says what was measured: the
 kind of figure, the phase of inference it times, its scope (one figure for the timed window,
@@ -16,86 +16,8 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from harness.values import Value
-
-
-class PerfName(StrEnum):
-    """Every fixed perf name limitbench writes (percentiles: `percentile_name`)."""
-
-    WALL_TIME = "wall_time"
-    REQUESTS_PER_S = "requests_per_s"
-    SAMPLES_PER_S = "samples_per_s"
-    INPUT_TOKENS_PER_S = "input_tokens_per_s"
-    OUTPUT_TOKENS_PER_S = "output_tokens_per_s"
-    TOTAL_TOKENS_PER_S = "total_tokens_per_s"
-    TIME_PER_OUTPUT_TOKEN = "time_per_output_token"
-    ACHIEVED_REQUESTS_PER_S = "achieved_requests_per_s"
-    ACHIEVED_OUTPUT_TOKENS_PER_S = "achieved_output_tokens_per_s"
-    REQUEST_ERRORS = "request_errors"
-    REQUEST_RETRIES = "request_retries"
-    GOODPUT = "goodput"
-    STEADY_OUTPUT_TOKENS_PER_S = "steady_output_tokens_per_s"
-    STEADY_REQUESTS_PER_S = "steady_requests_per_s"
-    STEADY_WINDOW = "steady_window_s"
-    OUTPUT_TOKENS_SERVER = "output_tokens_server"
-    OUTPUT_TOKENS_CLIENT = "output_tokens_client"
-    TOKEN_COUNT_MISMATCH = "token_count_mismatch"
-    SERVER_PROMPT_TOKENS = "server_prompt_tokens"
-    SERVER_GENERATION_TOKENS = "server_generation_tokens"
-    SERVER_PREEMPTIONS = "server_preemptions"
-    PREFIX_CACHE_HIT_RATE = "prefix_cache_hit_rate"
-    PEAK_RSS = "peak_rss"
-    RSS_GROWTH = "rss_growth"
-    WEIGHT_BYTES = "weight_bytes"
-    CUDA_PEAK_ALLOCATED = "cuda_peak_allocated"
-    CUDA_PEAK_RESERVED = "cuda_peak_reserved"
-    ENERGY = "energy"
-    IDLE_POWER = "idle_power"
-    ENERGY_NET = "energy_net"
-    JOULES_PER_TOKEN = "joules_per_token"
-    JOULES_PER_CORRECT = "joules_per_correct"
-    TOKENS_PER_CORRECT = "tokens_per_correct"
-    PEAK_FLOPS = "peak_flops"
-    PEAK_BANDWIDTH = "peak_bandwidth"
-    ACHIEVED_FLOPS = "achieved_flops"
-    ACHIEVED_BANDWIDTH = "achieved_bandwidth"
-    MFU = "mfu"
-    MBU = "mbu"
-    BITS_PER_WEIGHT = "bits_per_weight"
-    MEAN_BITS_PER_PARAMETER = "mean_bits_per_parameter"
-    WEIGHT_BYTES_QUANTIZED = "weight_bytes_quantized"
-    FILE_BYTES = "file_bytes"
-    RESIDENT_BYTES = "resident_bytes"
-    LAYERS_KEPT = "layers_kept"
-    LAYERS_ORIGINAL = "layers_original"
-    N_PARAMS_EFFECTIVE = "n_params_effective"
-    SPARSITY = "sparsity"
-    PROBE_FIT_TIME = "probe_fit_time"
-    PROBE_TRAIN_ROWS = "probe_train_rows"
-    ADAPTER_PARAMS = "adapter_params"
-    DECODE_PREPARE_TIME = "decode_prepare_time"
-    BATCH_SIZE_CHOSEN = "batch_size_chosen"
-    BATCH_TOKENS_CHOSEN = "batch_tokens_chosen"
-    GPU_SM_CLOCK_START = "gpu_sm_clock_start"
-    GPU_SM_CLOCK_END = "gpu_sm_clock_end"
-    GPU_TEMPERATURE_START = "gpu_temperature_start"
-    GPU_TEMPERATURE_END = "gpu_temperature_end"
-
-
-class Percentiled(StrEnum):
-    """Per-request (or per-batch) distributions stored as `<family>_p50/_p90/_p99`."""
-
-    LATENCY = "latency"
-    TTFT = "ttft"
-    TPOT = "tpot"
-    ITL = "itl"
-    E2E = "e2e"
-    OUTPUT_TOKENS = "output_tokens"
-    INPUT_TOKENS = "input_tokens"
-
-
-def percentile_name(family: Percentiled, quantile: str) -> str:
-    return f"{family}_{quantile}"
+from harness.core.perf_names import Percentiled, PerfName
+from harness.core.values import Value
 
 
 class PerfKind(StrEnum):
@@ -172,6 +94,8 @@ CATALOGUE: dict[str, tuple[PerfKind, Phase, Scope | None]] = {
     PerfName.REQUEST_ERRORS: (PerfKind.RELIABILITY, Phase.WHOLE, _WINDOW),
     PerfName.REQUEST_RETRIES: (PerfKind.RELIABILITY, Phase.WHOLE, _WINDOW),
     PerfName.GOODPUT: (PerfKind.SERVICE, Phase.WHOLE, _WINDOW),
+    PerfName.SLO_ATTAINMENT: (PerfKind.SERVICE, Phase.WHOLE, _WINDOW),
+    PerfName.SLO_MET: (PerfKind.SERVICE, Phase.WHOLE, _WINDOW),
     PerfName.STEADY_OUTPUT_TOKENS_PER_S: (PerfKind.SPEED, Phase.WHOLE, _WINDOW),
     PerfName.STEADY_REQUESTS_PER_S: (PerfKind.SPEED, Phase.WHOLE, _WINDOW),
     **{  # the steady part's length, both sides' token counts, the server's own state
@@ -181,6 +105,7 @@ CATALOGUE: dict[str, tuple[PerfKind, Phase, Scope | None]] = {
             PerfName.OUTPUT_TOKENS_SERVER,
             PerfName.OUTPUT_TOKENS_CLIENT,
             PerfName.TOKEN_COUNT_MISMATCH,
+            PerfName.TOKEN_TOTAL_GAP,
             PerfName.SERVER_PROMPT_TOKENS,
             PerfName.SERVER_GENERATION_TOKENS,
             PerfName.SERVER_PREEMPTIONS,

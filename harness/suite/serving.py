@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from harness.values import Scalar
+from harness.core.values import Scalar
 
 
 class StrictModel(BaseModel):

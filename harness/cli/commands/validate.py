@@ -12,7 +12,7 @@ def validate_suite(
     limit: Annotated[int | None, typer.Option(min=1, help="at most N samples per task")] = None,
 ) -> None:
     """Check a suite, its task files and their data without loading a model (exit 0 or 2)."""
-    from harness.paths import find_suite
+    from harness.core.paths import find_suite
     from harness.run.plan import plan
 
     the_plan = plan(find_suite(suite), limit)

@@ -16,11 +16,11 @@ from typing import Any, TypeVar, Union
 import yaml
 from pydantic import BaseModel, Field, ValidationError
 
-from harness.config_serving import ServerConfig as ServerConfig
-from harness.config_serving import SLOSearchConfig as SLOSearchConfig
-from harness.config_serving import StrictModel as StrictModel
-from harness.errors import UserError, did_you_mean
-from harness.values import Scalar
+from harness.core.errors import UserError, did_you_mean
+from harness.core.values import Scalar
+from harness.suite.serving import ServerConfig as ServerConfig
+from harness.suite.serving import SLOSearchConfig as SLOSearchConfig
+from harness.suite.serving import StrictModel as StrictModel
 
 M = TypeVar("M", bound=BaseModel)
 
