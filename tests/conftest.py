@@ -26,8 +26,16 @@ CORPUS = [
 ]
 
 
+NOT_FAST = ("slow", "network", "e2e", "ray", "gpu")
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """`gpu` tests skip cleanly, with the reason, where no CUDA device is visible."""
+    """Every test without a marker of a longer tier is `fast` (`pytest -m fast`, the quick
+    loop), so a new test joins the loop unless it says otherwise. `gpu` tests skip cleanly,
+    with the reason, where no CUDA device is visible."""
+    for item in items:
+        if not any(item.get_closest_marker(name) for name in NOT_FAST):
+            item.add_marker(pytest.mark.fast)
     gpu_items = [item for item in items if item.get_closest_marker("gpu")]
     if not gpu_items:
         return
