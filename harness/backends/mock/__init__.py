@@ -10,6 +10,7 @@ from typing import Annotated
 from pydantic import Field
 
 from harness.backends.base import BACKENDS, Backend, BackendInfo, Engine, EngineOptions, Progress
+from harness.backends.stops import cut_at_stop
 from harness.core.requests import (
     Generate,
     GenerateResponse,
@@ -71,8 +72,14 @@ class MockBackend(Backend):
     def generate(
         self, reqs: Sequence[Generate], progress: Progress | None = None
     ) -> list[GenerateResponse]:
+        # The prompt's tail, cut at the first stop as every engine cuts (stops.cut_at_stop).
         out = [
-            GenerateResponse(text=r.prompt[-8:], n_in=len(r.prompt), n_out=2, ttft_s=0.0)
+            GenerateResponse(
+                text=cut_at_stop(r.prompt[-8:], r.stop),
+                n_in=len(r.prompt),
+                n_out=min(2, r.max_new_tokens),
+                ttft_s=0.0,
+            )
             for r in reqs
         ]
         if progress:
