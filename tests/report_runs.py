@@ -6,6 +6,7 @@ weight bytes as facts. Task `topic` holds a deployer's choice with known answers
 from __future__ import annotations
 
 import statistics
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -93,10 +94,10 @@ def _unit(task: str, v: Variant) -> tuple[Record, list[SampleRow]]:
     return record, rows
 
 
-def write_deploy_run(folder: Path) -> Path:
+def write_deploy_run(folder: Path, plan: Mapping[str, list[Variant]] = DEPLOY) -> Path:
     store = RunStore(folder)
     store.create(make_manifest())
-    for task, variants in DEPLOY.items():
+    for task, variants in plan.items():
         for v in variants:
             store.append_unit(*_unit(task, v))
     return folder

@@ -122,7 +122,7 @@ def test_record_fields_are_plausible(smollm2_run: Path) -> None:
 
 
 def test_report_from_real_run(smollm2_run: Path, tmp_path: Path, write_yaml: WriteYaml) -> None:
-    from harness.report.command import write_report
+    from harness.report.render.command import write_report
 
     text = write_report(smollm2_run, tmp_path / "r.md").read_text()
     assert "### lee" in text and "smollm2@dtype=float32,threads=2" in text

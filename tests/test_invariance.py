@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from harness.report.audit import audit_task
+from harness.report.analysis.audit import audit_task
 from harness.run.invariance import plan_invariance, with_noise_floor
 from harness.store.records import Record
 from harness.store.runfiles import SampleRow

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from harness.report.aggregate import load_runs
-from harness.report.audit import PairAudit, TaskAudit
-from harness.report.invariance import audits_of
+from harness.report.analysis.aggregate import load_runs
+from harness.report.analysis.audit import PairAudit, TaskAudit
+from harness.report.analysis.audit_runs import audits_of
 from tests.conftest import run_cli
 
 pytest.importorskip("llama_cpp", reason="needs pip install 'limitbench[llamacpp]'")

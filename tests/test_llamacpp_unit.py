@@ -149,7 +149,7 @@ def _bits_record(
 
 
 def test_report_draws_real_and_simulated_ladders_apart() -> None:
-    from harness.report.analysis import series_for
+    from harness.report.analysis.scaling import series_for
 
     engine = {"engine": "llama.cpp (llama-cpp-python)", "quant_kernels": "real llama.cpp kernels"}
     records = [

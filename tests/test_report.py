@@ -12,8 +12,8 @@ from harness.adapters.choice import ClassificationAdapter
 from harness.adapters.perplexity import PerplexityAdapter
 from harness.core.perf_specs import Kernels, SpecContext, perf_specs
 from harness.core.values import Value
-from harness.report.fit import Fit, Refusal, fit_power_law, pareto_front
-from harness.report.render import render
+from harness.report.analysis.fit import Fit, Refusal, fit_power_law, pareto_front
+from harness.report.render.document import render
 from harness.store.records import SCHEMA_VERSION, Record
 from tests.conftest import make_manifest, make_specs
 
@@ -209,7 +209,7 @@ def test_report_answers_what_do_i_lose_and_gain(tmp_path: Path, schema: int) -> 
 
 @pytest.mark.parametrize("schema", [SCHEMA_VERSION, 2])
 def test_fastest_ignores_a_same_kernel_variant_ahead_by_noise(schema: int) -> None:
-    from harness.report.summary import speed_clauses
+    from harness.report.sections.summary import speed_clauses
 
     chosen = ("m", "m@quant=q8_0")
     records = [r for r in _deployer_records(schema) if r.variant_id in chosen]
@@ -242,9 +242,9 @@ def test_report_cli_exports_csv(
 
 
 def test_vs_base_uses_paired_samples_and_flags_below_chance() -> None:
-    from harness.report.deployer import vs_base_section
-    from harness.report.flags import flags
-    from harness.report.versus import versus_base
+    from harness.report.analysis.flags import flags
+    from harness.report.analysis.versus import versus_base
+    from harness.report.sections.deployer import vs_base_section
 
     def acc_record(variant: str, knobs: dict[str, str | int | float | bool], acc: float) -> Record:
         rec = _record(variant, knobs, 1.0, 100.0, 1000)
@@ -293,7 +293,7 @@ def test_vs_base_uses_paired_samples_and_flags_below_chance() -> None:
 
 
 def test_vs_base_picks_the_lightest_load_and_the_most_bits() -> None:
-    from harness.report.versus import base_records
+    from harness.report.analysis.versus import base_records
 
     bits = lambda b: {"bits_per_weight": Value(value=b, unit="bits")}  # noqa: E731
     served = [_record(f"s@concurrency={c}", {"concurrency": c}, 24.0, 10.0, 1) for c in (4, 1, 2)]
@@ -309,7 +309,7 @@ def test_vs_base_picks_the_lightest_load_and_the_most_bits() -> None:
 
 
 def test_a_single_timed_window_ranks_against_nothing() -> None:
-    from harness.report.speed import fastest, speed_of
+    from harness.report.analysis.speed import fastest, speed_of
 
     def timed(variant: str, tps: float, repeats: list[float] | None) -> Record:
         r = _record(variant, {}, 24.0, tps, 1)

@@ -11,7 +11,7 @@ import statistics
 
 import pytest
 
-from harness.report.summary import NO_DIFFERENCE
+from harness.report.sections.summary import NO_DIFFERENCE
 from tests.conftest import run_cli
 from tests.report_runs import BASE_SPEED, DEPLOY, N, write_deploy_run
 

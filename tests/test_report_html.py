@@ -1,11 +1,15 @@
-"""The HTML report in a real headless browser (the system's Chromium): the page renders its
-tables and decodes every embedded figure without a console error, a table sorts (asked for by
-the address), and a screenshot is kept as an artifact (under the test's tmp dir, and under
-$LIMITBENCH_ARTIFACTS when set). The console check is proven to catch errors on a broken
-copy of the page. Skipped only when no Chromium binary is found."""
+"""The HTML report. Read as HTML: every markdown table is a sortable table, text from records
+arrives escaped (a raw <script> in a variant name never runs), and only the figures the report
+drew are embedded (an image line naming any other file is not read). In a real headless
+browser (the system's Chromium): the page renders its tables and decodes every embedded figure
+without a console error, a table sorts (asked for by the address), and a screenshot is kept as
+an artifact (under the test's tmp dir, and under $LIMITBENCH_ARTIFACTS when set). The console
+check is proven to catch errors on a broken copy of the page. The browser tests are skipped
+only when no Chromium binary is found."""
 
 from __future__ import annotations
 
+import base64
 import os
 import shutil
 import subprocess
@@ -14,12 +18,13 @@ from pathlib import Path
 
 import pytest
 
+from harness.report.render.html import to_html
 from tests.conftest import run_cli
-from tests.report_runs import DEPLOY, write_deploy_run
+from tests.report_runs import BASE_BYTES, BASE_SPEED, DEPLOY, Variant, write_deploy_run
 
 CANDIDATES = ("chromium", "chromium-browser", "google-chrome", "/usr/bin/chromium")
 CHROMIUM = next((found for c in CANDIDATES if (found := shutil.which(c))), None)
-pytestmark = pytest.mark.skipif(
+needs_chromium = pytest.mark.skipif(
     CHROMIUM is None, reason="no Chromium binary found (apt-get install chromium)"
 )
 VS_BASE, SPEED_COLUMN = 0, 7  # the first table; its input tok/s ratio column
@@ -109,6 +114,7 @@ def _speed_order() -> list[str]:
     return [name for _, name in sorted(ratios)]
 
 
+@needs_chromium
 def test_page_renders_tables_and_figures_and_sorts(page: Path, tmp_path: Path) -> None:
     done = chromium(page, tmp_path, "--dump-dom", fragment=f"#sort={VS_BASE}:{SPEED_COLUMN}:asc")
     assert done.returncode == 0, done.stderr[-2000:]
@@ -128,6 +134,7 @@ def test_page_renders_tables_and_figures_and_sorts(page: Path, tmp_path: Path) -
     assert "What to deploy" in text.split("Each variant against its base")[0]
 
 
+@needs_chromium
 def test_screenshot_is_kept_as_an_artifact(page: Path, tmp_path: Path) -> None:
     shot = tmp_path / "report.png"
     done = chromium(page, tmp_path, f"--screenshot={shot}", "--window-size=1280,2000")
@@ -144,6 +151,7 @@ def test_screenshot_is_kept_as_an_artifact(page: Path, tmp_path: Path) -> None:
         shutil.copy(shot, Path(where) / "report_html_screenshot.png")
 
 
+@needs_chromium
 def test_the_console_check_catches_a_broken_page(page: Path, tmp_path: Path) -> None:
     """The same checks on a copy with an undecodable figure and a script error: both show."""
     text = page.read_text(encoding="utf-8")
@@ -159,3 +167,74 @@ def test_the_console_check_catches_a_broken_page(page: Path, tmp_path: Path) -> 
     errors = console_errors(done.stderr)
     assert any("notDefinedAnywhere" in ln for ln in errors), done.stderr[-2000:]
     assert any("did not decode" in ln for ln in errors), done.stderr[-2000:]
+
+
+def test_every_table_is_sortable_and_every_h2_is_in_the_nav(page: Path) -> None:
+    dom = Dom()
+    dom.feed(page.read_text(encoding="utf-8"))
+    markdown = page.with_suffix(".md").read_text(encoding="utf-8")
+    assert len(dom.tables) == markdown.count("\n|---|") >= 2
+    assert all(attrs.get("class") == "sortable" for attrs, _ in dom.tables)
+    assert dom.tables[VS_BASE][1][0][SPEED_COLUMN] == "input tok/s"
+    text = page.read_text(encoding="utf-8")
+    nav = text.split("<nav>", 1)[1].split("</nav>", 1)[0]
+    headings = [ln[3:] for ln in markdown.splitlines() if ln.startswith("## ")]
+    assert nav.count("<a href=") == len(headings) and "What to deploy" in nav
+    assert text.count('title="click to sort"') == sum(len(rows[0]) for _, rows in dom.tables)
+
+
+HOSTILE = "m@quant=<script>alert(1)</script>"
+
+
+def test_a_raw_script_in_a_variant_name_arrives_escaped(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Raw HTML in the markdown is text on the page: markdown-it renders with `html` off."""
+    hostile = Variant(HOSTILE, {"quant": "q8_0"}, 0, (120.0, 123.0, 118.0), 2125.0)
+    plan = {"topic": [Variant("m", {}, 0, BASE_SPEED, BASE_BYTES), hostile]}
+    run = write_deploy_run(tmp_path / "run", plan)
+    assert run_cli(monkeypatch, "report", str(run), "--out", str(tmp_path / "r.md")) == 0
+    assert HOSTILE in (tmp_path / "r.md").read_text(encoding="utf-8")  # the markdown keeps it
+    page = (tmp_path / "r.html").read_text(encoding="utf-8")
+    assert "<script>alert" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert page.count("<script") == 1  # the page's own sorting script, nothing else
+    injected = "## x\n\n<img src=x onerror=alert(1)>\n\n| a |\n|---|\n| <b>y</b> |\n"
+    html = to_html(injected, tmp_path / "r")
+    assert "<img src=x" not in html and "<b>" not in html
+    assert "&lt;img src=x onerror=alert(1)&gt;" in html and "&lt;b&gt;y&lt;/b&gt;" in html
+
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 16
+
+
+def test_only_figures_the_report_drew_are_embedded(tmp_path: Path) -> None:
+    """A figure line is read only as a PNG directly in the report's figure folder; a line
+    naming any other file (absolute, outside the folder, not a PNG, in running text) shows
+    its path and is never read."""
+    figures = tmp_path / "r"
+    figures.mkdir()
+    (figures / "drawn.png").write_bytes(PNG)
+    (figures / "notes.png").write_text("not an image", encoding="utf-8")
+    secret = tmp_path / "secret.png"
+    secret.write_bytes(PNG + b"SECRET")
+    lines = [
+        "# report",
+        "![x](/etc/hostname)",
+        f"![abs]({secret})",
+        "![up](r/../secret.png)",
+        "![other](elsewhere/drawn.png)",
+        "![text](r/notes.png)",
+        "![web](https://example.com/x.png)",
+        "See ![inline](r/drawn.png) here.",
+        "![drawn](r/drawn.png)",
+    ]
+    html = to_html("\n\n".join(lines) + "\n", figures)
+    embedded = base64.b64encode(PNG).decode("ascii")
+    assert html.count("<img") == 1 and f"base64,{embedded}" in html
+    assert base64.b64encode(PNG + b"SECRET").decode("ascii") not in html
+    assert 'src="https://' not in html and 'src="/etc' not in html
+    for src in ("/etc/hostname", str(secret), "r/../secret.png", "elsewhere/drawn.png"):
+        assert f"not drawn by this report): {src}<" in html
+    assert "not a PNG): r/notes.png" in html
+    assert "image not embedded: r/drawn.png" in html

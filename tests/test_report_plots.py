@@ -9,7 +9,7 @@ from itertools import combinations, pairwise
 import pytest
 from matplotlib.text import Text
 
-from harness.report.plots import FIGSIZE, MARGINS, _pyplot, label_points, spread
+from harness.report.render.plots import FIGSIZE, MARGINS, _pyplot, label_points, spread
 
 
 def test_spread_keeps_order_and_gap_inside_the_unit_interval() -> None:

@@ -225,7 +225,7 @@ def test_unwritable_out_exits_2_naming_the_flag(
 def test_unexpected_exception_exits_3_with_a_short_message(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    import harness.report.command as report_command
+    import harness.report.render.command as report_command
 
     def boom(*_: object, **__: object) -> Path:
         raise ZeroDivisionError("division by zero")

@@ -121,7 +121,7 @@ def test_the_packaged_gguf_has_the_shapes_of_its_transformers_config() -> None:
 
 
 def test_the_report_says_engine_bound_far_below_the_peak() -> None:
-    from harness.report.limits import bound_by
+    from harness.report.sections.limits import bound_by
 
     assert bound_by(0.049, None).startswith("engine-bound")  # llama.cpp q8_0 scoring here
     assert bound_by(None, 0.3) == "partly engine-bound"

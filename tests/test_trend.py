@@ -13,8 +13,16 @@ import pytest
 from harness.core.errors import UserError
 from harness.core.perf_names import PerfName
 from harness.core.values import Value
-from harness.report.trend import Cost, TrendFit, TrendRefusal, fit_doubling, measured_points
-from harness.report.trend_section import TrendOptions, read_external, trend_section
+from harness.report.analysis.trend import (
+    Cost,
+    TrendFit,
+    TrendOptions,
+    TrendRefusal,
+    fit_doubling,
+    measured_points,
+    read_external,
+)
+from harness.report.render.drawn import trend_section
 from harness.store.records import Record
 
 START = date(2020, 1, 1)

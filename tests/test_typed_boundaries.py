@@ -156,8 +156,8 @@ def test_transform_facts_keep_their_units_and_later_facts_refine_earlier_ones() 
 
 def test_knobs_are_declared_once_for_report_validation_and_listing() -> None:
     from harness.backends.options import honoured_knobs
-    from harness.report.analysis import AXES, TRANSFORMS
-    from harness.report.serving import LOAD_KNOBS
+    from harness.report.analysis.scaling import AXES, TRANSFORMS
+    from harness.report.analysis.serving import LOAD_KNOBS
     from harness.variants import KNOBS
 
     assert set(TRANSFORMS) == {"adapter", "layers", "drop_middle", "sparsity", "quant"}

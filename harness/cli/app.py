@@ -72,8 +72,8 @@ def run(
     for failed in outcome.failed:
         console.print(f"[red]failed[/] {failed.variant_id} · {failed.task}: {failed.reason}")
     if report and (outcome.ran or done):
-        from harness.report.command import write_report
-        from harness.report.html import html_path
+        from harness.report.render.command import write_report
+        from harness.report.render.html import html_path
 
         written = write_report(out, None)
         console.print(f"report: {written} (HTML: {html_path(written)})")
@@ -110,10 +110,9 @@ def report(
 ) -> None:
     """Aggregate one or more runs into a markdown report with scaling curves and fits, and the
     same report as one self-contained HTML file beside it."""
-    from harness.report.command import write_report
-    from harness.report.html import html_path
-    from harness.report.trend import Cost
-    from harness.report.trend_section import TrendOptions
+    from harness.report.analysis.trend import Cost, TrendOptions
+    from harness.report.render.command import write_report
+    from harness.report.render.html import html_path
 
     if trend_cost not in set(Cost):
         raise UserError(

@@ -7,7 +7,7 @@ from __future__ import annotations
 from harness.gate.model import Comparison, Status
 from harness.gate.rules import GateRules
 from harness.gate.runs import RunData
-from harness.report.invariance import audits_of
+from harness.report.analysis.audit_runs import audits_of
 
 METRIC = "invariance"
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from harness.gate.model import Comparison
-from harness.report.markdown import fmt_number, table
+from harness.report.sections.format import fmt_number, table
 
 FAILING = ("fail", "missing", "inconclusive")
 

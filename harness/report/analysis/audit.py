@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from harness.report.audit_signals import (
+from harness.report.analysis.audit_signals import (
     MIN_FOR_TEST,
     Rows,
     correct_of,

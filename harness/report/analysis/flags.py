@@ -4,8 +4,6 @@ over the vocabulary) and an accuracy below chance."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from harness.store.records import Record
 
 CHANCE_KEY = "chance_accuracy"
@@ -37,11 +35,3 @@ def flags(record: Record) -> list[str]:
             + ("" if significant else ", within noise of it")
         )
     return out
-
-
-def flag_lines(records: Sequence[Record]) -> list[str]:
-    return [
-        f"- ⚠ `{r.variant_id}` on {r.task}: {text}"
-        for r in sorted(records, key=lambda r: (r.task, r.variant_id))
-        for text in flags(r)
-    ]

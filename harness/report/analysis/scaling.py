@@ -1,4 +1,5 @@
-"""What the report says: series along variant axes, fits, frontiers and the summary lines."""
+"""Scaling along variant axes: the series of each ladder, the size fits, and the task's
+quality-vs-speed frontier."""
 
 from __future__ import annotations
 
@@ -10,10 +11,9 @@ from harness.backends import BACKENDS
 from harness.core.perf_names import PerfName
 from harness.core.perf_specs import Kernels
 from harness.core.values import Value
-from harness.report.aggregate import axis_values, primary_metric
-from harness.report.fit import Fit, Refusal, fit_power_law
-from harness.report.plots import Series
-from harness.report.speed import Speed, comparable_speeds, interval_pareto, speed_of
+from harness.report.analysis.aggregate import axis_values, primary_metric
+from harness.report.analysis.fit import Fit, Refusal, fit_power_law
+from harness.report.analysis.speed import Speed, comparable_speeds, interval_pareto, speed_of
 from harness.store.records import Record
 from harness.variants.base import SCALING_AXES, is_unmodified, knobs_along, transform_knobs
 
@@ -24,6 +24,19 @@ AXES = {axis.name: (knobs_along(axis), axis.label, axis.log_scale) for axis in S
 FIT_MARGIN = 0.1
 # a generation task ranks by its output rate, a scoring task by its input rate
 PREFERRED = (PerfName.OUTPUT_TOKENS_PER_S, PerfName.INPUT_TOKENS_PER_S)
+
+
+@dataclass(frozen=True)
+class Series:
+    """One ladder's points: quality (with its interval) at each step along an axis."""
+
+    label: str
+    x: list[float]
+    y: list[float]
+    low: list[float]
+    high: list[float]
+    names: list[str]
+    simulated: bool = False  # its points ran simulated kernels: quality only, drawn apart
 
 
 def is_base(record: Record) -> bool:

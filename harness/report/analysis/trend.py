@@ -13,20 +13,24 @@ refuse below their minimum sizes.
 
 from __future__ import annotations
 
+import csv
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
+from pathlib import Path
 
 import numpy as np
 
+from harness.core.errors import UserError
 from harness.core.perf_names import PerfName
-from harness.report.aggregate import primary_metric
-from harness.report.analysis import is_base
+from harness.report.analysis.aggregate import primary_metric
+from harness.report.analysis.scaling import is_base
 from harness.store.records import Record
 
 MIN_DATES = 3
+COLUMNS = ("name", "released", "task", "efficiency", "cost")  # of a --trend-points CSV
 N_BOOT = 1000
 DAYS_PER_MONTH = 365.25 / 12
 
@@ -60,6 +64,51 @@ class TrendFit:
 @dataclass(frozen=True)
 class TrendRefusal:
     reason: str
+
+
+@dataclass(frozen=True)
+class TrendOptions:
+    cost: Cost = Cost.SECOND
+    price_per_hour: float | None = None  # for Cost.DOLLAR: what an hour of the machine costs
+    points: Path | None = None  # a CSV of published results, drawn beside the measured ones
+
+    def __post_init__(self) -> None:
+        if self.cost is Cost.DOLLAR and not (self.price_per_hour and self.price_per_hour > 0):
+            raise UserError("--trend-cost dollar needs --price-per-hour (a positive number)")
+
+
+def read_external(path: Path, cost: Cost) -> dict[str, list[TrendPoint]]:
+    """External points by task from a CSV with the columns in COLUMNS; every row's `cost`
+    must be the trend's, so units never mix."""
+    try:
+        rows = list(csv.DictReader(path.read_text(encoding="utf-8").splitlines()))
+    except OSError as err:
+        raise UserError(f"--trend-points {path}: cannot read ({err.strerror})") from None
+    if not rows or set(COLUMNS) - set(rows[0]):
+        missing = ", ".join(sorted(set(COLUMNS) - set(rows[0] if rows else {})))
+        raise UserError(
+            f"--trend-points {path}: needs the columns {', '.join(COLUMNS)}; "
+            f"missing {missing or 'every row'}"
+        )
+    out: dict[str, list[TrendPoint]] = {}
+    for line, row in enumerate(rows, start=2):
+        where = f"--trend-points {path}:{line}"
+        if row["cost"] != cost.value:
+            raise UserError(f"{where}: cost '{row['cost']}' is not the trend's '{cost.value}'")
+        try:
+            point = TrendPoint(
+                row["name"], date.fromisoformat(row["released"]), float(row["efficiency"]), False
+            )
+        except ValueError as err:
+            raise UserError(
+                f"{where}: {err} (released: YYYY-MM-DD; efficiency: a number)"
+            ) from None
+        if not (math.isfinite(point.efficiency) and point.efficiency > 0):
+            raise UserError(
+                f"{where}: efficiency must be a positive number, got {row['efficiency']}"
+            )
+        out.setdefault(row["task"], []).append(point)
+    return out
 
 
 def _months(day: date, t0: date) -> float:

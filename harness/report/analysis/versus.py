@@ -13,8 +13,9 @@ import numpy as np
 
 from harness.core.perf_names import PerfName
 from harness.core.values import Value
-from harness.report.aggregate import primary_metric
-from harness.report.speed import MIN_TIMED_REPEATS
+from harness.report.analysis.aggregate import primary_metric
+from harness.report.analysis.scaling import is_base
+from harness.report.analysis.speed import MIN_TIMED_REPEATS
 from harness.store.records import Record
 from harness.variants.base import OFFERED_LOAD, knobs_along
 
@@ -54,8 +55,6 @@ def base_records(records: Sequence[Record]) -> dict[tuple[str, str], Record]:
     """Each (model, task)'s reference: the unmodified variant at the lightest load (a served
     sweep compares every load level with the lightest), or, where every variant carries a
     quantization level (a llama.cpp ladder), the one with the most bits per weight."""
-    from harness.report.analysis import is_base
-
     groups: dict[tuple[str, str], list[Record]] = {}
     for r in records:
         groups.setdefault((r.model, r.task), []).append(r)

@@ -7,11 +7,11 @@ import sys
 from pathlib import Path
 
 from harness.core.errors import UserError, user_path
-from harness.report.aggregate import load_runs, to_frame
-from harness.report.html import write_html
-from harness.report.invariance import audits_of
-from harness.report.render import render
-from harness.report.trend_section import TrendOptions
+from harness.report.analysis.aggregate import load_runs, to_frame
+from harness.report.analysis.audit_runs import audits_of
+from harness.report.analysis.trend import TrendOptions
+from harness.report.render.document import render
+from harness.report.render.html import write_html
 from harness.run.slo_search import read_outcomes
 from harness.store.records import Record
 from harness.store.runfiles import Manifest

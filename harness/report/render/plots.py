@@ -4,25 +4,16 @@ quality-versus-cost scatter plots with the Pareto frontier marked."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from harness.report.fit import Fit
-from harness.report.speed import Speed
-
-
-@dataclass(frozen=True)
-class Series:
-    label: str
-    x: list[float]
-    y: list[float]
-    low: list[float]
-    high: list[float]
-    names: list[str]
-    simulated: bool = False  # its points ran simulated kernels: quality only, drawn apart
+from harness.report.analysis.fit import Fit
+from harness.report.analysis.scaling import Series
+from harness.report.analysis.speed import Speed
+from harness.report.analysis.trend import TrendPoint
 
 
 def _pyplot() -> Any:
@@ -224,8 +215,8 @@ def trend_plot(
     path: Path,
     title: str,
     ylabel: str,
-    points: Sequence[Any],  # harness.report.trend.TrendPoint
-    line: tuple[Any, float, float] | None,  # (t0 date, log2 slope per month, intercept)
+    points: Sequence[TrendPoint],
+    line: tuple[date, float, float] | None,  # (t0, log2 slope per month, intercept)
 ) -> Path:
     """Efficiency against release date on a log2 axis: measured points filled, external
     ones hollow grey, the fitted exponential as a line over the measured span."""
@@ -263,8 +254,6 @@ def trend_plot(
     return _finish(plt, fig, ax, path, (title, "release date", ylabel), labelled)
 
 
-def _date_number(day: Any) -> float:
+def _date_number(day: date) -> float:
     """A date as matplotlib places it: days since its default epoch, 1970-01-01."""
-    from datetime import date
-
     return float((day - date(1970, 1, 1)).days)

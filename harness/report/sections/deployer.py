@@ -10,9 +10,9 @@ from collections.abc import Sequence
 from harness.core.perf_names import Percentiled, PerfName, percentile_name
 from harness.core.perf_specs import Scope
 from harness.metrics.divergence import KL_METRIC
-from harness.report.markdown import fmt_number, fmt_value, table
-from harness.report.speed import SPEED_METRICS, same_kernels
-from harness.report.versus import Ratio, SampleScores, VersusBase, versus_base
+from harness.report.analysis.speed import SPEED_METRICS, same_kernels
+from harness.report.analysis.versus import Ratio, SampleScores, VersusBase, versus_base
+from harness.report.sections.format import fmt_number, fmt_value, table
 from harness.store.records import Record
 
 

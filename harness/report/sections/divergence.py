@@ -4,7 +4,6 @@ table and, per task, KL against bits per weight (where people would rather look 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
 
 from harness.core.perf_names import PerfName
 from harness.core.perf_specs import Kernels
@@ -15,9 +14,9 @@ from harness.metrics.divergence import (
     TOP1_METRIC,
     UNAVAILABLE_KEY,
 )
-from harness.report.analysis import bits_ladder
-from harness.report.markdown import file_slug, fmt_number, fmt_value, table
-from harness.report.plots import Series, scaling_plot
+from harness.report.analysis.scaling import Series, bits_ladder
+from harness.report.sections.format import file_slug, fmt_number, fmt_value, table
+from harness.report.sections.parts import ScalingFigure, Section
 from harness.store.records import Record
 
 HEADERS = [
@@ -58,7 +57,7 @@ def _row(r: Record) -> list[str]:
     ]
 
 
-def divergence_section(records: Sequence[Record], fig_dir: Path, rel: str) -> str:
+def divergence_section(records: Sequence[Record], rel: str) -> Section:
     compared = [r for r in records if KL_METRIC.name in r.quality]
     missing = [
         f"`{r.variant_id}` on {r.task}: {r.unavailable[UNAVAILABLE_KEY]}"
@@ -66,19 +65,21 @@ def divergence_section(records: Sequence[Record], fig_dir: Path, rel: str) -> st
         if UNAVAILABLE_KEY in r.unavailable
     ]
     if not compared and not missing:
-        return ""
+        return Section("")
     ordered = sorted(compared, key=lambda r: (r.task, r.quality[KL_METRIC.name].value))
     parts = [INTRO, table(HEADERS, [_row(r) for r in ordered])]
+    figures = []
     for task in sorted({r.task for r in compared}):
-        figure = _plot(task, [r for r in compared if r.task == task], fig_dir, rel)
+        figure = _figure(task, [r for r in compared if r.task == task])
         if figure:
-            parts.append(figure)
+            figures.append(figure)
+            parts.append(f"![{task}: KL vs bits per weight]({rel}/{figure.name})")
     if missing:
         parts.append("Not compared:\n\n" + "\n".join(f"- {m}" for m in missing))
-    return "\n\n".join(parts)
+    return Section("\n\n".join(parts), tuple(figures))
 
 
-def _plot(task: str, records: Sequence[Record], fig_dir: Path, rel: str) -> str | None:
+def _figure(task: str, records: Sequence[Record]) -> ScalingFigure | None:
     """KL against bits per weight, one series per ladder (real kernels apart from simulated
     round-trips); variants without a bit width (pruning, depth) stay in the table only."""
     ladders: dict[str, list[Record]] = {}
@@ -101,9 +102,8 @@ def _plot(task: str, records: Sequence[Record], fig_dir: Path, rel: str) -> str 
                 simulated=all(r.kernels is Kernels.SIMULATED for r in rs),
             )
         )
-    name = file_slug(task) + "_kl_bits.png"
-    scaling_plot(
-        fig_dir / name,
+    return ScalingFigure(
+        file_slug(task) + "_kl_bits.png",
         f"{task}: KL to the base vs bits per weight",
         "bits per weight",
         "KL (nats/token)",
@@ -111,4 +111,3 @@ def _plot(task: str, records: Sequence[Record], fig_dir: Path, rel: str) -> str 
         log_x=False,
         connect=True,
     )
-    return f"![{task}: KL vs bits per weight]({rel}/{name})"

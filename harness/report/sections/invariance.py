@@ -5,16 +5,10 @@ against the noise floor (the base run again), drawn where people would rather lo
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
-from typing import Any
 
-from harness.report.audit import PairAudit, TaskAudit, audit_run
-from harness.report.audit_signals import Rows
-from harness.report.markdown import file_slug, fmt_number, table
-from harness.report.plots import _pyplot
-from harness.store.records import Record, RunStore
-from harness.store.runfiles import Manifest, SampleRow
-from harness.suite.schema import InvarianceConfig
+from harness.report.analysis.audit import PairAudit, TaskAudit
+from harness.report.sections.format import file_slug, fmt_number, table
+from harness.report.sections.parts import AuditCsv, AuditFigure, File, Section
 
 INTRO = (
     "## Invariance audit\n\nConfigurations that should not change results (batch size, engine "
@@ -38,28 +32,6 @@ HEADERS = [
     "p (drift)",
     "verdict",
 ]
-
-
-def audit_config(manifests: Sequence[Manifest]) -> InvarianceConfig | None:
-    """The first run's audit settings, or None when no run asked for an audit."""
-    for manifest in manifests:
-        given = manifest.suite_config.get("invariance")
-        if isinstance(given, dict):
-            config = InvarianceConfig.model_validate(given)  # written validated by the run
-            if config.enabled:
-                return config
-    return None
-
-
-def audited_rows(dirs: Sequence[Path], records: Sequence[Record]) -> dict[tuple[str, str], Rows]:
-    """The stored rows of every audited unit (answers and log-likelihoods live there)."""
-    wanted = {r.unit_key for r in records if r.audit_base is not None}
-    out: dict[tuple[str, str], dict[str, SampleRow]] = {}
-    for folder in dirs:
-        for row in RunStore(folder).samples():
-            if row.unit_key in wanted:
-                out.setdefault(row.unit_key, {})[row.sample_id] = row
-    return dict(out)
 
 
 def _p(value: float | None) -> str:
@@ -103,7 +75,14 @@ def _matrix(audit: TaskAudit) -> str:
     )
 
 
-def _task_part(audit: TaskAudit, fig_dir: Path, rel: str) -> str:
+def _figure(audit: TaskAudit) -> AuditFigure | None:
+    """The flip matrix beside the drift of each configuration, where there is either."""
+    if audit.flip_matrix is None and not any(p.drift_values for p in audit.pairs):
+        return None
+    return AuditFigure(file_slug(f"{audit.task}_{audit.base}") + "_invariance.png", audit)
+
+
+def _task_part(audit: TaskAudit, rel: str) -> tuple[str, AuditFigure | None]:
     exceeding = [p.config for p in audit.pairs if p.exceeds]
     verdict = (
         f"exceed the noise floor: {', '.join(f'`{c}`' for c in exceeding)}"
@@ -115,109 +94,16 @@ def _task_part(audit: TaskAudit, fig_dir: Path, rel: str) -> str:
         f"{audit.tolerance:g}, alpha {audit.alpha:g}. Verdict: {verdict}."
     )
     parts = [head, table(HEADERS, [_row(p) for p in audit.pairs]), _matrix(audit)]
-    figure = _plot(audit, fig_dir, rel)
-    return "\n\n".join(p for p in (*parts, figure) if p)
+    figure = _figure(audit)
+    link = f"![{audit.task} invariance]({rel}/{figure.name})" if figure else ""
+    return "\n\n".join(p for p in (*parts, link) if p), figure
 
 
-CSV_COLUMNS = (
-    "task", "base", "config", "noise_floor", "n", "flips", "correct_to_wrong",
-    "wrong_to_correct", "drift_unit", "drift_median", "drift_p99", "drift_max", "p_flips",
-    "p_drift", "exceeds", "reason",
-)  # fmt: skip
-
-
-def write_audit_csv(audits: Sequence[TaskAudit], path: Path) -> None:
-    """The audit in tidy form: one row per (task, base, configuration)."""
-    import csv
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", newline="", encoding="utf-8") as out:
-        writer = csv.writer(out)
-        writer.writerow(CSV_COLUMNS)
-        for a in audits:
-            for p in a.pairs:
-                writer.writerow(
-                    [
-                        a.task,
-                        a.base,
-                        p.config,
-                        p.noise_floor,
-                        p.n,
-                        p.flips,
-                        p.correct_to_wrong,
-                        p.wrong_to_correct,
-                        a.drift_unit,
-                        p.drift_median,
-                        p.drift_p99,
-                        p.drift_max,
-                        p.p_flips,
-                        p.p_drift,
-                        p.exceeds,
-                        p.reason,
-                    ]
-                )
-
-
-def invariance_section(audits: Sequence[TaskAudit], fig_dir: Path, rel: str) -> str:
+def invariance_section(audits: Sequence[TaskAudit], rel: str) -> Section:
     if not audits:
-        return ""
-    write_audit_csv(audits, fig_dir / "invariance.csv")
-    link = (
-        f"The audit as a table, one row per configuration: [invariance.csv]({rel}/invariance.csv)."
-    )
-    return "\n\n".join([INTRO, link, *(_task_part(a, fig_dir, rel) for a in audits)])
-
-
-def audits_of(
-    manifests: Sequence[Manifest], records: Sequence[Record], dirs: Sequence[Path]
-) -> list[TaskAudit]:
-    config = audit_config(manifests)
-    if config is None or not any(r.audit_base for r in records):
-        return []
-    return audit_run(records, audited_rows(dirs, records), config)
-
-
-def _plot(audit: TaskAudit, fig_dir: Path, rel: str) -> str | None:
-    """The flip matrix as a heat map beside the drift distribution of each configuration."""
-    with_drift = [p for p in audit.pairs if p.drift_values]
-    if audit.flip_matrix is None and not with_drift:
-        return None
-    plt = _pyplot()
-    panels = (audit.flip_matrix is not None) + bool(with_drift)
-    fig, axes = plt.subplots(1, panels, figsize=(5.2 * panels, 4.4), squeeze=False)
-    column = 0
-    short = [c.split("@", 1)[-1] for c in audit.configs]
-    if audit.flip_matrix is not None:
-        ax = axes[0][column]
-        # Shaded against a fifth of the samples, so one flip in a hundred stays pale.
-        top = max(1.0, 0.2 * max(p.n for p in audit.pairs))
-        ax.imshow(audit.flip_matrix, cmap="Reds", vmin=0, vmax=top)
-        for i, line in enumerate(audit.flip_matrix):
-            for j, count in enumerate(line):
-                shade = "white" if count > top / 2 else "black"
-                ax.text(j, i, str(count), ha="center", va="center", fontsize=8, color=shade)
-        ax.set_xticks(range(len(short)), short, rotation=35, ha="right", fontsize=7)
-        ax.set_yticks(range(len(short)), short, fontsize=7)
-        ax.set_title("samples answered differently", fontsize=9)
-        column += 1
-    if with_drift:
-        _drift_panel(axes[0][column], with_drift, audit.drift_unit, audit.tolerance)
-    fig.suptitle(f"{audit.task}: invariance against {audit.base}", fontsize=10)
-    fig.tight_layout()
-    name = file_slug(f"{audit.task}_{audit.base}") + "_invariance.png"
-    fig_dir.mkdir(parents=True, exist_ok=True)
-    fig.savefig(fig_dir / name)
-    plt.close(fig)
-    return f"![{audit.task} invariance]({rel}/{name})"
-
-
-def _drift_panel(ax: Any, pairs: Sequence[PairAudit], unit: str, tolerance: float) -> None:
-    floor = 1e-12  # drift 0 drawn on a log axis: an exactly repeated sum
-    data = [[max(v, floor) for v in p.drift_values] for p in pairs]
-    labels = [p.config.split("@", 1)[-1] for p in pairs]
-    ax.boxplot(data, tick_labels=labels, showfliers=True)
-    ax.axhline(tolerance, color="grey", linestyle="--", linewidth=0.8)
-    ax.set_yscale("log")
-    ax.set_ylabel(f"|log-likelihood drift| ({unit})", fontsize=8)
-    ax.set_title("drift from the base (dashed: tolerance; 0 drawn at 1e-12)", fontsize=9)
-    ax.tick_params(axis="x", labelrotation=35, labelsize=7)
+        return Section("")
+    csv = AuditCsv("invariance.csv", audits)
+    link = f"The audit as a table, one row per configuration: [{csv.name}]({rel}/{csv.name})."
+    parts = [_task_part(a, rel) for a in audits]
+    files: list[File] = [csv, *(f for _, f in parts if f is not None)]
+    return Section("\n\n".join([INTRO, link, *(text for text, _ in parts)]), tuple(files))

@@ -6,13 +6,13 @@ is a degradation curve: the law is drawn for its shape, never called the limit.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
 
 from harness.core.perf_names import PerfName
-from harness.report import analysis as an
-from harness.report.fit import Fit
-from harness.report.markdown import file_slug, fmt_bytes, fmt_number, table
-from harness.report.plots import Series, scaling_plot
+from harness.report.analysis import scaling as an
+from harness.report.analysis.fit import Fit
+from harness.report.analysis.scaling import Series
+from harness.report.sections.format import file_slug, fmt_bytes, fmt_number, table
+from harness.report.sections.parts import ScalingFigure, Section
 from harness.store.records import Record
 
 
@@ -61,19 +61,18 @@ INTROS = {
 }
 
 
-def fits_section(records: Sequence[Record], fig_dir: Path, rel: str, seed: int) -> str:
+def fits_section(records: Sequence[Record], rel: str, seed: int) -> Section:
     rows = an.size_fits(records, seed)
-    parts = []
+    parts, figures = [], []
     for kind, intro in INTROS.items():
         mine = [r for r in rows if r.kind == kind]
         if not mine:
             continue
-        figures = []
+        links = []
         for row in mine:
             if isinstance(row.result, Fit):
-                name = f"fit_{file_slug(row.task)}_{file_slug(row.model)}.png"
-                scaling_plot(
-                    fig_dir / name,
+                figure = ScalingFigure(
+                    f"fit_{file_slug(row.task)}_{file_slug(row.model)}.png",
                     f"{row.task}: {row.target} vs parameters ({kind})",
                     "effective parameters",
                     row.target,
@@ -82,10 +81,11 @@ def fits_section(records: Sequence[Record], fig_dir: Path, rel: str, seed: int) 
                     row.result,
                     connect=True,
                 )
-                figures.append(f"![fit {row.task} {row.model}]({rel}/{name})")
-        parts.append("\n\n".join([intro, table(HEADERS, [_fit_cells(r) for r in mine]), *figures]))
+                figures.append(figure)
+                links.append(f"![fit {row.task} {row.model}]({rel}/{figure.name})")
+        parts.append("\n\n".join([intro, table(HEADERS, [_fit_cells(r) for r in mine]), *links]))
     parts.append(hardware_section(records))
-    return "\n\n".join(p for p in parts if p)
+    return Section("\n\n".join(p for p in parts if p), tuple(figures))
 
 
 def _target_series(row: an.FitRow) -> Series:

@@ -5,29 +5,14 @@ quality under load against quality at the lightest load."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
 
 from harness.core.perf_names import TOKEN_TOTAL_FLAG, Percentiled, PerfName, percentile_name
-from harness.report.aggregate import primary_metric
-from harness.report.markdown import file_slug, fmt_number, fmt_value, table
-from harness.report.plots import _pyplot
+from harness.report.analysis.aggregate import primary_metric
+from harness.report.analysis.serving import load_of, served_groups
+from harness.report.sections.format import file_slug, fmt_number, fmt_value, table
+from harness.report.sections.parts import Section, ServingFigure
 from harness.run.slo_search import SearchOutcome
 from harness.store.records import Record
-from harness.variants.base import OFFERED_LOAD, knobs_along
-
-LOAD_KNOBS = knobs_along(OFFERED_LOAD)
-
-
-def is_served(record: Record) -> bool:
-    return PerfName.ACHIEVED_REQUESTS_PER_S in record.perf
-
-
-def load_of(record: Record) -> tuple[str, float]:
-    """(knob, level): request_rate when given (open loop), else concurrency (default 1)."""
-    for knob in reversed(LOAD_KNOBS):
-        if knob in record.knobs:
-            return knob, float(record.knobs[knob])
-    return "concurrency", 1.0
 
 
 def _ms(record: Record, name: str) -> str:
@@ -50,14 +35,6 @@ def _counts(record: Record) -> str:
     flag = " ⚠" if gap is not None and gap.value > TOKEN_TOTAL_FLAG else ""
     share = f" ({mismatch.value:.0%} differ)" if mismatch is not None and mismatch.value else ""
     return f"{server.value:.0f}/{client.value:.0f}{share}{flag}"
-
-
-def _groups(records: Sequence[Record]) -> dict[tuple[str, str], list[Record]]:
-    groups: dict[tuple[str, str], list[Record]] = {}
-    for record in records:
-        if is_served(record):
-            groups.setdefault((record.model, record.task), []).append(record)
-    return {k: sorted(v, key=lambda r: load_of(r)[1]) for k, v in groups.items()}
 
 
 def _quality(record: Record, base: Record) -> tuple[str, str, str]:
@@ -116,60 +93,26 @@ def highest_meeting(levels: Sequence[Record]) -> str:
     return f"{knob}={level:g} (goodput {_perf(meeting[-1], 'goodput')} req/s)"
 
 
-def curve_plot(
-    path: Path, title: str, levels: Sequence[Record], searched: float | None = None
-) -> Path:
-    """p50 and p99 TTFT and TPOT (ms) against achieved output tokens/s, labelled by load;
-    levels meeting the SLO are filled, the others hollow (the SLO frontier lies between),
-    and the SLO search's highest passing level is marked."""
-    plt = _pyplot()
-    fig, axes = plt.subplots(1, 2, figsize=(9, 3.6), dpi=110)
-    x = [r.perf[PerfName.ACHIEVED_OUTPUT_TOKENS_PER_S].value for r in levels]
-    met = [bool((m := r.perf.get(PerfName.SLO_MET)) is not None and m.value) for r in levels]
-    for ax, stat in zip(axes, ("ttft", "tpot"), strict=True):
-        for pct, style in (("p50", "o-"), ("p99", "s--")):
-            key = f"{stat}_{pct}"
-            y = [r.perf[key].value * 1000 if key in r.perf else float("nan") for r in levels]
-            (line,) = ax.plot(x, y, style, label=pct, markerfacecolor="none")
-            filled = [(xi, yi) for xi, yi, ok in zip(x, y, met, strict=True) if ok]
-            if filled:
-                fx, fy = zip(*filled, strict=True)
-                ax.plot(fx, fy, style[0], color=line.get_color())
-            for xi, yi, record in zip(x, y, levels, strict=True):
-                knob, level = load_of(record)
-                if pct == "p99":
-                    ax.annotate(f"{knob}={level:g}", (xi, yi), fontsize=6)
-                if searched is not None and level == searched and pct == "p50":
-                    ax.axvline(xi, color="grey", linestyle=":", label="search: highest passing")
-        ax.set(xlabel="achieved output tokens/s", ylabel=f"{stat.upper()} (ms)")
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=7, title="filled: meets the SLO", title_fontsize=6)
-    fig.suptitle(title, fontsize=9)
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
-    return path
-
-
 def serving_section(
-    records: Sequence[Record], fig_dir: Path, rel: str, searches: Sequence[SearchOutcome] = ()
-) -> str:
-    groups = _groups(records)
+    records: Sequence[Record], rel: str, searches: Sequence[SearchOutcome] = ()
+) -> Section:
+    groups = served_groups(records)
     if not groups:
-        return ""
+        return Section("")
     parts = ["## Serving: latency against throughput"]
     parts += [search_table(outcome) for outcome in searches]
+    figures = []
     for (model, task), levels in sorted(groups.items()):
         name = f"serving_{file_slug(model)}_{file_slug(task)}.png"
         best = next((o.highest_passing for o in searches if o.model == model), None)
-        curve_plot(fig_dir / name, f"{model} · {task}", levels, best)
+        figures.append(ServingFigure(name, f"{model} · {task}", levels, best))
         parts.append(
             f"**{model} · {task}**: highest load meeting the SLO (attainment's point "
             f"estimate): {highest_meeting(levels)}.\n\n"
             + table(HEADERS, _rows(levels))
             + f"\n\n![latency vs throughput {model} {task}]({rel}/{name})"
         )
-    return "\n\n".join(parts)
+    return Section("\n\n".join(parts), tuple(figures))
 
 
 def search_table(outcome: SearchOutcome) -> str:

@@ -8,11 +8,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from harness.core.perf_names import PerfName
-from harness.report.aggregate import primary_metric
-from harness.report.flags import flag_lines
-from harness.report.markdown import fmt_number
-from harness.report.speed import Speed, comparable_speeds, fastest, speed_of
-from harness.report.versus import base_records
+from harness.report.analysis.aggregate import primary_metric
+from harness.report.analysis.flags import flags
+from harness.report.analysis.speed import Speed, comparable_speeds, fastest, speed_of
+from harness.report.analysis.versus import base_records
+from harness.report.sections.format import fmt_number
 from harness.store.records import Record
 
 NO_DIFFERENCE = "no detectable difference in"
@@ -145,6 +145,15 @@ def energy_line(records: Sequence[Record]) -> str:
     return (
         "- energy: not measured here (" + ("; ".join(sorted(reasons)) or "no energy profiler") + ")"
     )
+
+
+def flag_lines(records: Sequence[Record]) -> list[str]:
+    """The numbers that say a variant is broken (analysis.flags), one bullet each."""
+    return [
+        f"- ⚠ `{r.variant_id}` on {r.task}: {text}"
+        for r in sorted(records, key=lambda r: (r.task, r.variant_id))
+        for text in flags(r)
+    ]
 
 
 def summary(records: Sequence[Record]) -> str:
