@@ -34,6 +34,7 @@ def tiny_adapter(tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactory)
     return folder
 
 
+@pytest.mark.e2e
 def test_an_adapter_variant_is_merged_and_compared_with_its_base(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,

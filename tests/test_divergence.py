@@ -163,6 +163,7 @@ def test_turned_off_compares_nothing() -> None:
     assert plan_divergence(suite, units, "s.yaml") == DivergencePlan(64)
 
 
+@pytest.mark.e2e
 def test_a_run_compares_a_pruned_tiny_model_with_its_base(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,

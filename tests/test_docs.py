@@ -20,6 +20,7 @@ ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize("page", sorted(str(p) for p in pages()))
 def test_generated_reference_is_current(page: str) -> None:
     fresh = pages()[Path(page)]
@@ -37,6 +38,7 @@ def test_reference_names_every_command_and_suite_key() -> None:
     assert "| `quant` | transform |" in suite  # the knobs table, with its engines
 
 
+@pytest.mark.e2e
 def test_site_builds_in_strict_mode(tmp_path: Path) -> None:
     if shutil.which("mkdocs") is None and not (Path(sys.executable).parent / "mkdocs").exists():
         pytest.fail("mkdocs is missing: it comes with the dev extra (pip install -e '.[dev]')")

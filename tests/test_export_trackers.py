@@ -40,6 +40,7 @@ def _records(out: Path) -> dict[str, dict[str, Any]]:
     return {r["variant_id"]: r for r in map(json.loads, lines)}
 
 
+@pytest.mark.e2e
 def test_mlflow_runs_read_back_with_mlflow_client(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mock_run: Path
 ) -> None:
@@ -75,6 +76,7 @@ def test_mlflow_runs_read_back_with_mlflow_client(
         }
 
 
+@pytest.mark.e2e
 def test_wandb_offline_runs_read_back_with_wandb(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mock_run: Path
 ) -> None:
@@ -101,6 +103,7 @@ def test_wandb_offline_runs_read_back_with_wandb(
         assert summary["config"]["knob.mock_quality"] == str(record["knobs"]["mock_quality"])
 
 
+@pytest.mark.e2e
 def test_lm_eval_results_json(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mock_run: Path
 ) -> None:
@@ -116,6 +119,7 @@ def test_lm_eval_results_json(
         assert data["n-samples"]["my_ppl"] == {"original": 5, "effective": 5}
 
 
+@pytest.mark.e2e
 def test_export_without_extra_names_it(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,

@@ -47,6 +47,7 @@ def _sample_keys(out: Path) -> Counter[tuple[str, str, str]]:
     return Counter((s["variant_id"], s["task"], s["sample_id"]) for s in rows)
 
 
+@pytest.mark.e2e
 def test_repeated_sigkills_then_resume_lose_and_double_nothing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, ppl_suite: Any
 ) -> None:
@@ -80,6 +81,7 @@ def test_repeated_sigkills_then_resume_lose_and_double_nothing(
     assert samples == _sample_keys(reference) and set(samples.values()) == {1}
 
 
+@pytest.mark.e2e
 def test_full_disk_while_appending_is_exit_2_and_resumable(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,

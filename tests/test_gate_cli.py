@@ -159,6 +159,7 @@ def test_missing_unit_fails_closed(
     assert {c["task"] for c in verdict["comparisons"] if c["status"] == "missing"} == {TASKS[0]}
 
 
+@pytest.mark.e2e
 def test_speed_across_hardware_is_skipped(
     base: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -52,6 +52,7 @@ def _identity_failures(verdict: Any) -> list[dict[str, Any]]:
     return [c for c in verdict["comparisons"] if c["kind"] == "identity"]
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize(
     ("changes", "field", "says"),
     [
@@ -85,6 +86,7 @@ def test_another_model_under_the_same_ids_fails_closed(
     assert f"variant 'm' on task 'topic' {says}" in failure["detail"]
 
 
+@pytest.mark.e2e
 def test_the_same_experiment_has_no_identity_rows(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -97,6 +99,7 @@ def test_the_same_experiment_has_no_identity_rows(
     assert code == 0 and _identity_failures(verdict) == []
 
 
+@pytest.mark.e2e
 def test_another_suite_fails_closed_saying_so(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -117,6 +120,7 @@ def _insert_line(path: Path, at: int, text: str) -> None:
     path.write_text("".join(lines))
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize(
     ("file", "line", "says"),
     [
@@ -146,6 +150,7 @@ def test_a_damaged_line_is_exit_2_with_file_and_line_in_report_and_gate(
     assert not (tmp_path / "r.md").exists()
 
 
+@pytest.mark.e2e
 def test_sample_rows_without_their_score_fields_are_exit_2(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -160,6 +165,7 @@ def test_sample_rows_without_their_score_fields_are_exit_2(
     assert "no score field 'correct'" in err
 
 
+@pytest.mark.e2e
 def test_a_torn_final_line_is_a_unit_in_progress_not_an_error(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

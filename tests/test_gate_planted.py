@@ -195,6 +195,7 @@ RULES = {
 }
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize("rules", list(RULES))
 def test_every_planted_regression_fails_and_the_clean_copy_passes(
     runs: dict[str, Path], rules: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
@@ -216,6 +217,7 @@ def test_every_planted_regression_fails_and_the_clean_copy_passes(
     assert "normal tail" in bpb["method"]
 
 
+@pytest.mark.e2e
 def test_a_zeroed_accuracy_fails_at_small_n_even_when_underpowered_only_warns(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -97,6 +97,7 @@ def test_underpowered_can_be_downgraded_to_a_warning() -> None:
     assert decide(found, "a", "b").passed
 
 
+@pytest.mark.e2e
 def test_only_primary_metrics_enter_holm() -> None:
     """A clear accuracy drop with many correlated secondaries still fails."""
     base = _run([1.0] * 150 + [0.0] * 50)

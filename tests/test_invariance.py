@@ -180,6 +180,7 @@ def _sentiment_run(
     return out
 
 
+@pytest.mark.e2e
 def test_a_run_audits_the_tiny_model_and_the_gate_requires_invariance(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, tiny_model_dir: Path, write_yaml: WriteYaml
 ) -> None:
@@ -211,6 +212,7 @@ def test_a_run_audits_the_tiny_model_and_the_gate_requires_invariance(
     assert found["tiny@batch_size=4"] == "pass"
 
 
+@pytest.mark.e2e
 def test_the_gate_fails_closed_when_an_audit_is_required_and_absent(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, tiny_model_dir: Path, write_yaml: WriteYaml
 ) -> None:

@@ -98,6 +98,7 @@ def gone(process: psutil.Process, within_s: float) -> bool:
     return False
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT, signal.SIGKILL])
 def test_signal_during_a_served_variant_leaves_no_server(
     signum: int, tmp_path: Path, write_yaml: WriteYaml, corpus_file: Path

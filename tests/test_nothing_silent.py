@@ -80,6 +80,7 @@ def test_missing_task_dir(
     assert "key 'task_dirs.1': folder 'my_tasks' not found" in message and str(suite) in message
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize(
     ("args", "expected"),
     [
@@ -106,6 +107,7 @@ def test_unwritable_user_paths_exit_2_naming_them(
     assert expected in _flat(capsys)
 
 
+@pytest.mark.e2e
 def test_model_that_does_not_load_names_entry_and_key_and_leaves_no_folder(
     tmp_path: Path,
     write_yaml: WriteYaml,
@@ -150,6 +152,7 @@ def test_model_that_does_not_load_names_entry_and_key_and_leaves_no_folder(
     assert not out2.exists()
 
 
+@pytest.mark.e2e
 def test_unreachable_hub_model_is_one_limitbench_paragraph(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,

@@ -68,6 +68,7 @@ def test_a_window_that_only_scores_is_prefill_and_unknown_names_are_other() -> N
     assert _spec("latency_p50x")[0] is PerfKind.OTHER  # not a percentile name
 
 
+@pytest.mark.e2e
 def test_a_schema_2_record_derives_the_same_specs(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, ppl_suite: Any
 ) -> None:

@@ -87,6 +87,7 @@ def test_energy_from_rapl_with_idle_subtraction_and_wrap(
     assert out["joules_per_token"].value == pytest.approx(net / 10)
 
 
+@pytest.mark.e2e
 def test_window_excludes_warmup_and_repeats_merge() -> None:
     backend: Any = MockBackend("m", delay_s=0.05)
     requests = [[RollingLogLikelihood("a b c")] for _ in range(4)]

@@ -62,6 +62,7 @@ def check_samples(out: Path, folder: Path) -> list[dict[str, Any]]:
     return samples
 
 
+@pytest.mark.e2e
 def test_readme_classification_example_on_a_tiny_model(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, tiny_model_dir: Path
 ) -> None:

@@ -18,6 +18,7 @@ from harness.store.records import SCHEMA_VERSION, Record
 from tests.conftest import make_manifest, make_specs
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_saturating_fit_recovers_known_law_within_ci(seed: int) -> None:
     rng = np.random.default_rng(seed)
@@ -37,6 +38,7 @@ def test_saturating_fit_recovers_known_law_within_ci(seed: int) -> None:
     assert reducible == pytest.approx(0.1 * fit.params["E"])
 
 
+@pytest.mark.e2e
 def test_plain_fit_and_refusals() -> None:
     n = np.geomspace(1e3, 1e6, 6)
     fit = fit_power_law(n, 50 * n**-0.2, saturating=False)
@@ -181,6 +183,7 @@ def _deployer_records(schema: int = SCHEMA_VERSION) -> list[Record]:
     return out
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize("schema", [SCHEMA_VERSION, 2])
 def test_report_answers_what_do_i_lose_and_gain(tmp_path: Path, schema: int) -> None:
     manifest = make_manifest()
@@ -217,6 +220,7 @@ def test_fastest_ignores_a_same_kernel_variant_ahead_by_noise(schema: int) -> No
     assert clause.tie and "all 2 ranked variants tied" in clause.detail
 
 
+@pytest.mark.e2e
 def test_report_cli_exports_csv(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, ppl_suite: object
 ) -> None:

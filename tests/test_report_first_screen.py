@@ -52,6 +52,7 @@ def _paired_se(lost: int) -> float:
     return math.sqrt(p * (1 - p) / (N - 1))
 
 
+@pytest.mark.e2e
 def test_first_lines_name_the_variant_to_ship_with_its_cost_and_gain(text: str) -> None:
     lines = text.splitlines()[:FIRST_SCREEN]
     assert lines[0].startswith("# limitbench report") and "## What to deploy" in lines[:5]

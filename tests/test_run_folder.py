@@ -41,6 +41,7 @@ def _start(*args: str) -> subprocess.Popen[str]:
     )
 
 
+@pytest.mark.e2e
 def test_two_simultaneous_runs_one_writes_the_other_is_refused(
     tmp_path: Path, ppl_suite: Any
 ) -> None:
@@ -60,6 +61,7 @@ def test_two_simultaneous_runs_one_writes_the_other_is_refused(
     assert writer_in_progress(out) is None  # a finished holder leaves no note behind
 
 
+@pytest.mark.e2e
 def test_resume_while_the_run_is_going_is_refused(tmp_path: Path, ppl_suite: Any) -> None:
     suite = _slow_mock_suite(ppl_suite, models=3)
     out = tmp_path / "run"
@@ -88,6 +90,7 @@ def test_lock_is_exclusive_within_a_process_and_released(tmp_path: Path) -> None
     assert (tmp_path / LOCK_NAME).read_text() == ""
 
 
+@pytest.mark.e2e
 def test_garbage_line_mid_records_is_set_aside_and_later_records_kept(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
@@ -140,6 +143,7 @@ def test_resume_refuses_a_folder_that_is_not_a_run(
     assert sorted(p.name for p in out.iterdir()) == ["notes.txt", LOCK_NAME]
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize("change", ["limit", "task", "data"])
 def test_resume_refuses_another_limit_task_file_or_data(
     change: str,
@@ -175,6 +179,7 @@ def test_resume_refuses_another_limit_task_file_or_data(
 LINE_BREAKERS = "\u2028 \u2029 \x85 \x0c \x1e"
 
 
+@pytest.mark.e2e
 def test_rows_holding_unicode_line_separators_are_kept_whole(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, ppl_suite: Any
 ) -> None:

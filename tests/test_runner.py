@@ -22,6 +22,7 @@ def _models(n: int) -> list[dict[str, Any]]:
     return [{"name": f"m{i}", "source": "x", "backend": "mock"} for i in range(n)]
 
 
+@pytest.mark.e2e
 def test_run_writes_records_samples_manifest(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, ppl_suite: Any
 ) -> None:
@@ -62,6 +63,7 @@ def test_run_writes_records_samples_manifest(
         assert key in manifest["env"]
 
 
+@pytest.mark.e2e
 def test_existing_run_needs_resume(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
@@ -78,6 +80,7 @@ def test_existing_run_needs_resume(
     assert len((out / "records.jsonl").read_text().splitlines()) == 1
 
 
+@pytest.mark.e2e
 def test_sigkill_then_resume_holds_each_unit_once(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, ppl_suite: Any
 ) -> None:
@@ -112,6 +115,7 @@ def test_sigkill_then_resume_holds_each_unit_once(
     assert len(samples) == 6 * 5 and set(samples.values()) == {1}
 
 
+@pytest.mark.e2e
 def test_report_writes_markdown_tables(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, ppl_suite: Any
 ) -> None:
@@ -129,6 +133,7 @@ def test_report_of_missing_folder_exits_2(tmp_path: Path, monkeypatch: pytest.Mo
     assert run_cli(monkeypatch, "report", str(tmp_path / "nope")) == 2
 
 
+@pytest.mark.e2e
 def test_help_does_not_import_torch() -> None:
     code = (
         "import sys; sys.argv=['limitbench','--help']\n"

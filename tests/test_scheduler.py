@@ -10,6 +10,8 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
+import pytest
+
 from harness.executors.base import Outcome
 from harness.executors.progress import ClusterView
 from harness.executors.scheduler import Scheduler
@@ -101,6 +103,7 @@ def _run(tmp_path: Path, suite: Path, ray: FakeRay, retries: int = 2) -> tuple[O
 MODELS = [{"name": f"m{i}", "source": "x", "backend": "mock"} for i in range(2)]
 
 
+@pytest.mark.e2e
 def test_all_units_once_without_faults(tmp_path: Path, ppl_suite: Any) -> None:
     ray = FakeRay()
     outcome, units = _run(tmp_path, ppl_suite(MODELS, tasks=2), ray)
@@ -108,6 +111,7 @@ def test_all_units_once_without_faults(tmp_path: Path, ppl_suite: Any) -> None:
     assert ray.actors == 2  # one per variant
 
 
+@pytest.mark.e2e
 def test_worker_death_mid_unit_restarts_with_missing_units(tmp_path: Path, ppl_suite: Any) -> None:
     ray = FakeRay(die_at={("m0", "ppl_1"): (1,)})
     outcome, units = _run(tmp_path, ppl_suite(MODELS, tasks=2), ray)
@@ -116,6 +120,7 @@ def test_worker_death_mid_unit_restarts_with_missing_units(tmp_path: Path, ppl_s
     assert ray.attempts[("m0", "ppl_1")] == 2 and ray.actors == 3
 
 
+@pytest.mark.e2e
 def test_unit_failing_past_retries_is_reported_and_others_go_on(
     tmp_path: Path, ppl_suite: Any
 ) -> None:
@@ -128,6 +133,7 @@ def test_unit_failing_past_retries_is_reported_and_others_go_on(
     assert ray.attempts[("m0", "ppl_0")] == 2  # raised once, retried on the same actor
 
 
+@pytest.mark.e2e
 def test_load_failure_strikes_every_unit_of_the_variant(tmp_path: Path, ppl_suite: Any) -> None:
     ray = FakeRay(raise_at={("m0", "load"): (1, 2, 3)})
     outcome, units = _run(tmp_path, ppl_suite(MODELS, tasks=2), ray)

@@ -43,6 +43,7 @@ def validate_run(run: Path) -> int:
     return checked
 
 
+@pytest.mark.e2e
 def test_a_run_satisfies_the_schemas(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, ppl_suite: Any
 ) -> None:
@@ -60,6 +61,7 @@ def test_schema_rejects_a_malformed_sample_row() -> None:
         jsonschema.validate({"variant_id": "v", "task": "t", "scores": {"x": "high"}}, schema)
 
 
+@pytest.mark.e2e
 def test_schema_version_1_run_loads_for_report_and_gate(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

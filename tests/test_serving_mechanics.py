@@ -134,6 +134,7 @@ def test_slo_goodput_and_accuracy_under_slo() -> None:
     assert slo_values(None, responses, scores, [metric], 2.0, 1).unavailable
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize("launched", [(("--delay-s", "0.02"), {"concurrency": 2})], indirect=True)
 def test_streams_are_timed_per_token(launched: OpenAIBackend) -> None:
     out = launched.generate([Generate("hello world", 4), Generate("abcdef", 3)])
@@ -145,6 +146,7 @@ def test_streams_are_timed_per_token(launched: OpenAIBackend) -> None:
     assert first.latency_s >= first.ttft_s + sum(first.itl_s) - 1e-6
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize("launched", [((), {})], indirect=True)
 def test_loglikelihoods_come_from_echoed_prompt_logprobs(launched: OpenAIBackend) -> None:
     (ll,) = launched.loglikelihood([LogLikelihood("ab", "cde")])
@@ -153,12 +155,14 @@ def test_loglikelihoods_come_from_echoed_prompt_logprobs(launched: OpenAIBackend
     assert rolling.logprob == pytest.approx(-3.0) and rolling.n_tokens == 3  # first unscored
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize("launched", [(("--fail-first", "2"), {})], indirect=True)
 def test_retries_on_503_are_counted(launched: OpenAIBackend, quick_backoff: None) -> None:
     (out,) = launched.generate([Generate("xyz", 2)])
     assert out.text == "yz" and out.retries == 2 and out.error is None
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize("launched", [(("--fail-first", "9"), {})], indirect=True)
 def test_exhausted_retries_become_a_counted_error(
     launched: OpenAIBackend, quick_backoff: None
@@ -168,12 +172,14 @@ def test_exhausted_retries_become_a_counted_error(
     assert request_stats([out], 1.0)["request_errors"].value == 1
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize("launched", [(("--no-logprobs",), {})], indirect=True)
 def test_a_server_without_prompt_logprobs_gets_one_clear_error(launched: OpenAIBackend) -> None:
     with pytest.raises(UserError, match=r"refused a loglikelihood request.*echo"):
         launched.loglikelihood([LogLikelihood("a", "b")])
 
 
+@pytest.mark.e2e
 def test_wrong_model_name_suggests_the_served_one() -> None:
     cfg = fake_model("--model", "smollm2")
     assert cfg.server is not None
@@ -188,6 +194,7 @@ def test_missing_key_variable_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
         load_openai(fake_model(api_key_env="LB_TEST_KEY"), OpenAIOptions(), Path("."))
 
 
+@pytest.mark.e2e
 def test_wrong_key_is_refused_without_showing_it(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("LB_TEST_KEY", "s3cret-wrong")
     with pytest.raises(UserError, match="refused the API key") as err:
@@ -207,6 +214,7 @@ def test_nothing_listening_at_the_url() -> None:
         load_openai(cfg, OpenAIOptions(), Path("."))
 
 
+@pytest.mark.e2e
 def test_a_server_that_dies_at_start_shows_its_output() -> None:
     with pytest.raises(UserError, match=r"(?s)exited with code 1.*refusing to start"):
         load_openai(fake_model("--exit-at-once"), OpenAIOptions(), Path("."))

@@ -30,6 +30,7 @@ def write_echo_task(tmp_path: Path, write_yaml: WriteYaml, answers: list[str]) -
     )
 
 
+@pytest.mark.e2e
 def test_a_load_sweep_writes_one_served_record_per_level(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, write_yaml: WriteYaml
 ) -> None:

@@ -115,6 +115,7 @@ def _search_suite(tmp_path: Path, write_yaml: WriteYaml, **search: Any) -> Path:
     )
 
 
+@pytest.mark.e2e
 def test_a_search_through_the_runner_finds_the_servers_capacity(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, write_yaml: WriteYaml
 ) -> None:

@@ -44,6 +44,7 @@ def test_small_tasks_and_fraction_one_repeat_everything(n: int, timing: TimingCo
     assert repeat_subset(_docs(n), timing) is None
 
 
+@pytest.mark.e2e
 def test_measure_costs_a_fifth_more_than_one_pass_and_keeps_the_full_values() -> None:
     backend: Any = MockBackend("m", delay_s=0.004)
     per_sample = _docs(300)

@@ -64,6 +64,7 @@ def _generations(doubling_months: float, n: int, noise: float, seed: int = 0) ->
     return out
 
 
+@pytest.mark.e2e
 def test_a_known_doubling_time_is_recovered_within_its_interval() -> None:
     points, skipped = measured_points(_generations(8.0, 12, noise=0.5), "qa", Cost.SECOND)
     assert len(points) == 12 and not skipped
@@ -136,6 +137,7 @@ def test_external_points_are_read_strictly(tmp_path: Path) -> None:
         read_external(short, Cost.SECOND)
 
 
+@pytest.mark.e2e
 def test_the_section_shows_the_fit_and_draws_external_points(tmp_path: Path) -> None:
     external = tmp_path / "points.csv"
     external.write_text("name,released,task,efficiency,cost\npaper-a,2019-06-01,qa,0.5,second\n")

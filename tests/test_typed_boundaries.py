@@ -49,6 +49,7 @@ def test_a_missing_or_mistyped_field_fails_where_the_response_is_built() -> None
         generated_text(ok)
 
 
+@pytest.mark.e2e
 def test_a_nan_log_probability_is_a_clear_error_naming_variant_and_task(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
@@ -63,6 +64,7 @@ def test_a_nan_log_probability_is_a_clear_error_naming_variant_and_task(
     assert "variant 'm@mock_quality=nan' gave NaN or infinite scores on task 'ppl_0'" in err
 
 
+@pytest.mark.e2e
 def test_records_store_their_metric_specs_and_they_recompute_the_values(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, ppl_suite: Any
 ) -> None:

@@ -33,6 +33,7 @@ def _ppl_logprob(loaded: Any) -> float:
     return float(response.logprob)
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize(("kind", "bits"), [("q8_0", 8.5), ("q5_0", 5.5), ("q4_0", 4.5)])
 def test_gguf_round_trip_quantizes_linears_only(
     tiny_model_dir: Path, kind: str, bits: float
@@ -59,6 +60,7 @@ def test_gguf_round_trip_quantizes_linears_only(
     assert quant.perf_values()["weight_bytes_quantized"].unit == "B"
 
 
+@pytest.mark.e2e
 def test_lower_bits_move_logprobs_more(tiny_model_dir: Path) -> None:
     base = _ppl_logprob(_load(tiny_model_dir))
     q8 = _ppl_logprob(_load(tiny_model_dir, quant="q8_0"))
@@ -66,6 +68,7 @@ def test_lower_bits_move_logprobs_more(tiny_model_dir: Path) -> None:
     assert abs(q8 - base) < abs(q4 - base)
 
 
+@pytest.mark.e2e
 def test_torch_int8_dynamic_shrinks_weights_and_runs(tiny_model_dir: Path) -> None:
     base = _load(tiny_model_dir)
     int8 = _load(tiny_model_dir, quant="int8_dynamic")
