@@ -14,7 +14,7 @@ from harness.profilers import energy
 from harness.profilers.base import Work
 from harness.profilers.gpu_state import reason_names
 from harness.profilers.idle import IdlePower, measure_idle
-from tests.test_review_fixes import FakeNVML, _backend_on, _fake_torch
+from tests.test_machine_identity import FakeNVML, _backend_on, _fake_torch
 
 
 class CoolingCard:
