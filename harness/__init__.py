@@ -9,6 +9,10 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from harness.core import moved
+
+moved.install()  # 0.2's module paths stay importable, with a DeprecationWarning
+
 if TYPE_CHECKING:
     from harness.core.errors import UserError
     from harness.core.requests import (

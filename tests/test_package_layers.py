@@ -163,3 +163,25 @@ def test_no_code_outside_an_engine_tests_for_an_engine() -> None:
                 if any(name in text for name in names) and "engine" in text + "backend":
                     found.append(f"{rel}:{node.lineno} {text}")
     assert found == []
+
+
+def test_old_module_paths_still_import_with_a_warning() -> None:
+    """0.2's paths (plugins and scripts import them) give the module at its new path."""
+    import importlib
+    import sys
+
+    import pytest
+
+    from harness.core.moved import MOVED
+
+    for old, new in MOVED.items():
+        sys.modules.pop(old, None)
+        with pytest.warns(DeprecationWarning, match=new.replace(".", r"\.")):
+            module = importlib.import_module(old)
+        assert module is importlib.import_module(new)
+        sys.modules.pop(old, None)
+    from harness.suite.schema import SuiteConfig
+
+    with pytest.warns(DeprecationWarning):
+        old_schema = importlib.import_module("harness.config")
+    assert old_schema.SuiteConfig is SuiteConfig
