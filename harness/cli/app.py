@@ -56,9 +56,10 @@ def run(
     """Run every task on every model variant of a suite, profiled (exit 3: units failed)."""
     from rich.console import Console
 
-    from harness.cli.adhoc import AdhocFlags, prepare_run, suite_source, suite_text
+    from harness.cli.adhoc import AdhocFlags, suite_source
     from harness.cli.run_folder import run_in_folder
     from harness.executors import EXIT_UNITS_FAILED, ExecutorOptions
+    from harness.run.prepare import prepare_run, suite_text
 
     console = Console(stderr=True)
     options = ExecutorOptions(executor, address, max_retries, shared_cache)
