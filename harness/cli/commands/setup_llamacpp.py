@@ -20,6 +20,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from harness.cli.commands.pip_call import run_pip
 from harness.core.errors import UserError
 from harness.core.paths import cache_dir
 
@@ -101,7 +102,4 @@ def setup_llamacpp(device: str, native: bool) -> None:
 
 
 def _pip(*args: str, env: dict[str, str] | None = None) -> None:
-    command = [sys.executable, "-m", "pip", "--disable-pip-version-check", *args]
-    done = subprocess.run(command, check=False, env=env)
-    if done.returncode != 0:
-        raise UserError(f"`{' '.join(command)}` failed (exit {done.returncode}); see above")
+    run_pip(sys.executable, *args, env=env)  # into the environment running limitbench
