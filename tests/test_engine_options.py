@@ -180,11 +180,11 @@ def test_defaults_live_in_the_options() -> None:
     assert (hf.batch_size, hf.batch_tokens, hf.dtype, hf.share_context) == (
         8,
         1024,
-        "float32",
+        "auto",  # the checkpoint's dtype on an accelerator, float32 on a CPU
         True,
     )
     assert hf.knobs() == {
-        "dtype": "float32",
+        "dtype": "auto",
         "batch_size": 8,
         "share_context": True,
         "batch_tokens": 1024,

@@ -16,6 +16,7 @@ from typing import Any, ClassVar, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from harness.backends.resolved import ResolvedConfig
 from harness.core.errors import UserError
 from harness.core.perf_specs import Scope
 from harness.core.registry import Registry
@@ -119,6 +120,16 @@ class Backend(ABC):
 
     @abstractmethod
     def count_tokens(self, text: str) -> int: ...
+
+    def resolved(self) -> ResolvedConfig:
+        """The configuration that ran, for the record: every option after defaults and
+        `auto` were resolved, what the engine reports, the libraries it ran on. This default
+        knows only `info`; each built-in engine states its options."""
+        return ResolvedConfig(
+            dtype=self.info.dtype,
+            device=self.info.device,
+            unknown={"options": "this engine does not state its resolved options"},
+        )
 
     def synchronize(self) -> None:
         """Wait for queued device work; engines whose calls return when done need nothing."""

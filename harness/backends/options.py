@@ -27,6 +27,9 @@ NonNegativeInt = Annotated[int, Field(ge=0)]
 PositiveNumber = Annotated[float, Field(gt=0)]
 Fraction = Annotated[float, Field(ge=0, lt=1)]
 Dtype = Literal["float32", "bfloat16", "float16"]
+# `auto`: the engine picks (the transformers engine: the checkpoint's dtype on an
+# accelerator, float32 on a CPU); the record states what it picked.
+DtypeOrAuto = Literal["auto", "float32", "bfloat16", "float16"]
 
 
 def honoured_knobs(backend: str) -> list[str]:

@@ -19,6 +19,7 @@ from typing import Any, ClassVar
 
 from harness.backends.base import Backend, BackendInfo, LatencyScope, Progress
 from harness.backends.encoder.options import EncoderOptions
+from harness.backends.resolved import ResolvedConfig, imported_versions, known
 from harness.core.errors import UserError
 from harness.core.hub_errors import hub_unreachable, is_unreachable
 from harness.core.perf_specs import Scope
@@ -144,6 +145,7 @@ class EncoderBackend(Backend):
         from harness.hardware.params import count_params
 
         self.model, self.tokenizer, self.pooling = model, tokenizer, pooling
+        self.options = options
         self.batch_size = options.batch_size
         self.max_length = min(options.max_length or context, context)
         self.info = BackendInfo(
@@ -163,6 +165,24 @@ class EncoderBackend(Backend):
 
     def count_tokens(self, text: str) -> int:
         return len(self.tokenizer(text, truncation=True, max_length=self.max_length)["input_ids"])
+
+    def resolved(self) -> ResolvedConfig:
+        """Its options as they ran; it runs on the CPU (its one real quantization, torch's
+        dynamic int8, has CPU kernels only), in the dtype asked (float32 unless set)."""
+        import torch
+
+        ran = {
+            **self.options.model_dump(),
+            "threads": torch.get_num_threads(),
+            "max_length": self.max_length,
+        }
+        return ResolvedConfig(
+            dtype=self.info.dtype,
+            device=self.info.device,
+            options=known(ran),
+            reported={"pooling": self.pooling.note},
+            libraries=imported_versions(("torch", "transformers")),
+        )
 
     def apply_transform(self, knob: str, value: Scalar) -> TransformFacts:
         if knob != "quant":  # its options declare no other transform knob

@@ -14,6 +14,7 @@ from harness.backends.hf.head import ChunkedHead
 from harness.backends.hf.options import HFOptions
 from harness.backends.hf.scoring import ItemScore, RowScorer
 from harness.backends.items import context_item, item_response
+from harness.backends.resolved import ResolvedConfig, imported_versions, known
 from harness.backends.windows import text_windows
 from harness.core.perf_names import PerfName
 from harness.core.requests import (
@@ -28,6 +29,8 @@ from harness.hardware.params import count_params, weight_bytes
 from harness.variants.facts import Measure, Note, TransformFacts
 
 Item = tuple[list[int], int]  # (tokens: input followed by the last target, n_scored)
+# The libraries whose versions shape this engine's numbers (recorded where imported).
+LIBRARIES = ("torch", "transformers", "accelerate", "peft", "bitsandbytes")
 
 
 class HFBackend(HFGeneration):
@@ -41,6 +44,7 @@ class HFBackend(HFGeneration):
         base_dir: Path | None = None,
     ) -> None:
         self.model = model
+        self.options = options
         self.base_dir = base_dir or Path.cwd()  # where relative knob paths (adapter) start
         self.tokenizer = tokenizer
         self.device = next(model.parameters()).device
@@ -77,6 +81,29 @@ class HFBackend(HFGeneration):
     @property
     def torch_model(self) -> Any:
         return self.model
+
+    def resolved(self) -> ResolvedConfig:
+        """Every option as it ran: dtype and device read back from the loaded weights (before
+        any transform), threads from torch, auto batch sizes and the decode mode chosen."""
+        import torch
+
+        ran = {
+            **self.options.model_dump(),
+            "dtype": self.info.dtype,
+            "device": self.info.device,
+            "threads": torch.get_num_threads(),
+            "batch_size": self.batch_size,
+            "batch_tokens": self.batch_tokens,
+            "max_length": self.max_length,
+            "decode": self.decode_mode,
+        }
+        return ResolvedConfig(
+            dtype=self.info.dtype,
+            device=self.info.device,
+            options=known(ran),
+            reported={"architecture": type(self.model).__name__, "vocab_size": self.head.vocab},
+            libraries=imported_versions(LIBRARIES),
+        )
 
     def _probe_batch(self) -> None:
         """`batch_size: auto`: rows and a token budget probed on this device, recorded."""

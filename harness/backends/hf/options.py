@@ -8,7 +8,7 @@ from pydantic import field_validator
 
 from harness.backends.base import EngineOptions
 from harness.backends.hf.decode_modes import DecodeMode
-from harness.backends.options import Dtype, Fraction, NonNegativeInt, PositiveInt
+from harness.backends.options import DtypeOrAuto, Fraction, NonNegativeInt, PositiveInt
 
 # Rows × positions per forward: bounds activations (attention and MLP intermediates), so a
 # unit's peak memory is weights + this many tokens' activations + hf_head's logits budget.
@@ -19,8 +19,11 @@ class HFOptions(EngineOptions):
     """transformers in process: every shared knob, and the transforms (it holds the torch
     model they rewrite)."""
 
-    dtype: Dtype = "float32"
-    device: str | None = None  # None: cpu (cuda for bitsandbytes levels); torch names its own
+    # auto: the checkpoint's dtype on an accelerator, float32 on a CPU (placement.py)
+    dtype: DtypeOrAuto = "auto"
+    # None: the accelerator torch sees (cuda, else mps), else cpu; cuda for bitsandbytes
+    # levels. Any device name torch takes (cuda:1).
+    device: str | None = None
     threads: PositiveInt | None = None  # None: torch's default
     batch_size: PositiveInt | Literal["auto"] = 8  # auto: probed at load (auto_batch.py)
     share_context: bool = True

@@ -17,6 +17,7 @@ from typing import Any
 from harness.backends.base import Backend, BackendInfo, Progress
 from harness.backends.items import Item, context_item, item_response
 from harness.backends.llamacpp.decode import Decoder, log_softmax_at, top_k_rows
+from harness.backends.resolved import ResolvedConfig
 from harness.backends.stops import cut_at_stop
 from harness.backends.windows import text_windows
 from harness.core.errors import UserError
@@ -35,8 +36,15 @@ from harness.variants.facts import TransformFacts
 
 
 class LlamaCppBackend(Backend):
-    def __init__(self, llama: Any, info: BackendInfo, load_details: TransformFacts) -> None:
+    def __init__(
+        self,
+        llama: Any,
+        info: BackendInfo,
+        load_details: TransformFacts,
+        resolved: ResolvedConfig | None = None,
+    ) -> None:
         self.llama = llama
+        self._resolved = resolved  # read by the factory, which knows the options asked
         self.info = info
         self.load_details = load_details
         self.decoder = Decoder(llama)
@@ -52,6 +60,9 @@ class LlamaCppBackend(Backend):
 
     def count_tokens(self, text: str) -> int:
         return len(self.encode(text))
+
+    def resolved(self) -> ResolvedConfig:
+        return self._resolved if self._resolved is not None else super().resolved()
 
     def synchronize(self) -> None:
         return None  # llama_decode returns when the computation (CPU or GPU) is done

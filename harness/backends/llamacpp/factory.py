@@ -16,6 +16,7 @@ import psutil
 
 from harness.backends.base import Backend, BackendInfo
 from harness.backends.llamacpp.options import LlamaCppOptions
+from harness.backends.resolved import ResolvedConfig, known
 from harness.core.errors import UserError
 from harness.core.perf_names import PerfName
 from harness.core.perf_specs import Kernels
@@ -71,7 +72,7 @@ def load_llamacpp(cfg: ModelConfig, options: LlamaCppOptions, base_dir: Path) ->
             Note("llamacpp_file", str(path)),
         ]
     )
-    return LlamaCppBackend(llama, info, details)
+    return LlamaCppBackend(llama, info, details, _resolved(llama, options, threads, info))
 
 
 def default_threads() -> int:
@@ -126,6 +127,33 @@ def _info(name: str, path: Path, llama: Any, options: LlamaCppOptions) -> Backen
         weight_bytes=int(model.size()),
         max_length=min(options.max_length or n_ctx, n_ctx),
         details={"description": model.desc(), "n_ctx": n_ctx, "vocab_size": llama.n_vocab()},
+    )
+
+
+def _resolved(
+    llama: Any, options: LlamaCppOptions, threads: int, info: BackendInfo
+) -> ResolvedConfig:
+    """The options as llama.cpp took them: its context and batch read back from the loaded
+    context (it may round or cap what was asked), threads as granted."""
+    import llama_cpp
+
+    context = getattr(llama, "context_params", None)
+    ran = {
+        **options.model_dump(),
+        "threads": int(getattr(context, "n_threads", threads) or threads),
+        "n_ctx": int(llama.n_ctx()),
+        "n_batch": int(getattr(llama, "n_batch", options.n_batch)),
+        "max_length": info.max_length,
+    }
+    return ResolvedConfig(
+        dtype=info.dtype,
+        device=info.device,
+        options=known(ran),
+        reported={
+            "description": str(info.details.get("description", "")),
+            "gpu_offload": bool(llama_cpp.llama_supports_gpu_offload()),
+        },
+        libraries={"llama_cpp": str(llama_cpp.__version__)},
     )
 
 

@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from harness.backends.shared_transformers.placement import resolve_placement, stored_dtype
 from harness.core.errors import UserError
 from harness.core.hub_errors import hub_unreachable, is_unreachable
 from harness.core.paths import cache_dir
@@ -71,8 +72,21 @@ def _float32() -> Any:
     return torch.float32
 
 
+def _checkpoint_dtype(location: Path | str, common: dict[str, Any]) -> str | None:
+    """The dtype the checkpoint's config states; None when the config cannot be read (the
+    model's own load below then says why)."""
+    from transformers import AutoConfig
+
+    try:
+        return stored_dtype(AutoConfig.from_pretrained(location, **common))
+    except (OSError, ValueError, KeyError):
+        return None
+
+
 def load_model(cfg: ModelConfig, knobs: Mapping[str, Any], base_dir: Path) -> tuple[Any, Any, str]:
-    """(model, tokenizer, description of the source) with the dtype and device knobs applied."""
+    """(model, tokenizer, description of the source) with the dtype and device knobs applied:
+    left out (or `dtype: auto`), they resolve GPU first (harness.backends.shared_transformers
+    .placement); the backend reads what they became back from the loaded model."""
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
     from transformers.utils import logging as hf_logging
@@ -85,16 +99,23 @@ def load_model(cfg: ModelConfig, knobs: Mapping[str, Any], base_dir: Path) -> tu
     location, source = transformers_source(resolve(cfg.source, base_dir))
     common: dict[str, Any] = {"trust_remote_code": cfg.trust_remote_code, "revision": cfg.revision}
     quant = str(knobs.get("quant", ""))
+    device = knobs.get("device")
+    placement = resolve_placement(
+        str(device) if device is not None else None,
+        str(knobs.get("dtype", "auto")),
+        lambda: _checkpoint_dtype(location, common),
+        bitsandbytes=quant.startswith("bnb_"),
+    )
     if quant.startswith("bnb_"):
         from harness.backends.shared_transformers.quantize import bnb_config
 
         common["quantization_config"] = bnb_config(quant)
-        common["device_map"] = str(knobs.get("device", "cuda"))
+        common["device_map"] = placement.device
     try:
         tokenizer = AutoTokenizer.from_pretrained(location, **common)
         model: Any = AutoModelForCausalLM.from_pretrained(
             location,
-            dtype=torch_dtype(str(knobs.get("dtype", "float32"))),
+            dtype=torch_dtype(placement.dtype),
             use_safetensors=None if cfg.allow_pickle else True,
             **common,
         )
@@ -108,6 +129,6 @@ def load_model(cfg: ModelConfig, knobs: Mapping[str, Any], base_dir: Path) -> tu
             ) from None
         raise UserError(f"model '{cfg.name}' ({source}) did not load: {err}") from None
     if "quantization_config" not in common:  # bitsandbytes models are placed at load
-        model.to(str(knobs.get("device", "cpu")))
+        model.to(placement.device)
     model.eval()
     return model, tokenizer, source

@@ -16,8 +16,10 @@ from typing import Any, ClassVar
 
 from harness.backends.base import Backend, BackendInfo, LatencyScope, Progress
 from harness.backends.items import Item, context_item, item_response
+from harness.backends.resolved import ResolvedConfig
 from harness.backends.vllm.engine import use_tqdm, weights_of
 from harness.backends.vllm.options import VLLMOptions
+from harness.backends.vllm.resolved import vllm_resolved
 from harness.backends.windows import text_windows
 from harness.core.errors import UserError
 from harness.core.perf_names import PerfName
@@ -81,6 +83,11 @@ class VLLMBackend(Backend):
             bits = 8 * self.info.weight_bytes / max(self.info.n_params, 1)
             facts += [KernelsUsed(Kernels.REAL), Measure(PerfName.BITS_PER_WEIGHT, bits, "bits")]
         self.load_details = TransformFacts.of(*facts)
+        # Read now: the engine config goes with the engine when `close` frees it.
+        self._resolved = vllm_resolved(llm, options, device, self.max_length, self.info.details)
+
+    def resolved(self) -> ResolvedConfig:
+        return self._resolved
 
     # ---- helpers -------------------------------------------------------------------------
     @property
