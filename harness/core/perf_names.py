@@ -96,3 +96,20 @@ class Percentiled(StrEnum):
 
 def percentile_name(family: Percentiled, quantile: str) -> str:
     return f"{family}_{quantile}"
+
+
+class Precision(StrEnum):
+    """The arithmetic a model's matmuls ran in: each has its own hardware peak (an int8
+    kernel's peak is several times the float32 one, so utilisation is held against the
+    peak of the precision that ran)."""
+
+    FLOAT32 = "float32"
+    FLOAT16 = "float16"
+    BFLOAT16 = "bfloat16"
+    INT8 = "int8"
+
+
+def peak_flops_name(precision: Precision) -> str:
+    """The perf name of the measured matmul peak of one precision (`peak_flops_int8`);
+    records before it existed have one `peak_flops` of a precision they do not state."""
+    return f"{PerfName.PEAK_FLOPS}_{precision}"

@@ -16,7 +16,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from harness.core.perf_names import Percentiled, PerfName
+from harness.core.perf_names import Percentiled, PerfName, Precision, peak_flops_name
 from harness.core.values import Value
 
 
@@ -132,6 +132,7 @@ CATALOGUE: dict[str, tuple[PerfKind, Phase, Scope | None]] = {
     # tokens the model read and wrote per correct answer: what the task asked, not kernels
     PerfName.TOKENS_PER_CORRECT: (PerfKind.WORKLOAD, Phase.NONE, _WINDOW),
     PerfName.PEAK_FLOPS: (PerfKind.HARDWARE, Phase.NONE, Scope.MACHINE),
+    **{peak_flops_name(p): (PerfKind.HARDWARE, Phase.NONE, Scope.MACHINE) for p in Precision},
     PerfName.PEAK_BANDWIDTH: (PerfKind.HARDWARE, Phase.NONE, Scope.MACHINE),
     PerfName.ACHIEVED_FLOPS: (PerfKind.UTILIZATION, Phase.WHOLE, _WINDOW),
     PerfName.ACHIEVED_BANDWIDTH: (PerfKind.UTILIZATION, Phase.WHOLE, _WINDOW),

@@ -18,28 +18,74 @@ Bytes per decode step = weight bytes + the KV cache the step's rows read: rows x
 context (prompt + half the output) x 2 x layers x kv_heads x head_dim x bytes per element.
 The shapes come from the model's own description (harness.hardware.shapes), not from a torch
 module, so llama.cpp and served models get a roofline too; the peaks are measured with torch
-on this machine (an engine without a torch dtype is held against the float32 peak).
+on this machine, each precision with its own kernel (harness.hardware.peaks), and a model is
+held against the peak of the precision its matmuls ran in (`compute_precision`): float
+weights their dtype's, int8 kernels (torch's dynamic int8 Linear, bitsandbytes int8,
+llama.cpp's quantized types, which multiply 8-bit integers) the int8 peak. Attention and the
+output head of an int8 model run in floats but are held against the int8 peak too, so its
+MFU errs low, never above 1. A value above 1 says the peak was under-measured or the work
+over-counted, and its note says so.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 
 from harness.backends.base import Backend
-from harness.core.perf_names import PerfName
+from harness.core.perf_names import PerfName, Precision, peak_flops_name
 from harness.core.requests import GenerateResponse
 from harness.core.values import Value
-from harness.hardware.shapes import DTYPE_BYTES, ModelShape, attention_flops
+from harness.hardware.shapes import ModelShape, attention_flops
 from harness.profilers.base import PROFILERS, Profiler, Work
 from harness.profilers.timing import time_per_output_token
 
+ABOVE_PEAK = "above the measured peak: peak under-measured or work over-counted"
+# llama.cpp's quantized weight types (Q4_K, Q8_0, IQ2_XS, TQ1_0, ...): ggml quantizes the
+# activations to 8 bits and multiplies integers; its F32/F16 files run float math.
+_INTEGER_GGUF = ("Q", "IQ", "TQ")
 
-def peak_dtype(dtype: str) -> str:
-    """The torch dtype whose measured peak an engine is held against."""
-    return dtype if dtype in DTYPE_BYTES else "float32"
+
+def precision_of_dtype(dtype: str) -> Precision:
+    """The precision an engine's reported dtype computes in: a torch float dtype is its own;
+    a quantized GGUF type multiplies 8-bit integers; anything else is held against float32."""
+    if dtype in tuple(Precision):
+        return Precision(dtype)
+    weight_type = dtype.removeprefix("gguf ").upper()
+    if dtype.startswith("gguf ") and weight_type.startswith(_INTEGER_GGUF):
+        return Precision.INT8
+    return Precision.FLOAT32
+
+
+def module_precision(model: Any) -> Precision | None:
+    """The precision of a torch model's quantized Linear layers, where a transform replaced
+    them (their weights are no parameters, so the dtype the engine reports is the float
+    one it loaded); None when every Linear is a float one."""
+    import torch.ao.nn.quantized.dynamic as dynamic
+
+    for module in model.modules():
+        name = type(module).__name__
+        if isinstance(module, dynamic.Linear) or name == "Linear8bitLt":
+            return Precision.INT8
+        compute = getattr(module, "compute_dtype", None)  # bitsandbytes 4-bit: dequantized
+        if name == "Linear4bit" and compute is not None:
+            return precision_of_dtype(str(compute).removeprefix("torch."))
+    return None
+
+
+def compute_precision(backend: Backend) -> Precision:
+    """The precision whose peak the backend's work is held against."""
+    model = backend.torch_model
+    found = module_precision(model) if model is not None else None
+    return found if found is not None else precision_of_dtype(backend.info.dtype)
+
+
+def utilization_note(what: str, value: float) -> str:
+    """A utilisation's note, flagged when it passes 1 (nothing runs above a true peak)."""
+    return what if value <= 1 else f"{what}; {ABOVE_PEAK}"
 
 
 def prefill_flops(shape: ModelShape, work: Work, context: int, causal: bool) -> float:
@@ -73,6 +119,7 @@ class RooflineProfiler:
     def __init__(self, backend: Backend | None = None) -> None:
         self.started = 0.0
         self.peak: dict[str, float] | None = None
+        self.precision = Precision.FLOAT32
         self.shape: ModelShape | None = None
         self.reason = "no backend"
         if backend is None:
@@ -88,7 +135,8 @@ class RooflineProfiler:
             from harness.hardware.peaks import peaks
 
             # Measured here, outside every window: measuring takes seconds and memory.
-            self.peak = peaks(device, peak_dtype(backend.info.dtype))
+            self.precision = compute_precision(backend)
+            self.peak = peaks(device, self.precision)
 
     def available(self) -> str | None:
         return None if self.peak is not None else self.reason
@@ -104,12 +152,11 @@ class RooflineProfiler:
         shape, peak = self.shape, self.peak
         if backend is None or shape is None or peak is None or not work.n_requests:
             return {}
-        dtype = peak_dtype(backend.info.dtype)
         out: dict[str, Value] = {
-            PerfName.PEAK_FLOPS: Value(
+            peak_flops_name(self.precision): Value(
                 value=peak[PerfName.PEAK_FLOPS],
                 unit="FLOP/s",
-                note=f"measured {dtype} matmul (torch); shapes from {shape.source}",
+                note=f"measured {self.precision} matmul (torch); shapes from {shape.source}",
             ),
             PerfName.PEAK_BANDWIDTH: Value(
                 value=peak[PerfName.PEAK_BANDWIDTH],
@@ -125,20 +172,19 @@ class RooflineProfiler:
                 value=achieved, unit="FLOP/s", higher_is_better=True
             )
             mfu = achieved / peak[PerfName.PEAK_FLOPS]
-            note = "prefill model FLOP utilization"
-            if mfu > 1:  # nothing beats the peak: the probe under-measured this dtype
-                note += "; above 1, so the measured peak for this dtype is too low"
-            out[PerfName.MFU] = Value(value=mfu, unit="fraction", higher_is_better=True, note=note)
+            what = f"prefill model FLOP utilization, against the {self.precision} peak"
+            out[PerfName.MFU] = Value(
+                value=mfu, unit="fraction", higher_is_better=True, note=utilization_note(what, mfu)
+            )
         bandwidth = decode_bandwidth(shape, backend.info.weight_bytes, work)
         if bandwidth is not None and time_per_output_token(work):
             out[PerfName.ACHIEVED_BANDWIDTH] = Value(
                 value=bandwidth, unit="B/s", higher_is_better=True
             )
+            mbu = bandwidth / peak[PerfName.PEAK_BANDWIDTH]
+            what = "decode model bandwidth utilization: weight and KV-cache bytes per step"
             out[PerfName.MBU] = Value(
-                value=bandwidth / peak[PerfName.PEAK_BANDWIDTH],
-                unit="fraction",
-                higher_is_better=True,
-                note="decode model bandwidth utilization: weight and KV-cache bytes per step",
+                value=mbu, unit="fraction", higher_is_better=True, note=utilization_note(what, mbu)
             )
         return out
 

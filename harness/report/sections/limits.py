@@ -7,11 +7,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from harness.core.perf_names import PerfName
 from harness.report.analysis import scaling as an
 from harness.report.analysis.fit import Fit
 from harness.report.analysis.scaling import Series
-from harness.report.sections.format import file_slug, fmt_bytes, fmt_number, table
+from harness.report.sections.format import file_slug, fmt_number, table
+from harness.report.sections.hardware import hardware_section
 from harness.report.sections.parts import ScalingFigure, Section
 from harness.store.records import Record
 
@@ -99,50 +99,4 @@ def _target_series(row: an.FitRow) -> Series:
         [1 - h for h in s.high],
         [1 - lo for lo in s.low],
         s.names,
-    )
-
-
-# Below this share of the measured peak, the engine (kernels, dispatch, host work) and not
-# the hardware sets the speed: the report says so instead of reading it as the model's limit.
-ENGINE_BOUND = 0.10
-
-
-def bound_by(mfu: float | None, mbu: float | None) -> str:
-    best = max((v for v in (mfu, mbu) if v is not None), default=None)
-    if best is None:
-        return "—"
-    if best < ENGINE_BOUND:
-        return f"engine-bound (under {ENGINE_BOUND:.0%} of the peak)"
-    return "near the hardware limit" if best >= 0.5 else "partly engine-bound"
-
-
-def hardware_section(records: Sequence[Record]) -> str:
-    rows = []
-    for r in sorted(records, key=lambda r: (r.variant_id, r.task)):
-        if PerfName.MFU in r.perf or PerfName.MBU in r.perf:
-            mfu, mbu = r.perf.get(PerfName.MFU), r.perf.get(PerfName.MBU)
-            rows.append(
-                [
-                    r.variant_id,
-                    r.task,
-                    f"{mfu.value:.1%}" if mfu else "—",
-                    f"{mbu.value:.1%}" if mbu else "—",
-                    fmt_number(r.perf[PerfName.PEAK_FLOPS].value / 1e9) + " GFLOP/s",
-                    fmt_bytes(r.perf[PerfName.PEAK_BANDWIDTH].value) + "/s",
-                    bound_by(mfu.value if mfu else None, mbu.value if mbu else None),
-                ]
-            )
-    if not rows:
-        return ""
-    return "### Distance to the hardware limit\n\n" + table(
-        [
-            "variant",
-            "task",
-            "MFU (prefill)",
-            "MBU (decode)",
-            "peak FLOP/s",
-            "peak bandwidth",
-            "bound by",
-        ],
-        rows,
     )
