@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import statistics
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from harness.adapters.choice import ClassificationAdapter
@@ -28,8 +28,11 @@ class Variant:
     name: str
     knobs: dict[str, str | int | float | bool]
     lost: int  # the base's right answers this variant gets wrong
-    speed: tuple[float, float, float]  # input tokens/s of the timed windows
+    speed: tuple[float, ...]  # input tokens/s of the timed windows
     weight_bytes: float
+    n: int = N  # samples scored
+    wrong: int = WRONG  # the base's wrong answers (every variant gets these wrong too)
+    perf: dict[str, Value] = field(default_factory=dict)  # further perf values, as measured
 
 
 DEPLOY = {
@@ -49,17 +52,20 @@ DEPLOY = {
 }
 
 
-def correct(lost: int) -> list[float]:
-    return [0.0] * (WRONG + lost) + [1.0] * (N - WRONG - lost)
+def correct(lost: int, n: int = N, wrong: int = WRONG) -> list[float]:
+    return [0.0] * (wrong + lost) + [1.0] * (n - wrong - lost)
 
 
-def _timed(speed: tuple[float, float, float]) -> Value:
+def _timed(speed: tuple[float, ...]) -> Value:
+    """A speed as the runner records it: the median of its windows, with an interval only
+    from three windows on."""
+    spread = len(speed) >= 3
     return Value(
         value=statistics.median(speed),
         unit="tok/s",
         higher_is_better=True,
-        ci_low=min(speed),
-        ci_high=max(speed),
+        ci_low=min(speed) if spread else None,
+        ci_high=max(speed) if spread else None,
         repeats=list(speed),
     )
 
@@ -68,7 +74,7 @@ def _unit(task: str, v: Variant) -> tuple[Record, list[SampleRow]]:
     accuracy = next(m for m in ClassificationAdapter.metrics if m.name == "accuracy")
     scores = [
         choice_scores([-0.1, -3.0] if right else [-3.0, -0.1], [3, 3], 0, [4, 4])
-        for right in correct(v.lost)
+        for right in correct(v.lost, v.n, v.wrong)
     ]
     weights = Value(value=v.weight_bytes, unit="B", higher_is_better=False)
     record = Record(
@@ -82,7 +88,7 @@ def _unit(task: str, v: Variant) -> tuple[Record, list[SampleRow]]:
         n_params=1000,
         knobs=v.knobs,
         quality={"accuracy": summarize(accuracy, scores, 0)},
-        perf={"input_tokens_per_s": _timed(v.speed), "weight_bytes": weights},
+        perf={"input_tokens_per_s": _timed(v.speed), "weight_bytes": weights, **v.perf},
         metrics=make_specs("classification", [accuracy], ["accuracy"]),
         started_at="t",
         wall_s=1.0,

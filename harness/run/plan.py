@@ -35,6 +35,7 @@ from harness.suite.schema import (
     SuiteConfig,
     TaskConfig,
     TaskRef,
+    TimingConfig,
     load_suite,
     load_task_file,
     validate,
@@ -101,6 +102,22 @@ class Plan:
     limit: int | None = None  # --limit, kept in the manifest so a resume uses the same
     divergence: DivergencePlan = field(default_factory=DivergencePlan)  # KL comparisons
     audit_base: dict[str, str] = field(default_factory=dict)  # variant id -> its audit's base
+
+    def timing_for(self, variant: Variant, task: str) -> TimingConfig:
+        """The variant's timed repeats on `task`, raised to the most any entry of the same
+        model name asks for on it: the base every variant is compared with is then timed in
+        as many windows as they are, so each speed ratio has an interval (a base timed once
+        beside variants timed three times gives ratios without one)."""
+        own = variant.model.timing or self.suite.timing
+        peers = [
+            entry.timing or self.suite.timing
+            for entry in self.suite.models
+            if entry.name == variant.model.name and (entry.tasks is None or task in entry.tasks)
+        ]
+        most = max((t.min_repeats for t in peers), default=own.min_repeats)
+        if most <= own.min_repeats:
+            return own
+        return own.model_copy(update={"min_repeats": most})
 
     def tasks_for(self, variant: Variant) -> list[PreparedTask]:
         """The suite's tasks, narrowed to the model entry's `tasks` list when it has one."""

@@ -189,7 +189,7 @@ def run_unit(
     task = task.on_engine(loaded.backend.answers)  # an encoder runs the task's encoder path
     per_sample = [task.adapter.requests(s) for s in task.samples]
     sink.begin(f"{variant.id} · {task.name}", len(per_sample))
-    timing = variant.model.timing or p.suite.timing
+    timing = p.timing_for(variant, task.name)
     measured = measure(loaded.backend, per_sample, p.profilers, sink.advance, timing)
     kept = keep_top_tokens(p, (variant.id, task.name), loaded.backend, per_sample)  # untimed
     sink.end()

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from harness.core.perf_names import PerfName
+from harness.core.values import Value
 from harness.report.analysis.speed import interval_pareto, same_kernels, speed_of
 from harness.report.analysis.versus import VersusBase
 from harness.store.records import Record
@@ -95,3 +96,63 @@ def picks(opts: Sequence[Option], front: set[str], tolerance: float) -> list[tup
 def _weights(o: Option) -> float:
     r = o.versus.ratios.get(PerfName.WEIGHT_BYTES)
     return r[0] if r is not None else math.inf
+
+
+@dataclass(frozen=True)
+class SpeedStanding:
+    """Where each compared variant stands against its base on one speed."""
+
+    faster: list[VersusBase]  # interval above 1
+    slower: list[VersusBase]  # interval below 1
+    tied: list[VersusBase]  # interval includes 1
+    unranked: list[VersusBase]  # no interval: it or its base was timed in < 3 windows
+    same_kernels: list[VersusBase]  # its base's kernels: equal speed by construction
+
+
+def speed_standing(found: Sequence[VersusBase], metric: str) -> SpeedStanding:
+    standing = SpeedStanding([], [], [], [], [])
+    for v in found:
+        r = v.ratios.get(metric)
+        if same_kernels(v.record):
+            standing.same_kernels.append(v)
+        elif r is None or math.isnan(r[1]) or math.isnan(r[2]):
+            standing.unranked.append(v)
+        elif r[1] > 1:
+            standing.faster.append(v)
+        elif r[2] < 1:
+            standing.slower.append(v)
+        else:
+            standing.tied.append(v)
+    return standing
+
+
+# An exact two-sided sign (McNemar) test needs at least this many samples changing the same
+# way before p < 0.05 (2 * 0.5**6 = 0.031): the fewest that can show any change at all.
+SIGN_TEST_MIN_CHANGES = 6
+
+
+def samples_to_detect(change: float) -> int:
+    """Samples a per-sample 0/1 metric needs before a change of `change` (a fraction, e.g.
+    0.1 for ten points) can be significant: that many answers must flip one way."""
+    return math.ceil(SIGN_TEST_MIN_CHANGES / change)
+
+
+def no_sample_discriminates(value: Value) -> bool:
+    """Every sample scored alike: a 0/1 metric at 0 or 1, or any metric with no spread."""
+    if value.unit == "fraction":
+        return value.value in (0.0, 1.0)
+    return value.stderr == 0 or value.ci_low == value.ci_high == value.value
+
+
+def constant_quality(found: Sequence[VersusBase]) -> bool:
+    """Every sample scored alike for the base and every variant scored exactly as the base:
+    this sample cannot tell any of them apart (identical answers on samples that do vary
+    are a finding, not this)."""
+    if not found:
+        return False
+    base = found[0].base.quality.get(found[0].quality.metric)
+    return (
+        base is not None
+        and no_sample_discriminates(base)
+        and all(v.quality.constant and v.quality.value == v.quality.base for v in found)
+    )

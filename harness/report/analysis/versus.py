@@ -22,6 +22,9 @@ from harness.variants.base import OFFERED_LOAD, knobs_along
 SampleScores = Mapping[tuple[str, str], Mapping[str, Mapping[str, float]]]
 N_BOOT = 1000
 Ratio = tuple[float, float, float]  # point, low, high
+# z(0.975) + z(0.80) over z(0.975): a 95% interval's half-width scaled to the change that
+# 80% of repeated experiments would detect
+POWER_FACTOR = (1.959964 + 0.841621) / 1.959964
 
 
 @dataclass(frozen=True)
@@ -34,6 +37,22 @@ class QualityChange:
     high: float
     verdict: str  # "better", "worse" or "no detectable change at n = N"
     method: str
+
+    @property
+    def detectable(self) -> float | None:
+        """The smallest change this comparison would detect with 80% power at the 5% level:
+        (1.96 + 0.84) / 1.96 of the interval's half-width (the normal approximation behind
+        any minimum-detectable-effect figure). None without an interval."""
+        width = self.high - self.low
+        if math.isnan(width):
+            return None
+        return POWER_FACTOR * width / 2
+
+    @property
+    def constant(self) -> bool:
+        """Every paired difference was zero: the interval is a point at 0, which says the
+        sample cannot tell the two apart, not that they are certainly equal."""
+        return self.change == self.low == self.high == 0.0
 
 
 @dataclass(frozen=True)

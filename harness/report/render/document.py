@@ -22,6 +22,7 @@ from harness.report.render.drawn import (
 from harness.report.sections.answer import answer_section
 from harness.report.sections.deployer import latency_section, vs_base_table
 from harness.report.sections.footer import footer
+from harness.report.sections.machine import machine_lines
 from harness.report.sections.summary import summary
 from harness.report.sections.tables import performance_section, quality_section
 from harness.run.slo_search import SearchOutcome
@@ -48,7 +49,8 @@ def render(
     title = " + ".join(f"{m.suite}/{m.run_id}" for m in manifests)
     found = versus_base(records, samples or {}, seed)
     sections = [
-        f"# limitbench report: {title}\n\n{len(records)} records.",
+        f"# limitbench report: {title}\n\n{len(records)} records.\n\n"
+        + machine_lines(manifests, records),
         answer_section(records, found, tolerance),
         summary(records),
         vs_base_table(found),

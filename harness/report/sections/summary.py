@@ -7,7 +7,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from harness.core.perf_names import PerfName
 from harness.report.analysis.aggregate import primary_metric
 from harness.report.analysis.flags import flags
 from harness.report.analysis.speed import Speed, comparable_speeds, fastest, speed_of
@@ -133,20 +132,6 @@ def task_lines(records: Sequence[Record]) -> list[str]:
     return lines
 
 
-def energy_line(records: Sequence[Record]) -> str:
-    measured = [r for r in records if PerfName.JOULES_PER_TOKEN in r.perf]
-    if measured:
-        best = min(measured, key=lambda r: r.perf[PerfName.JOULES_PER_TOKEN].value)
-        return (
-            f"- most efficient per joule: `{best.variant_id}` on {best.task}, "
-            f"{fmt_number(best.perf[PerfName.JOULES_PER_TOKEN].value)} J/token"
-        )
-    reasons = {r.unavailable[PerfName.ENERGY] for r in records if PerfName.ENERGY in r.unavailable}
-    return (
-        "- energy: not measured here (" + ("; ".join(sorted(reasons)) or "no energy profiler") + ")"
-    )
-
-
 def flag_lines(records: Sequence[Record]) -> list[str]:
     """The numbers that say a variant is broken (analysis.flags), one bullet each."""
     return [
@@ -157,7 +142,7 @@ def flag_lines(records: Sequence[Record]) -> list[str]:
 
 
 def summary(records: Sequence[Record]) -> str:
-    lines = ["## Summary", "", *task_lines(records), energy_line(records)]
+    lines = ["## Summary", "", *task_lines(records)]
     flagged = flag_lines(records)
     if flagged:
         lines += ["", "Failures (numbers that say the variant is broken):", *flagged]
