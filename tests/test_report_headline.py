@@ -98,7 +98,9 @@ def test_a_metric_zero_for_every_variant_says_so_with_the_sample_it_needs(
         "is detectable at n ≥ 60"
     )
     assert "no detectable" not in head and "[+0, +0]" not in fastest
-    assert fastest.startswith("  - fastest (quality cannot tell): `m@quant=q2_k`: input tok/s +200.0% [")
+    assert fastest.startswith(
+        "  - fastest (quality cannot tell): `m@quant=q2_k`: input tok/s +200.0% ["
+    )
 
 
 def test_ship_the_base_only_where_every_variant_is_shown_slower(
