@@ -14,7 +14,6 @@ from collections.abc import Sequence
 
 from harness.core.perf_names import PerfName
 from harness.report.analysis.choices import (
-    SIGN_TEST_MIN_CHANGES,
     TOLERANCE,
     Option,
     SpeedStanding,
@@ -30,29 +29,11 @@ from harness.report.analysis.scaling import task_speed_metric
 from harness.report.analysis.speed import MIN_TIMED_REPEATS, SPEED_LABELS
 from harness.report.analysis.versus import QualityChange, VersusBase
 from harness.report.sections.answer_load import load_line
-from harness.report.sections.deployer import fmt_change, fmt_ratio
+from harness.report.sections.deployer import fmt_change, fmt_ratio, verdict_text
 from harness.report.sections.format import fmt_number
 from harness.store.records import Record
 
 DETECT_POINTS = 0.10  # the change a constant 0/1 metric is asked to detect: ten points
-
-
-def verdict_text(v: VersusBase) -> str:
-    """The verdict, with the smallest change the sample could have detected when it saw
-    none (an interval alone reads as certainty)."""
-    q = v.quality
-    if not q.verdict.startswith("no detectable"):
-        return q.verdict
-    base = v.base.quality[q.metric]
-    if q.constant:  # identical on every sample: the bootstrap interval is a point
-        if base.unit != "fraction" or not base.n:
-            return "no detectable change; identical on every sample"
-        least = SIGN_TEST_MIN_CHANGES / base.n
-        return f"no detectable change; identical on all {base.n}; detectable: ≥ {least:.2g}"
-    detectable = q.detectable
-    if detectable is None:
-        return "no detectable change"
-    return f"no detectable change; detectable: ±{detectable:.3g}"
 
 
 def option_text(o: Option, label: str) -> str:

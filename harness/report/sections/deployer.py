@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from harness.core.perf_names import Percentiled, PerfName, percentile_name
 from harness.core.perf_specs import Scope
 from harness.metrics.divergence import KL_METRIC
+from harness.report.analysis.choices import SIGN_TEST_MIN_CHANGES
 from harness.report.analysis.speed import SPEED_METRICS, same_kernels
 from harness.report.analysis.versus import Ratio, SampleScores, VersusBase, versus_base
 from harness.report.sections.format import fmt_number, fmt_value, table
@@ -36,6 +37,25 @@ def _kl_to(record: Record, base: Record) -> str:
     if kl is None or record.kl_reference != base.variant_id:
         return "—"
     return fmt_value(kl)
+
+
+def verdict_text(v: VersusBase) -> str:
+    """The verdict, with the smallest change the sample could have detected when it saw
+    none (an interval alone reads as certainty)."""
+    q = v.quality
+    if not q.verdict.startswith("no detectable"):
+        return q.verdict
+    base = v.base.quality[q.metric]
+    if q.constant:  # identical on every sample: the bootstrap interval is a point
+        n = base.n or 0
+        if base.unit != "fraction" or not n:
+            return f"{q.verdict}; identical on every sample"
+        least = SIGN_TEST_MIN_CHANGES
+        if n < least:
+            return f"{q.verdict}; identical on all {n}: none detectable below n = {least}"
+        return f"{q.verdict}; identical on all {n}; detectable: ≥ {least / n:.2g}"
+    detectable = q.detectable
+    return q.verdict if detectable is None else f"{q.verdict}; detectable: ±{detectable:.3g}"
 
 
 def fmt_change(change: float, low: float, high: float, base: float) -> str:
@@ -81,7 +101,7 @@ def vs_base_table(found: Sequence[VersusBase]) -> str:
                 q.metric,
                 f"{fmt_number(q.base)} → {fmt_number(q.value)}",
                 fmt_change(q.change, q.low, q.high, q.base),
-                f"**{q.verdict}**" if q.verdict in ("better", "worse") else q.verdict,
+                f"**{q.verdict}**" if q.verdict in ("better", "worse") else verdict_text(v),
                 _kl_to(v.record, v.base),
                 *[
                     "= base (same kernels)" if same_kernels(v.record) else fmt_ratio(v.ratios[m])
