@@ -230,7 +230,6 @@ def test_the_shipped_suites_plan_to_the_same_variant_ids() -> None:
         "smollm2-135m",
         "gemma3-270m",
         "smollm2-135m@dtype=bfloat16",
-        "smollm2-135m@quant=q8_0",
         "smollm2-135m@quant=q4_0",
         "smollm2-135m@quant=int8_dynamic",
         "smollm2-135m@sparsity=0.5",
