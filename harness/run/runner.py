@@ -219,18 +219,14 @@ def run_unit(
         perf=perf,
         perf_specs=perf_specs(perf, _spec_context(loaded, task)),
         unavailable={**measured.unavailable, **slo.unavailable},
-        conventions={
-            **task.adapter.conventions,
-            **scored.conventions,
-            **loaded.conventions(),
-            **_unit_conventions(task, measured.repeats),
-        },
+        conventions=_unit_conventions(task, scored.conventions, loaded, measured.repeats),
         started_at=started,
         wall_s=time.perf_counter() - clock,
         model_identity=loaded.identity,
         model_released=_released(variant),
         audit_base=p.audit_base.get(variant.id),
         env=fingerprint(),
+        resolved=loaded.backend.resolved(),  # what the knobs became: no reader restates defaults
     )
     rows = sample_rows(variant.id, task, per_sample, measured.responses, scores)
     return UnitResult(record, rows, kept)
@@ -257,8 +253,18 @@ def _released(variant: Variant) -> str | None:
     return day.isoformat() if day is not None else None
 
 
-def _unit_conventions(task: PreparedTask, repeats: str) -> dict[str, str]:
-    return {"duplicate_rows": task.duplicates_convention, "timing_windows": repeats}
+def _unit_conventions(
+    task: PreparedTask, scoring: Mapping[str, str], loaded: LoadedVariant, repeats: str
+) -> dict[str, str]:
+    """The conventions of the task's adapter, its scoring, the engine, the rows and the
+    timing windows, in that order (a later one wins a shared key)."""
+    return {
+        **task.adapter.conventions,
+        **scoring,
+        **loaded.conventions(),
+        "duplicate_rows": task.duplicates_convention,
+        "timing_windows": repeats,
+    }
 
 
 def _spec_context(loaded: LoadedVariant, task: PreparedTask) -> SpecContext:

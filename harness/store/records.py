@@ -28,6 +28,7 @@ from harness.store.migrate_metrics import v1_metric_specs, v1_primary_metrics
 from harness.store.migrate_perf import v2_engine, v2_kernels, v2_perf_specs
 from harness.store.reading import ReadLines, read_rows
 from harness.store.runfiles import Manifest, ModelIdentity, SampleRow
+from harness.variants.resolved import ResolvedConfig
 
 # 3: each record also stores its perf values' specs (`perf_specs`; older records: derived
 # once in harness.store.migrate_perf); 2: its quality metrics' specs (`metrics`); 1: neither,
@@ -95,6 +96,13 @@ class Record(BaseModel):
         default=None,
         description="the machine that measured this unit (units of one run may land on "
         "different cluster nodes); None in records written before it existed",
+    )
+    resolved: ResolvedConfig | None = Field(
+        default=None,
+        description="the configuration that ran: every engine option after defaults and "
+        "`auto` were resolved (device, dtype, batch size, ...), what the engine reports of "
+        "itself and the library versions; None in records written before it existed, whose "
+        "readers fall back to the defaults of their time",
     )
 
     # an older record's specs, derived once on first use (harness.store.migrate_perf)

@@ -78,11 +78,16 @@ def transform_knobs() -> tuple[str, ...]:
     return tuple(name for name, knob in KNOBS if knob.stage == "transform")
 
 
+# dtype knob values that keep a variant the base: none or `auto` (the engine's own choice,
+# which the record states), or float32, the full precision a dtype sweep starts from.
+BASE_DTYPES: tuple[Scalar | None, ...] = (None, "auto", "float32")
+
+
 def is_unmodified(knobs: Mapping[str, Scalar]) -> bool:
-    """No transform knob and no dtype but float32: the model as its source holds it, the
-    base that a model's compression variants are compared with."""
+    """No transform knob and no lowered dtype: the model as its engine loads it by default,
+    the base that a model's compression variants are compared with."""
     transforms = transform_knobs()
-    return not any(k in knobs for k in transforms) and knobs.get("dtype", "float32") == "float32"
+    return not any(k in knobs for k in transforms) and knobs.get("dtype") in BASE_DTYPES
 
 
 knob("dtype", "weight and activation dtype", "load", axis=BITS_PER_WEIGHT)

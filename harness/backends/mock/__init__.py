@@ -10,6 +10,7 @@ from typing import Annotated
 from pydantic import Field
 
 from harness.backends.base import BACKENDS, Backend, BackendInfo, Engine, EngineOptions, Progress
+from harness.backends.resolved import ResolvedConfig
 from harness.backends.stops import cut_at_stop
 from harness.core.requests import (
     Generate,
@@ -41,6 +42,14 @@ class MockBackend(Backend):
 
     def count_tokens(self, text: str) -> int:
         return len(text.split())
+
+    def resolved(self) -> ResolvedConfig:
+        """Its two options as they ran (it has no defaults to resolve and no libraries)."""
+        return ResolvedConfig(
+            dtype=self.info.dtype,
+            device=self.info.device,
+            options={"mock_quality": self.quality, "mock_delay_s": self.delay_s},
+        )
 
     def loglikelihood(
         self, reqs: Sequence[LogLikelihood], progress: Progress | None = None

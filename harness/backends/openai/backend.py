@@ -17,7 +17,9 @@ from harness.backends.base import Backend, BackendInfo, Progress
 from harness.backends.openai import http as net
 from harness.backends.openai.echo import score_echo
 from harness.backends.openai.http import import_httpx
+from harness.backends.openai.served_config import served_resolved
 from harness.backends.openai.window import ServerWindow
+from harness.backends.resolved import ResolvedConfig
 from harness.backends.server_launch import LaunchedServer
 from harness.backends.stops import cut_at_stop
 from harness.core.errors import UserError
@@ -63,6 +65,7 @@ class OpenAIBackend(Backend):
         self.launched = launched
         self.httpx = import_httpx()
         self.client_tokenizer_source: str | None = None
+        self.server_reports: dict[str, Scalar] = {}  # its /v1/models entry, its version
         self._window: ServerWindow | None = None
 
     def set_load(self, options: OpenAIOptions) -> None:
@@ -122,6 +125,10 @@ class OpenAIBackend(Backend):
 
     def synchronize(self) -> None:
         return None
+
+    def resolved(self) -> ResolvedConfig:
+        """The load offered now (a load sweep retargets it), and what the server reports."""
+        return served_resolved(self.info.device, self.concurrency, self.rate, self.server_reports)
 
     def model_shape(self) -> ModelShape | None:
         if self.model_file is None or self.model_file.suffix != ".gguf":

@@ -8,13 +8,16 @@ from pathlib import Path
 
 from harness.backends.base import Backend, BackendInfo
 from harness.backends.openai.options import OpenAIOptions
+from harness.backends.openai.served_config import model_entry_facts
 from harness.core.errors import UserError, did_you_mean
+from harness.core.values import Scalar
 from harness.suite.schema import ModelConfig, ServerConfig
 
 
 def load_openai(cfg: ModelConfig, options: OpenAIOptions, base_dir: Path) -> Backend:
     from harness.backends.openai.backend import OpenAIBackend
     from harness.backends.openai.http import api_headers, import_httpx
+    from harness.backends.openai.served_config import server_version
     from harness.backends.server_launch import LaunchedServer
 
     where = f"model '{cfg.name}'"
@@ -33,15 +36,19 @@ def load_openai(cfg: ModelConfig, options: OpenAIOptions, base_dir: Path) -> Bac
             raise
     url = launched.url if launched is not None else str(server.url)
     try:
-        check_served_model(url, server, headers, where)
+        reported = check_served_model(url, server, headers, where)
     except BaseException:
         if launched is not None:
             launched.stop()
         raise
+    version = server_version(import_httpx(), url.rstrip("/").removesuffix("/v1"), headers)
+    if version is not None:
+        reported["server_version"] = version
     info = _info(cfg, url, local)
     served_file = local if launched is not None else None
     backend = OpenAIBackend(server, url, headers, options, info, launched, served_file)
     backend.client_tokenizer_source = client_tokenizer_source(server, local)
+    backend.server_reports = reported
     return backend
 
 
@@ -106,8 +113,11 @@ def _local_file(cfg: ModelConfig, base_dir: Path, server: ServerConfig) -> Path 
     return found if isinstance(found, Path) else None
 
 
-def check_served_model(url: str, server: ServerConfig, headers: dict[str, str], where: str) -> None:
-    """GET /v1/models: the server answers, accepts the key and serves the named model."""
+def check_served_model(
+    url: str, server: ServerConfig, headers: dict[str, str], where: str
+) -> dict[str, Scalar]:
+    """GET /v1/models: the server answers, accepts the key and serves the named model; what
+    its entry for that model says (for the record's resolved configuration)."""
     import httpx
 
     try:
@@ -127,7 +137,8 @@ def check_served_model(url: str, server: ServerConfig, headers: dict[str, str], 
     if reply.status_code != 200:
         raise UserError(f"{where}: GET {url}/models answered HTTP {reply.status_code}")
     try:
-        served = [str(m["id"]) for m in reply.json().get("data", [])]
+        entries = list(reply.json().get("data", []))
+        served = [str(m["id"]) for m in entries]
     except (json.JSONDecodeError, AttributeError, KeyError, TypeError):
         raise UserError(f"{where}: {url}/models did not return an OpenAI model list") from None
     if served and server.model not in served:
@@ -135,6 +146,8 @@ def check_served_model(url: str, server: ServerConfig, headers: dict[str, str], 
             f"{where}: key 'server.model': the server at {url} does not serve "
             f"'{server.model}'{did_you_mean(server.model, served)}"
         )
+    entry = next((m for m in entries if str(m["id"]) == server.model), None)
+    return model_entry_facts(entry) if isinstance(entry, dict) else {}
 
 
 def _info(cfg: ModelConfig, url: str, local: Path | None) -> BackendInfo:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import pandas as pd
@@ -15,6 +16,9 @@ from harness.variants.base import DTYPE_BITS
 
 # Facts a variant's record carries in `perf` that describe the variant rather than its speed.
 AXES = ("n_params", PerfName.BITS_PER_WEIGHT, PerfName.SPARSITY, PerfName.LAYERS_KEPT)
+# Bits of a record that states no resolved dtype and has no dtype knob: written when every
+# in-process engine defaulted to float32 (records now state the dtype that ran).
+LEGACY_DEFAULT_BITS = 32.0
 
 
 def load_runs(run_dirs: list[Path]) -> tuple[list[Manifest], list[Record]]:
@@ -54,7 +58,13 @@ def axis_values(record: Record) -> dict[str, float]:
 
 
 def _dtype_bits(record: Record) -> float:
-    return DTYPE_BITS.get(str(record.knobs.get("dtype")), 32.0)
+    """The bits of the dtype that ran, as the record states it (a vLLM variant without a
+    dtype knob ran in the checkpoint's bf16: 16 bits); NaN where the engine could not tell
+    (a served model). A record written before records stated it falls back to its dtype
+    knob, else the float32 every engine then defaulted to."""
+    if record.resolved is not None:
+        return DTYPE_BITS.get(str(record.resolved.dtype), math.nan)
+    return DTYPE_BITS.get(str(record.knobs.get("dtype")), LEGACY_DEFAULT_BITS)
 
 
 def to_frame(records: list[Record]) -> pd.DataFrame:
