@@ -90,8 +90,14 @@ def is_unmodified(knobs: Mapping[str, Scalar]) -> bool:
     return not any(k in knobs for k in transforms) and knobs.get("dtype") in BASE_DTYPES
 
 
-knob("dtype", "weight and activation dtype", "load", axis=BITS_PER_WEIGHT)
-knob("device", "torch device, e.g. cpu or cuda", "load")
+knob(
+    "dtype",
+    "weight and activation dtype; auto: the engine's choice (hf: the checkpoint's on a GPU, "
+    "float32 on a CPU), stated in the record",
+    "load",
+    axis=BITS_PER_WEIGHT,
+)
+knob("device", "torch device, e.g. cpu or cuda (hf default: the accelerator when present)", "load")
 knob("threads", "CPU threads", "load", unit="threads")
 knob("batch_size", "requests per forward", "runtime", unit="req")
 knob(
