@@ -13,7 +13,6 @@ from datetime import date
 from pathlib import Path
 from typing import Any, TypeVar, Union
 
-import yaml
 from pydantic import BaseModel, Field, ValidationError
 
 from harness.core.errors import UserError, did_you_mean
@@ -21,6 +20,8 @@ from harness.core.values import Scalar
 from harness.suite.base import StrictModel as StrictModel
 from harness.suite.serving import ServerConfig as ServerConfig
 from harness.suite.serving import SLOSearchConfig as SLOSearchConfig
+from harness.suite.yaml_reading import read_yaml as read_yaml
+from harness.suite.yaml_reading import short
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -174,45 +175,6 @@ class TaskConfig(StrictModel):
     primary: list[str] | None = None  # metrics the gate judges; default: the adapter's
 
 
-class UniqueKeyLoader(yaml.SafeLoader):
-    """The safe loader, refusing a key given twice in one mapping (PyYAML keeps the last,
-    so an edited value can be silently overridden further down the file)."""
-
-    def construct_mapping(self, node: Any, deep: bool = False) -> dict[Any, Any]:
-        seen: dict[Any, Any] = {}
-        for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=True)
-            if isinstance(key, typing.Hashable) and key in seen:
-                first = seen[key].start_mark.line + 1
-                raise yaml.constructor.ConstructorError(
-                    None,
-                    None,
-                    f"duplicate key '{key}' (first given at line {first})",
-                    key_node.start_mark,
-                )
-            if isinstance(key, typing.Hashable):
-                seen[key] = key_node
-        return super().construct_mapping(node, deep=deep)
-
-
-def read_yaml(path: Path) -> dict[str, Any]:
-    """Safe-load a YAML mapping, with errors that say where the file went wrong."""
-    if not path.is_file():
-        raise UserError(f"{path}: file not found")
-    try:
-        data = yaml.load(path.read_text(encoding="utf-8"), Loader=UniqueKeyLoader)
-    except UnicodeDecodeError as err:
-        raise UserError(f"{path}: not UTF-8 text ({err.reason} at byte {err.start})") from err
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(err, "problem", None) or str(err)
-        raise UserError(f"{path}: malformed YAML{where}: {problem}") from err
-    if not isinstance(data, dict):
-        raise UserError(f"{path}: expected a mapping of keys at the top level")
-    return data
-
-
 def validate(model: type[M], data: Any, where: str, prefix: str = "") -> M:
     """Validate `data` as `model`, turning the first error into a one-paragraph UserError."""
     try:
@@ -225,7 +187,7 @@ def describe_error(err: ValidationError, model: type[BaseModel], where: str, pre
     # A misspelt key shows up as both "unknown" and "missing"; the unknown one says more.
     first = sorted(err.errors(), key=lambda e: e["type"] != "extra_forbidden")[0]
     loc = tuple(first["loc"])
-    key = ".".join(str(p) for p in (*([prefix] if prefix else []), *loc)) or "(top level)"
+    key = short(".".join(str(p) for p in (*([prefix] if prefix else []), *loc)) or "(top level)")
     if first["type"] == "extra_forbidden":
         allowed = _allowed_keys(model, loc[:-1])
         hint = did_you_mean(str(loc[-1]), allowed)
@@ -233,7 +195,8 @@ def describe_error(err: ValidationError, model: type[BaseModel], where: str, pre
     elif first["type"] == "missing":
         message = f"{where}: missing required key '{key}'"
     else:
-        message = f"{where}: key '{key}': {first['msg']} (got {first.get('input')!r})"
+        got = short(repr(first.get("input")))
+        message = f"{where}: key '{key}': {short(first['msg'], 300)} (got {got})"
     more = len(err.errors()) - 1
     return message + (f" [and {more} more problem(s)]" if more else "")
 
