@@ -1,50 +1,58 @@
-"""Point names in the report's plots never print over each other: they sit in a column
-beside the axes, in the points' vertical order, a line apart, each joined to its point
-(eight quantization levels at nearly one bits-per-weight value used to share one spot)."""
+"""Point names in the report's plots never print over each other: each place gets a number
+set where it covers no other number, point or bar, and a key beside the axes names every
+point (eight quantization levels at nearly one bits-per-weight value used to share one spot;
+a column of names joined by leaders crossed into a thicket). The whole-figure checks are in
+test_report_figures.py."""
 
 from __future__ import annotations
-
-from itertools import combinations, pairwise
 
 import pytest
 from matplotlib.text import Text
 
-from harness.report.render.plots import FIGSIZE, MARGINS, _pyplot, label_points, spread
+from harness.report.render.labels import key_lines, name_points, spots
+from harness.report.render.plots import FIGSIZE, MARGINS, _pyplot
+from tests.test_report_figures import assert_no_overlap
 
 
-def test_spread_keeps_order_and_gap_inside_the_unit_interval() -> None:
-    wanted = [0.5, 0.5, 0.51, 0.98, 0.99, 0.02, 0.5]
-    places = spread(wanted, 0.05)
-    assert all(0.0 <= p <= 1.0 for p in places)
-    order = sorted(range(len(wanted)), key=lambda i: wanted[i])
-    ordered = [places[i] for i in order]
-    assert all(b - a >= 0.05 - 1e-12 for a, b in pairwise(ordered))
-    assert spread([0.3], 0.05) == [0.3]  # a lone label stays where its point is
-    crowded = spread([0.5] * 30, 0.05)  # more than fit: the gap shrinks to 1/29, no overlap
-    assert sorted(crowded) == pytest.approx([k / 29 for k in range(30)])
-
-
-def test_eight_names_at_one_spot_do_not_overlap() -> None:
+def test_points_at_one_spot_share_a_number_numbered_left_to_right() -> None:
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=FIGSIZE, dpi=110)
-    bits = [4.5, 4.5, 4.6, 4.5, 8.5, 8.5, 16.0, 32.0]
-    bpb = [1.061, 1.0611, 1.06, 1.0612, 1.005, 1.0051, 1.005, 1.005]
-    names = [f"smollm2-135m-gguf@quant=level{i}" for i in range(len(bits))]
-    ax.errorbar(bits, bpb, yerr=0.02, fmt="o")
-    ax.set_xscale("log")
+    ax.set(xlim=(0, 10), ylim=(0, 10))
     fig.subplots_adjust(**MARGINS)
-    texts = label_points(ax, list(zip(bits, bpb, names, strict=True)))
-    fig.canvas.draw()
+    found = spots(ax, [(5, 5, "b"), (1, 1, "a"), (5.001, 5.001, "c"), (5, 5, "b"), (9, 2, "d")])
+    assert [(s.number, s.names) for s in found] == [(1, ("a",)), (2, ("b", "c")), (3, ("d",))]
+    assert key_lines(found) == ["1  a", "2  b", "    c", "3  d"]  # c listed under b's number
+    plt.close(fig)
+
+
+def test_numbers_stay_inside_the_axes_off_every_bar_and_the_key_fits() -> None:
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=FIGSIZE, dpi=110)
+    x = [0.1 * k for k in range(30)]
+    y = [1.0 + 0.001 * (k % 3) for k in range(30)]
+    names = [f"a-rather-long-variant-name@quant=level{k}" for k in range(30)]
+    ax.errorbar(x, y, yerr=0.002, fmt="o-", capsize=3, label="ladder")
+    fig.subplots_adjust(**MARGINS)
+    legend = ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0)
+    texts = name_points(fig, ax, list(zip(x, y, names, strict=True)), legend)
     renderer = fig.canvas.get_renderer()
-    # the names' own boxes (an Annotation's extent also spans its leader line)
-    boxes = [Text.get_window_extent(t, renderer) for t in texts]
-    assert len(boxes) == len(names)
-    for a, b in combinations(boxes, 2):
-        assert not a.overlaps(b), (a, b)
-    right_of_axes = ax.get_window_extent(renderer).x1
-    assert all(box.x0 >= right_of_axes for box in boxes)
-    # higher points get higher names, so a leader never has to cross the column
-    by_point = sorted(range(len(names)), key=lambda i: (bpb[i], i))
-    heights = [boxes[i].y0 for i in by_point]
-    assert heights == sorted(heights)
+    numbers = [t for t in texts if t in ax.texts]
+    inside = ax.get_window_extent(renderer)
+    for t in numbers:
+        box = Text.get_window_extent(t, renderer)
+        assert inside.x0 <= box.x0 and box.x1 <= inside.x1
+        assert inside.y0 <= box.y0 and box.y1 <= inside.y1
+    assert fig.get_figheight() > FIGSIZE[1]  # 30 names: the figure grew for its key
+    assert assert_no_overlap(fig) > 30
+    plt.close(fig)
+
+
+def test_the_overlap_check_sees_an_overlap() -> None:
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=FIGSIZE, dpi=110)
+    ax.plot([0, 1], [0, 1])
+    ax.text(0.5, 0.5, "one label")
+    ax.text(0.5, 0.5, "another")
+    with pytest.raises(AssertionError, match="overlaps"):
+        assert_no_overlap(fig)
     plt.close(fig)

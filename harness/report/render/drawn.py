@@ -4,12 +4,15 @@ functions here are the sections as the document uses them, one call per section.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import logging
+import warnings
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from harness.report.analysis.audit import TaskAudit
 from harness.report.analysis.trend import TrendOptions
 from harness.report.render.audit_files import audit_plot, write_audit_csv
+from harness.report.render.drawable import refusal, replace_link
 from harness.report.render.plots import frontier_plot, scaling_plot, trend_plot
 from harness.report.render.serving_plot import curve_plot
 from harness.report.sections import divergence, invariance, limits, scaling, serving, trend
@@ -25,11 +28,25 @@ from harness.report.sections.parts import (
 )
 from harness.run.slo_search import SearchOutcome
 from harness.store.records import Record
+from harness.suite.schema import SLOConfig
+
+LOG = logging.getLogger(__name__)
 
 
 def write_file(file: File, fig_dir: Path) -> Path:
-    """One file a section links, written under `fig_dir` by its name."""
-    path = fig_dir / file.name
+    """One file a section links, written under `fig_dir` by its name. What the plotting
+    libraries warn while drawing (a log axis with nothing to place, a font fallback) goes to
+    the debug log, never to the user's terminal: a figure that would warn about missing data
+    is refused before it is drawn (harness.report.render.drawable)."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        path = _write(file, fig_dir / file.name)
+    for warning in caught:
+        LOG.debug("while drawing %s: %s", file.name, warning.message)
+    return path
+
+
+def _write(file: File, path: Path) -> Path:
     match file:
         case ScalingFigure():
             scaling_plot(
@@ -49,7 +66,7 @@ def write_file(file: File, fig_dir: Path) -> Path:
         case TrendFigure():
             trend_plot(path, file.title, file.ylabel, file.points, file.line)
         case ServingFigure():
-            curve_plot(path, file.title, file.levels, file.searched)
+            curve_plot(path, file.title, file.levels, file.searched, file.slo)
         case AuditFigure():
             audit_plot(path, file.audit)
         case AuditCsv():
@@ -58,14 +75,23 @@ def write_file(file: File, fig_dir: Path) -> Path:
 
 
 def draw(section: Section | str, fig_dir: Path) -> str:
-    """The section's markdown, once every file it links is written under `fig_dir`."""
+    """The section's markdown, once every file it links is written under `fig_dir`; a
+    figure without information is not drawn, and its link becomes the line saying why."""
     if isinstance(section, str):
         return section
-    if section.files:
-        fig_dir.mkdir(parents=True, exist_ok=True)
+    text = section.text
+    drawn = []
     for file in section.files:
+        refused = refusal(file)
+        if refused is None:
+            drawn.append(file)
+        else:
+            text = replace_link(text, file.name, refused.line)
+    if drawn:
+        fig_dir.mkdir(parents=True, exist_ok=True)
+    for file in drawn:
         write_file(file, fig_dir)
-    return section.text
+    return text
 
 
 def divergence_section(records: Sequence[Record], fig_dir: Path, rel: str) -> str:
@@ -95,6 +121,10 @@ def frontier_section(records: Sequence[Record], fig_dir: Path, rel: str) -> str:
 
 
 def serving_section(
-    records: Sequence[Record], fig_dir: Path, rel: str, searches: Sequence[SearchOutcome] = ()
+    records: Sequence[Record],
+    fig_dir: Path,
+    rel: str,
+    searches: Sequence[SearchOutcome] = (),
+    slos: Mapping[str, SLOConfig] | None = None,
 ) -> str:
-    return draw(serving.serving_section(records, rel, searches), fig_dir)
+    return draw(serving.serving_section(records, rel, searches, slos), fig_dir)

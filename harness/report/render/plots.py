@@ -3,6 +3,7 @@ quality-versus-cost scatter plots with the Pareto frontier marked."""
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
@@ -14,6 +15,7 @@ from harness.report.analysis.fit import Fit
 from harness.report.analysis.scaling import Series
 from harness.report.analysis.speed import Speed
 from harness.report.analysis.trend import TrendPoint
+from harness.report.render.labels import name_points
 
 
 def _pyplot() -> Any:
@@ -25,13 +27,12 @@ def _pyplot() -> Any:
     return plt
 
 
-# Labelled plots keep a fixed right margin for the column of point names (tight_layout would
-# resize the axes after the names were spaced, and squeeze them back together).
+# Figures keep a fixed right margin for the legend and the key of numbered points (tight_layout
+# would resize the axes after the numbers were placed).
 FIGSIZE = (8.5, 4.2)
 MARGINS = {"left": 0.09, "right": 0.62, "bottom": 0.12, "top": 0.91}
-LABEL_FONT = 6.0  # points
-LABEL_LINE = 1.4  # label pitch, in font heights
 Points = list[tuple[float, float, str]]  # (x, y, name) of each point to name
+LEGEND_WIDTH = 42  # characters of a legend entry's line, so the legend fits the margin
 
 
 def _finish(
@@ -40,61 +41,27 @@ def _finish(
     title, xlabel, ylabel = labels
     ax.set(title=title, xlabel=xlabel, ylabel=ylabel)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=7)
     fig.subplots_adjust(**MARGINS)
-    label_points(ax, points)
+    legend = None
+    handles, names = ax.get_legend_handles_labels()
+    if handles:  # beside the axes, where it covers no point; long entries wrap to the margin
+        legend = ax.legend(
+            handles,
+            [textwrap.fill(n, LEGEND_WIDTH) for n in names],
+            fontsize=7,
+            loc="upper left",
+            bbox_to_anchor=(1.02, 1.0),
+            borderaxespad=0.0,
+        )
+    name_points(fig, ax, points, legend)
     fig.savefig(path)
     plt.close(fig)
     return path
 
 
-def spread(wanted: Sequence[float], gap: float) -> list[float]:
-    """Positions in [0, 1] for labels that want to sit at `wanted`: same order, at least
-    `gap` apart (less only when that many cannot fit), each as near its wish as that allows."""
-    n = len(wanted)
-    if n == 0:
-        return []
-    gap = min(gap, 1 / (n - 1)) if n > 1 else gap
-    order = sorted(range(n), key=lambda i: wanted[i])
-    pos = [min(max(wanted[i], 0.0), 1.0) for i in order]
-    for k in range(1, n):  # push up from the bottom
-        pos[k] = max(pos[k], pos[k - 1] + gap)
-    pos[-1] = min(pos[-1], 1.0)
-    for k in range(n - 2, -1, -1):  # then down from the top
-        pos[k] = min(pos[k], pos[k + 1] - gap)
-    out = [0.0] * n
-    for k, i in enumerate(order):
-        out[i] = pos[k]
-    return out
-
-
-def label_points(ax: Any, points: Points) -> list[Any]:
-    """Each point's name in a column right of the axes, in the points' vertical order and a
-    line apart, joined to its point by a thin leader: names never print over each other,
-    however close the points (eight variants at one bit width used to). Call it once the
-    axes' scales and position are final: it maps the points through them."""
-    shown = [(x, y, n) for x, y, n in points if np.isfinite(x) and np.isfinite(y)]
-    if not shown:
-        return []
-    ax.autoscale_view()
-    xy = ax.transData.transform([(x, y) for x, y, _ in shown])
-    frac = ax.transAxes.inverted().transform(xy)[:, 1]
-    height = ax.get_position().height * ax.figure.get_figheight() * 72  # in points
-    places = spread([float(f) for f in frac], LABEL_FONT * LABEL_LINE / height)
-    leader = {"arrowstyle": "-", "lw": 0.4, "color": "0.55", "shrinkA": 1, "shrinkB": 2}
-    return [
-        ax.annotate(
-            name,
-            (x, y),
-            xytext=(1.02, place),
-            textcoords="axes fraction",
-            fontsize=LABEL_FONT,
-            va="center",
-            annotation_clip=False,
-            arrowprops=leader,
-        )
-        for (x, y, name), place in zip(shown, places, strict=True)
-    ]
+def positive(values: Sequence[float]) -> list[bool]:
+    """Which values a log axis can place."""
+    return [bool(np.isfinite(v) and v > 0) for v in values]
 
 
 def _log_if_spanning(ax: Any, values: Sequence[float], axis: str) -> None:
@@ -135,13 +102,17 @@ def scaling_plot(
     fit: Fit | None = None,
     connect: bool = False,
 ) -> Path:
-    """Points with CI bars, every point named in the margin; joined by a line only for an
-    ordered ladder (`connect`), never across variants that are not steps of one knob."""
+    """Points with CI bars, every point numbered and named in the key; joined by a line only
+    for an ordered ladder (`connect`), never across variants that are not steps of one knob.
+    On a log x axis, points at or below zero are not drawn (the section says which)."""
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=FIGSIZE, dpi=110)
     points: Points = []
     for s in series:
-        order = np.argsort(s.x)
+        keep = [i for i, ok in enumerate(positive(s.x)) if ok or not log_x]
+        order = sorted(keep, key=lambda i: s.x[i])
+        if not order:
+            continue
         x, y = np.asarray(s.x)[order], np.asarray(s.y)[order]
         err = np.abs(np.vstack([y - np.asarray(s.low)[order], np.asarray(s.high)[order] - y]))
         style = "--" if s.simulated else "-"
@@ -153,7 +124,7 @@ def scaling_plot(
         _draw_fit(ax, fit, series)
     if log_x:
         ax.set_xscale("log")
-    _log_if_spanning(ax, [v for s in series for v in s.y], "y")
+    _log_if_spanning(ax, [y for _, y, _ in points], "y")
     return _finish(plt, fig, ax, path, (title, xlabel, ylabel), points)
 
 
@@ -219,14 +190,19 @@ def trend_plot(
     line: tuple[date, float, float] | None,  # (t0, log2 slope per month, intercept)
 ) -> Path:
     """Efficiency against release date on a log2 axis: measured points filled, external
-    ones hollow grey, the fitted exponential as a line over the measured span."""
+    ones hollow grey, the fitted exponential as a line over the measured span. A point of
+    zero efficiency has no place on the log axis and is not drawn (the section says so)."""
     from datetime import timedelta
+
+    import matplotlib.dates
 
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=FIGSIZE, dpi=110)
-    labelled: Points = []
+    drawn = [
+        p for p, ok in zip(points, positive([p.efficiency for p in points]), strict=True) if ok
+    ]
     for measured, style in ((True, {"color": "C0"}), (False, {"mfc": "none", "color": "grey"})):
-        group = [p for p in points if p.measured is measured]
+        group = [p for p in drawn if p.measured is measured]
         if group:
             label = "measured" if measured else "external (not fitted)"
             ax.plot(
@@ -236,11 +212,9 @@ def trend_plot(
                 label=label,
                 **style,
             )
-    for p in points:
-        labelled.append((_date_number(p.released), p.efficiency, p.name))
     if line is not None:
         t0, slope, intercept = line
-        span = [p.released for p in points if p.measured]
+        span = [p.released for p in drawn if p.measured]
         days = np.linspace(0, (max(span) - t0).days, 50)
         months = days / (365.25 / 12)
         ax.plot(
@@ -251,6 +225,12 @@ def trend_plot(
             label=f"fit: x2 every {1 / slope:.1f} months" if slope > 0 else "fit",
         )
     ax.set_yscale("log", base=2)
+    # a few dated ticks, written once each (a tick per month printed dates over each other)
+    mdates: Any = matplotlib.dates  # its date classes are not typed
+    locator = mdates.AutoDateLocator(minticks=3, maxticks=6)
+    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+    labelled = [(_date_number(p.released), p.efficiency, p.name) for p in drawn]
     return _finish(plt, fig, ax, path, (title, "release date", ylabel), labelled)
 
 
