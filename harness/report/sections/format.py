@@ -12,6 +12,15 @@ def file_slug(text: str) -> str:
     return "".join(c if c.isalnum() else "_" for c in text)
 
 
+def axis_label(quantity: str, unit: str | None) -> str:
+    """A figure axis's label: the quantity and its unit, as "bits_per_byte (bits/byte)"."""
+    return f"{quantity} ({unit})" if unit and f"({unit})" not in quantity else quantity
+
+
+# A scaling axis's unit, for its figure label (harness.variants.base declares the axes).
+AXIS_UNITS = {"n_params": "count", "bits_per_weight": "bits", "sparsity": "fraction of weights"}
+
+
 def fmt_number(x: float) -> str:
     if x == 0 or 1e-3 <= abs(x) < 1e6:
         return f"{x:.4g}"

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from harness.report.analysis import scaling as an
 from harness.report.analysis.fit import Fit
 from harness.report.analysis.scaling import Series
-from harness.report.sections.format import file_slug, fmt_number, table
+from harness.report.sections.format import AXIS_UNITS, axis_label, file_slug, fmt_number, table
 from harness.report.sections.hardware import hardware_section
 from harness.report.sections.parts import ScalingFigure, Section
 from harness.store.records import Record
@@ -74,8 +74,8 @@ def fits_section(records: Sequence[Record], rel: str, seed: int) -> Section:
                 figure = ScalingFigure(
                     f"fit_{file_slug(row.task)}_{file_slug(row.model)}.png",
                     f"{row.task}: {row.target} vs parameters ({kind})",
-                    "effective parameters",
-                    row.target,
+                    axis_label("effective parameters", AXIS_UNITS["n_params"]),
+                    axis_label(row.target, _unit(records, row)),
                     [_target_series(row)],
                     True,
                     row.result,
@@ -86,6 +86,16 @@ def fits_section(records: Sequence[Record], rel: str, seed: int) -> Section:
         parts.append("\n\n".join([intro, table(HEADERS, [_fit_cells(r) for r in mine]), *links]))
     parts.append(hardware_section(records))
     return Section("\n\n".join(p for p in parts if p), tuple(figures))
+
+
+def _unit(records: Sequence[Record], row: an.FitRow) -> str | None:
+    """The unit of the fitted metric (1 - a fraction is a fraction too)."""
+    metric = row.target.removeprefix("1 - ")
+    names = set(row.series.names)
+    found = (r for r in records if r.task == row.task and names & {r.variant_id, r.model})
+    record = next(found, None)
+    value = record.quality.get(metric) if record is not None else None
+    return value.unit if value is not None else None
 
 
 def _target_series(row: an.FitRow) -> Series:

@@ -9,7 +9,7 @@ from harness.core.perf_names import PerfName
 from harness.report.analysis import scaling as an
 from harness.report.analysis.aggregate import primary_metric
 from harness.report.analysis.speed import SPEED_LABELS
-from harness.report.sections.format import file_slug
+from harness.report.sections.format import AXIS_UNITS, axis_label, file_slug
 from harness.report.sections.parts import FrontierFigure, ScalingFigure, Section
 from harness.store.records import Record
 
@@ -28,13 +28,14 @@ def scaling_section(records: Sequence[Record], rel: str) -> Section:
             series = an.series_for(records, task, axis)
             if not series:
                 continue
-            metric = primary_metric(next(r for r in records if r.task == task))
+            first = next(r for r in records if r.task == task)
+            metric = primary_metric(first)
             ladder = axis != PerfName.BITS_PER_WEIGHT  # dtypes and quant kinds are not one ladder
             figure = ScalingFigure(
                 f"{file_slug(task)}_{axis}.png",
                 f"{task}: {metric} vs {label}",
-                label,
-                metric,
+                axis_label(label, AXIS_UNITS.get(axis)),
+                axis_label(metric, first.quality[metric].unit),
                 series,
                 log_x,
                 connect=ladder,
@@ -68,7 +69,7 @@ def frontier_section(records: Sequence[Record], rel: str) -> Section:
             f"frontier_{file_slug(task)}.png",
             f"{task}: {metric} vs {speed}",
             f"{speed} (median, min..max over repeats)",
-            metric,
+            axis_label(metric, speeds[0].record.quality[metric].unit),
             speeds,
             [s.record.quality[metric].value for s in speeds],
             front,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+from harness.report.analysis.aggregate import primary_metric
 from harness.report.analysis.trend import (
     MIN_DATES,
     Cost,
@@ -17,7 +18,7 @@ from harness.report.analysis.trend import (
     measured_points,
     read_external,
 )
-from harness.report.sections.format import file_slug, table
+from harness.report.sections.format import axis_label, file_slug, table
 from harness.report.sections.parts import Section, TrendFigure
 from harness.store.records import Record
 
@@ -51,7 +52,8 @@ def trend_section(records: Sequence[Record], rel: str, seed: int, options: Trend
         cell, note = _fit_cell(fit)
         rows.append([task, str(len(points)), str(len({p.released for p in points})), cell, note])
         if points or external.get(task):
-            figures.append(_figure(task, points, external.get(task, []), fit, options))
+            quality = _quality_label(records, task)
+            figures.append(_figure(task, quality, points, external.get(task, []), fit, options))
     intro = (
         "## Quality per cost across model generations\n\nPer task, each dated model's base "
         f"variant: its primary metric times samples per {options.cost} "
@@ -77,8 +79,18 @@ def _cost_words(options: TrendOptions) -> str:
     return "the measured machine's time"
 
 
+def _quality_label(records: Sequence[Record], task: str) -> str:
+    """The task's primary metric with its unit, for the figure's axis."""
+    first = next((r for r in records if r.task == task), None)
+    if first is None:
+        return "primary metric"
+    metric = primary_metric(first)
+    return axis_label(metric, first.quality[metric].unit)
+
+
 def _figure(
     task: str,
+    quality: str,
     points: Sequence[TrendPoint],
     external: Sequence[TrendPoint],
     fit: TrendFit | TrendRefusal,
@@ -88,7 +100,7 @@ def _figure(
     return TrendFigure(
         file_slug(task) + "_trend.png",
         f"{task}: quality per {options.cost} by release date",
-        f"primary metric x samples per {options.cost}",
+        f"{quality} x samples per {options.cost}",
         [*points, *external],
         line,
     )
