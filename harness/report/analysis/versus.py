@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from harness.core.perf_names import PerfName
+from harness.core.perf_specs import Scope
 from harness.core.values import Value
 from harness.report.analysis.aggregate import primary_metric
 from harness.report.analysis.scaling import is_base
@@ -149,14 +150,18 @@ def _unpaired(metric: str, old: Value, new: Value, hib: bool) -> QualityChange:
     return QualityChange(metric, old.value, new.value, change, low, high, verdict, "unpaired CIs")
 
 
-def ratio(base: Value | None, cand: Value | None, seed: int) -> Ratio | None:
-    """Candidate/base ratio of medians, with a 95% bootstrap interval over the repeats."""
+def ratio(
+    base: Value | None, cand: Value | None, seed: int, deterministic: bool = False
+) -> Ratio | None:
+    """Candidate/base ratio of medians, with a 95% bootstrap interval over the repeats; a
+    deterministic quantity (weight bytes, parameters: a fact of the variant, the same in
+    every window) is exact, whatever number of windows recorded it."""
     if base is None or cand is None or not base.value:
         return None
     b = np.asarray(base.repeats or [base.value], dtype=float)
     c = np.asarray(cand.repeats or [cand.value], dtype=float)
     point = float(np.median(c) / np.median(b))
-    if not base.repeats and not cand.repeats:  # facts (weight bytes), not measurements
+    if deterministic or (not base.repeats and not cand.repeats):
         return point, point, point
     if min(b.size, c.size) < MIN_TIMED_REPEATS:  # a measurement without an interval
         return point, math.nan, math.nan
@@ -184,7 +189,14 @@ def versus_base(records: Sequence[Record], samples: SampleScores, seed: int) -> 
         if base is None or base.variant_id == r.variant_id:
             continue
         ratios: dict[str, tuple[float, float, float] | None] = {
-            m: ratio(base.perf.get(m), r.perf.get(m), seed) for m in RATIO_METRICS
+            m: ratio(base.perf.get(m), r.perf.get(m), seed, _deterministic(r, m))
+            for m in RATIO_METRICS
         }
         out.append(VersusBase(r, base, quality_change(r, base, samples, seed), ratios))
     return out
+
+
+def _deterministic(record: Record, name: str) -> bool:
+    """A fact of the variant or the machine (its spec's scope), not a timed measurement."""
+    spec = record.perf_spec(name)
+    return spec is not None and spec.scope in (Scope.VARIANT, Scope.MACHINE)
