@@ -17,7 +17,7 @@ from tests.test_report import _record
 def _timed_once(
     variant: str, knobs: dict[str, str | int | float], weights: float, tps: float
 ) -> Record:
-    perf = {
+    perf: dict[str, Value] = {
         PerfName.WEIGHT_BYTES: Value(value=weights, unit="B", repeats=[weights]),
         PerfName.INPUT_TOKENS_PER_S: Value(value=tps, unit="tok/s", repeats=[tps]),
     }
