@@ -115,6 +115,7 @@ def test_concurrency_sweep_rises_to_saturation(
 ) -> None:
     data = suite_data()
     data["timing"] = {"min_repeats": 3}  # medians of 3 windows: this machine is shared
+    data["load_level"] = {"min_requests": 1, "min_duration_s": 0}  # each sample once
     suite = tmp_path / "serving.yaml"
     suite.write_text(yaml.safe_dump(data), encoding="utf-8")
     out = tmp_path / "run"

@@ -56,6 +56,7 @@ def test_a_load_sweep_writes_one_served_record_per_level(
             "slo": {"ttft_ms": 60, "tpot_ms": 60},
             "profilers": ["timing", "serving"],
             "timing": {"min_repeats": 1},
+            "load_level": {"min_requests": 1, "min_duration_s": 0},  # each sample once
         },
     )
     out = tmp_path / "run"

@@ -41,6 +41,7 @@ def vllm_env() -> None:
 def _suite(tmp_path: Path, name: str, **changes: Any) -> Path:
     data = yaml.safe_load((ROOT / "suites" / "serving_vllm.yaml").read_text(encoding="utf-8"))
     data["tasks"] = [{"name": "bible_en_fr", "n": 12}]
+    data["load_level"] = {"min_requests": 1, "min_duration_s": 0}  # each sample once
     model = data["models"][0]
     model["variants"] = {"axes": {"concurrency": [1, 2, 4]}}
     model.pop("slo_search")

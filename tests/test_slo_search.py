@@ -111,6 +111,7 @@ def _search_suite(tmp_path: Path, write_yaml: WriteYaml, **search: Any) -> Path:
             "slo": {"ttft_ms": 60, "attainment": 0.9},
             "profilers": ["timing", "serving"],
             "timing": {"min_repeats": 1},
+            "load_level": {"min_requests": 1, "min_duration_s": 0},  # each sample once
         },
     )
 

@@ -69,6 +69,7 @@ def test_a_synthetic_sweep_runs_against_a_server(
             "tasks": [{"name": "synthetic_load", "n": 8}],
             "profilers": ["timing", "serving"],
             "timing": {"min_repeats": 1},
+            "load_level": {"min_requests": 1, "min_duration_s": 0},  # each sample once
         },
     )
     out = tmp_path / "run"

@@ -25,6 +25,7 @@ import urllib.request
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
+from harness.backends.server_memory import TreeMemoryWatch
 from harness.core.errors import UserError
 
 GRACE_S = 5.0
@@ -95,6 +96,11 @@ class LaunchedServer:
             f"{timeout_s:g} s (raise server.startup_timeout_s if it loads slowly). "
             f"Its last output:\n{tail}"
         )
+
+    def watch_memory(self) -> TreeMemoryWatch:
+        """A poller of the server's process tree (its workers too), started by the caller
+        around a measured window."""
+        return TreeMemoryWatch(self.process.pid)
 
     def stop(self) -> None:
         """Terminate, wait a grace period, then kill. Safe to call more than once."""

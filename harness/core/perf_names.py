@@ -38,6 +38,10 @@ class PerfName(StrEnum):
     SERVER_PREEMPTIONS = "server_preemptions"
     PREFIX_CACHE_HIT_RATE = "prefix_cache_hit_rate"
     PEAK_RSS = "peak_rss"
+    # a server limitbench launched, over the window: its process tree's summed RSS at its
+    # peak (the server and its workers), and the GPU memory NVML says those processes hold
+    SERVER_PEAK_RSS = "server_peak_rss"
+    SERVER_GPU_PEAK_MEMORY = "server_gpu_peak_memory"
     RSS_GROWTH = "rss_growth"
     WEIGHT_BYTES = "weight_bytes"
     CUDA_PEAK_ALLOCATED = "cuda_peak_allocated"

@@ -114,6 +114,8 @@ CATALOGUE: dict[str, tuple[PerfKind, Phase, Scope | None]] = {
     },
     PerfName.PEAK_RSS: (PerfKind.MEMORY, Phase.WHOLE, _WINDOW),
     PerfName.RSS_GROWTH: (PerfKind.MEMORY, Phase.WHOLE, _WINDOW),
+    PerfName.SERVER_PEAK_RSS: (PerfKind.MEMORY, Phase.WHOLE, _WINDOW),
+    PerfName.SERVER_GPU_PEAK_MEMORY: (PerfKind.MEMORY, Phase.WHOLE, _WINDOW),
     # the bytes the loaded weights occupy: a simulated quantization's are its float base's
     PerfName.WEIGHT_BYTES: (PerfKind.MEMORY, Phase.NONE, Scope.VARIANT),
     PerfName.RESIDENT_BYTES: (PerfKind.MEMORY, Phase.NONE, Scope.VARIANT),

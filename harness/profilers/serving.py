@@ -15,8 +15,14 @@ from harness.core.perf_names import Percentiled, PerfName
 from harness.core.requests import GenerateResponse, Response
 from harness.core.values import Value
 from harness.profilers.base import PROFILERS, Profiler, Work
+from harness.profilers.percentile_ci import (
+    Percentile,
+    clustered_percentile_values,
+    percentile_values,
+)
 from harness.profilers.steady import steady_values
-from harness.profilers.timing import percentiles
+
+PER_REQUEST = "per request: each request's own time"
 
 
 def tpot_s(response: GenerateResponse) -> float | None:
@@ -30,17 +36,42 @@ def served(responses: Sequence[Response]) -> list[GenerateResponse]:
     return [r for r in responses if isinstance(r, GenerateResponse) and r.itl_s is not None]
 
 
-def request_stats(responses: Sequence[GenerateResponse], wall_s: float) -> dict[str, Value]:
+def latency_percentiles(ok: Sequence[GenerateResponse]) -> list[Percentile]:
+    """p50/p90/p99 of TTFT, TPOT, inter-token gaps and e2e latency with 95% intervals:
+    order statistics over requests; for the gaps, a bootstrap over requests."""
+    ttft = [r.ttft_s for r in ok if r.ttft_s is not None]
+    tpot = [t for r in ok if (t := tpot_s(r)) is not None]
+    e2e = [r.latency_s for r in ok if r.latency_s is not None]
+    gaps = "inter-token gaps (stream chunks) of every request"
+    return [
+        *percentile_values(Percentiled.TTFT, ttft, "s", PER_REQUEST),
+        *percentile_values(Percentiled.TPOT, tpot, "s/tok", PER_REQUEST),
+        *clustered_percentile_values(Percentiled.ITL, [r.itl_s or () for r in ok], "s", gaps),
+        *percentile_values(Percentiled.E2E, e2e, "s", PER_REQUEST),
+    ]
+
+
+def _workload(family: Percentiled, samples: list[float]) -> dict[str, Value]:
+    """What the requests asked for: the task's, so no interval is made."""
+    found = percentile_values(family, samples, "tok", "per request", "the task's, not measured")
+    return {p.name: p.value for p in found}
+
+
+def request_stats(
+    responses: Sequence[GenerateResponse],
+    wall_s: float,
+    no_interval: dict[str, str] | None = None,
+) -> dict[str, Value]:
+    """Per-request statistics; why a latency percentile has no interval goes to
+    `no_interval`, by `<name>_interval`."""
     ok = [r for r in responses if r.error is None]
     out: dict[str, Value] = {}
-    out.update(percentiles(Percentiled.TTFT, [r.ttft_s for r in ok if r.ttft_s is not None]))
-    out.update(
-        percentiles(Percentiled.TPOT, [t for r in ok if (t := tpot_s(r)) is not None], "s/tok")
-    )
-    out.update(percentiles(Percentiled.ITL, [gap for r in ok for gap in r.itl_s or ()]))
-    out.update(percentiles(Percentiled.E2E, [r.latency_s for r in ok if r.latency_s is not None]))
-    out.update(percentiles(Percentiled.OUTPUT_TOKENS, [float(r.n_out or 0) for r in ok], "tok"))
-    out.update(percentiles(Percentiled.INPUT_TOKENS, [float(r.n_in) for r in ok if r.n_in], "tok"))
+    for found in latency_percentiles(ok):
+        out[found.name] = found.value
+        if found.no_interval is not None and no_interval is not None:
+            no_interval[f"{found.name}_interval"] = found.no_interval
+    out.update(_workload(Percentiled.OUTPUT_TOKENS, [float(r.n_out or 0) for r in ok]))
+    out.update(_workload(Percentiled.INPUT_TOKENS, [float(r.n_in) for r in ok if r.n_in]))
     n_out = sum(r.n_out or 0 for r in ok)
     out[PerfName.ACHIEVED_REQUESTS_PER_S] = Value(
         value=len(ok) / wall_s,
@@ -97,7 +128,7 @@ class ServingProfiler:
         work.unavailable.update({**self.not_done, **why_not})
         if not streamed:
             return counters
-        out = {**request_stats(streamed, wall), **counters}
+        out = {**request_stats(streamed, wall, work.unavailable), **counters}
         steady, no_steady = steady_values(streamed)
         counted, no_count = self.window.token_counts(streamed)
         out.update({**steady, **counted})

@@ -5,7 +5,8 @@ TTFT <= ttft_ms, time per output token (e2e - TTFT) / (output tokens - 1) <= tpo
 request with fewer than two output tokens has no TPOT, so that bound holds vacuously), and
 end-to-end latency <= e2e_ms. A sample meets it when all its streamed requests do.
 
-  slo_attainment    fraction of requests meeting the SLO (Wilson 95% CI)
+  slo_attainment    fraction of requests meeting the SLO (Wilson 95% CI), over every request
+                    of the window: on a served load level, the cycled repeats too
   slo_met           1 when slo_attainment >= the suite's `attainment` (default 0.9), else 0
   goodput           requests meeting the SLO per second of the measured window
   <metric>_under_slo  the task's per-sample metric with every sample that missed the SLO
@@ -54,8 +55,12 @@ def slo_values(
     metrics: Sequence[Metric],
     wall_s: float | None,
     seed: int,
+    window: Sequence[Response] = (),
 ) -> SLOValues:
-    every = served([r for row in responses for r in row])
+    """`responses`: the scored answers per sample; `window`: every answer of the timed
+    window where it ran more (a load level's cycled repeats), for attainment and goodput."""
+    scored = served([r for row in responses for r in row])
+    every = served(window) if window else scored
     if not every:
         return SLOValues()
     if slo is None:
@@ -71,7 +76,8 @@ def slo_values(
             n=len(met),
             ci_low=low,
             ci_high=high,
-            note=f"requests meeting {_describe(slo)}; 95% Wilson interval",
+            note=f"requests meeting {_describe(slo)}; 95% Wilson interval"
+            + _repeats_note(len(scored), len(every)),
         ),
         PerfName.SLO_MET: Value(
             value=float(rate >= slo.attainment),
@@ -101,6 +107,16 @@ def slo_values(
         quality[under.name] = summarize(under, gated, seed)
         derived.append(under)
     return SLOValues(quality, perf, metrics=tuple(derived))
+
+
+def _repeats_note(distinct: int, requests: int) -> str:
+    """Why the interval is about this server on these prompts, when prompts were repeated."""
+    if requests <= distinct:
+        return ""
+    return (
+        f" over {requests} requests cycling {distinct} distinct prompts, taken as independent:"
+        " it covers the server's variation on these prompts, not the prompts' own"
+    )
 
 
 def _describe(slo: SLOConfig) -> str:

@@ -8,10 +8,11 @@ from collections.abc import Mapping
 import numpy as np
 
 from harness.backends.base import Backend
-from harness.core.perf_names import Percentiled, PerfName, percentile_name
+from harness.core.perf_names import Percentiled, PerfName
 from harness.core.perf_specs import Scope
 from harness.core.values import Value
 from harness.profilers.base import PROFILERS, Profiler, Work
+from harness.profilers.percentile_ci import percentile_values
 
 
 def _rate(count: int, seconds: float, unit: str, note: str) -> Value:
@@ -27,21 +28,14 @@ def latency_scope(backend: Backend | None) -> Scope:
 def percentiles(
     family: Percentiled, samples: list[float], unit: str = "s", scope: Scope = Scope.PER_REQUEST
 ) -> dict[str, Value]:
-    if not samples:
-        return {}
-    p50, p90, p99 = np.percentile(samples, [50, 90, 99])
-    n = len(samples)
-    note = (
-        "per request: each request's own time"
-        if scope is Scope.PER_REQUEST
-        else "per batch: every request of a batch carries the batch's time"
-    )
-    return {
-        percentile_name(family, q): Value(
-            value=float(v), unit=unit, higher_is_better=False, n=n, note=note
-        )
-        for q, v in (("p50", p50), ("p90", p90), ("p99", p99))
-    }
+    """p50/p90/p99 with 95% order-statistic intervals (`percentile_ci`); per batch, the
+    requests of a batch share one time, so they are not independent draws: no interval."""
+    if scope is Scope.PER_REQUEST:
+        found = percentile_values(family, samples, unit, "per request: each request's own time")
+    else:
+        note = "per batch: every request of a batch carries the batch's time"
+        found = percentile_values(family, samples, unit, note, "a batch's requests share its time")
+    return {p.name: p.value for p in found}
 
 
 class TimingProfiler:

@@ -68,9 +68,12 @@ def cost_per_correct(
     scores: Sequence[Mapping[str, float]],
     responses: Sequence[Sequence[Response]],
     seed: int,
+    window: Sequence[Response] = (),
 ) -> dict[str, Value]:
     """Tokens (and, where energy was measured, joules) per correct answer, for tasks whose
-    per-sample scores count correct answers; nothing when none was correct."""
+    per-sample scores count correct answers; nothing when none was correct. `window`: every
+    answer of the timed window, when it ran more than the scored ones (a served load level
+    cycles its requests): the energy is then shared out over all of its tokens."""
     key = next((k for k in CORRECT_FIELDS if scores and k in scores[0]), None)
     if key is None:
         return {}
@@ -90,7 +93,8 @@ def cost_per_correct(
         )
     }
     if PerfName.ENERGY_NET in perf:
-        joules = perf[PerfName.ENERGY_NET].value * tokens / tokens.sum()
+        all_tokens = max(float(tokens.sum()), float(tokens_of(window)))
+        joules = perf[PerfName.ENERGY_NET].value * tokens / all_tokens
         out[PerfName.JOULES_PER_CORRECT] = _value(
             float(joules.sum()),
             correct,

@@ -16,6 +16,8 @@ from harness.core.requests import (
     token_counts,
 )
 from harness.profilers.base import Work
+from harness.run.level import serve_level
+from harness.suite.schema import LoadLevelConfig
 
 
 def _answer(
@@ -35,18 +37,32 @@ def _answer(
 
 
 def dispatch(
-    backend: Backend, per_sample: Sequence[Sequence[Request]], progress: Progress | None = None
+    backend: Backend,
+    per_sample: Sequence[Sequence[Request]],
+    progress: Progress | None = None,
+    level: LoadLevelConfig | None = None,
 ) -> tuple[list[list[Response]], Work]:
-    """One backend call per request kind; responses regrouped per sample, in order."""
+    """One backend call per request kind; responses regrouped per sample, in order. With a
+    served load level's minimums, generation requests are cycled until they are met
+    (`harness.run.level`): the first answers are routed to the samples, every answer counts
+    in the window's work."""
     slots: dict[type[Request], list[tuple[int, int]]] = {}
     for s, requests in enumerate(per_sample):
         for r, request in enumerate(requests):
             slots.setdefault(type(request), []).append((s, r))
     answers: list[list[Response | None]] = [[None] * len(reqs) for reqs in per_sample]
     work = Work(backend=backend, n_samples=len(per_sample))
-    for where in slots.values():
-        responses = _answer(backend, [per_sample[s][r] for s, r in where], progress)
-        for (s, r), response in zip(where, responses, strict=True):
+    n_requests = sum(len(reqs) for reqs in per_sample)
+    for kind, where in slots.items():
+        batch = [per_sample[s][r] for s, r in where]
+        generations = [r for r in batch if isinstance(r, Generate)]
+        if level is not None and kind is Generate:
+            responses: list[Response] = [*serve_level(backend, generations, level, progress)]
+            # the repeats answered samples too: as many as their share of the requests
+            work.n_samples += round((len(responses) - len(batch)) * len(per_sample) / n_requests)
+        else:
+            responses = _answer(backend, batch, progress)
+        for (s, r), response in zip(where, responses[: len(batch)], strict=True):
             answers[s][r] = response
         _count(work, responses)
     return [[a for a in row if a is not None] for row in answers], work

@@ -12,7 +12,7 @@ from __future__ import annotations
 import statistics
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from harness.backends.base import Backend
 from harness.core.perf_names import PerfName
@@ -21,7 +21,7 @@ from harness.core.values import Value
 from harness.profilers import PROFILERS, Profiler
 from harness.run.dispatch import dispatch, warmup
 from harness.run.repeats import describe_subset, repeat_subset, rescaled_to_full
-from harness.suite.schema import TimingConfig
+from harness.suite.schema import LoadLevelConfig, TimingConfig
 
 
 @dataclass(frozen=True)
@@ -30,6 +30,9 @@ class Measured:
     perf: dict[str, Value]
     unavailable: dict[str, str]
     repeats: str = ""  # what the timed windows ran, for the record's conventions
+    # Every answer of the scored window: the responses above, and on a served load level
+    # the repeats that met its minimums (per-request statistics count them all).
+    window_responses: list[Response] = field(default_factory=list)
 
 
 def _profilers(names: Sequence[str], backend: Backend) -> tuple[list[Profiler], dict[str, str]]:
@@ -45,15 +48,16 @@ def _one_window(
     per_sample: Sequence[Sequence[Request]],
     names: Sequence[str],
     progress: Callable[[int], None] | None,
-) -> tuple[list[list[Response]], dict[str, Value], dict[str, str]]:
+    level: LoadLevelConfig | None = None,
+) -> tuple[list[list[Response]], dict[str, Value], dict[str, str], list[Response]]:
     active, unavailable = _profilers(names, backend)
     for prof in active:
         prof.start()
-    responses, work = dispatch(backend, per_sample, progress)
+    responses, work = dispatch(backend, per_sample, progress, level)
     perf: dict[str, Value] = {}
     for prof in reversed(active):  # stop in reverse so outer windows enclose inner ones
         perf.update(prof.stop(work))
-    return responses, perf, {**work.unavailable, **unavailable}
+    return responses, perf, {**work.unavailable, **unavailable}, work.responses
 
 
 def measure(
@@ -62,19 +66,22 @@ def measure(
     names: Sequence[str],
     progress: Callable[[int], None] | None,
     timing: TimingConfig | None = None,
+    load_level: LoadLevelConfig | None = None,
 ) -> Measured:
     """The first window runs every sample (scored); the extra ones repeat every sample or,
-    by default, a bounded subset (`harness.run.repeats`) until both minimums are met."""
+    by default, a bounded subset (`harness.run.repeats`) until both minimums are met. On a
+    served engine every window also meets the load level's minimums."""
     timing = timing or TimingConfig(min_repeats=1)
+    level = load_level if backend.served_window() is not None else None
     prepared_s = warmup(backend, per_sample)
     started = time.perf_counter()
-    responses, first, unavailable = _one_window(backend, per_sample, names, progress)
+    responses, first, unavailable, every = _one_window(backend, per_sample, names, progress, level)
     subset = repeat_subset(per_sample, timing)
     repeated = per_sample if subset is None else [per_sample[i] for i in subset]
     runs = [first] if subset is None else []
     # The full pass counts as a repeat only when the repeats run the same samples.
     while len(runs) < timing.min_repeats or time.perf_counter() - started < timing.min_time_s:
-        runs.append(_one_window(backend, repeated, names, None)[1])
+        runs.append(_one_window(backend, repeated, names, None, level)[1])
     how = describe_subset(subset, len(per_sample), len(runs))
     perf = merge_repeats(runs) if subset is None else rescaled_to_full(first, runs, how)
     if prepared_s is not None:
@@ -85,7 +92,7 @@ def measure(
             note="static KV cache and decode-step compilation for the unit's batch shapes, "
             "before the window (not in any speed)",
         )
-    return Measured(responses, perf, unavailable, how)
+    return Measured(responses, perf, unavailable, how, every)
 
 
 def merge_repeats(runs: Sequence[dict[str, Value]]) -> dict[str, Value]:

@@ -190,7 +190,8 @@ def run_unit(
     per_sample = [task.adapter.requests(s) for s in task.samples]
     sink.begin(f"{variant.id} · {task.name}", len(per_sample))
     timing = p.timing_for(variant, task.name)
-    measured = measure(loaded.backend, per_sample, p.profilers, sink.advance, timing)
+    level = variant.model.load_level or p.suite.load_level
+    measured = measure(loaded.backend, per_sample, p.profilers, sink.advance, timing, level)
     kept = keep_top_tokens(p, (variant.id, task.name), loaded.backend, per_sample)  # untimed
     sink.end()
     scored = score_unit(task.adapter, task.samples, measured.responses)
@@ -200,7 +201,9 @@ def run_unit(
     perf = {
         **measured.perf,
         **loaded.perf_values(),
-        **cost_per_correct(measured.perf, scores, measured.responses, p.suite.seed),
+        **cost_per_correct(
+            measured.perf, scores, measured.responses, p.suite.seed, measured.window_responses
+        ),
         **slo.perf,
         **scored.perf,
     }
@@ -238,7 +241,9 @@ def _gated_values(
     """Scores gated per sample: by the SLO (served requests), and by the suite's budgets."""
     wall = measured.perf[PerfName.WALL_TIME].value if PerfName.WALL_TIME in measured.perf else None
     metrics, seed = task.adapter.metrics, p.suite.seed
-    slo = slo_values(p.suite.slo, measured.responses, scores, metrics, wall, seed)
+    slo = slo_values(
+        p.suite.slo, measured.responses, scores, metrics, wall, seed, measured.window_responses
+    )
     budget = budget_values(p.suite.budget, measured.perf, measured.responses, scores, metrics, seed)
     return SLOValues(
         quality={**slo.quality, **budget.quality},

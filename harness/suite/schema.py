@@ -18,6 +18,7 @@ from pydantic import BaseModel, Field, ValidationError
 from harness.core.errors import UserError, did_you_mean
 from harness.core.values import Scalar
 from harness.suite.base import StrictModel as StrictModel
+from harness.suite.serving import LoadLevelConfig as LoadLevelConfig
 from harness.suite.serving import ServerConfig as ServerConfig
 from harness.suite.serving import SLOSearchConfig as SLOSearchConfig
 from harness.suite.yaml_reading import read_yaml as read_yaml
@@ -67,6 +68,7 @@ class ModelConfig(StrictModel):
     tasks: list[str] | None = None  # run only these of the suite's tasks on this model
     server: ServerConfig | None = None  # backend `openai` only
     timing: TimingConfig | None = None  # this model's repeats, instead of the suite's
+    load_level: LoadLevelConfig | None = None  # served: this model's minimums, not the suite's
     # Another model entry's name: this entry's variants are compared with its base variant
     # (KL, top-1 agreement) on perplexity tasks: a teacher, or the same weights on another
     # engine. Without it, compression variants are compared with their own entry's base.
@@ -146,6 +148,8 @@ class SuiteConfig(StrictModel):
     tasks: list[str | TaskRef] = Field(min_length=1)  # task names, or {name, n}
     profilers: list[str] = Field(default_factory=lambda: ["timing", "memory"])  # limitbench list
     timing: TimingConfig = Field(default_factory=TimingConfig)
+    # Served models: the requests and seconds each load level measures at least.
+    load_level: LoadLevelConfig = Field(default_factory=LoadLevelConfig)
     task_dirs: list[str] = Field(default_factory=list)  # folders of task files, suite-relative
     slo: SLOConfig | None = None  # served models: goodput and quality under this SLO
     kl: KLConfig = Field(default_factory=KLConfig)

@@ -1,4 +1,5 @@
-"""Validated suite keys for served models: the server block and the SLO search."""
+"""Validated suite keys for served models: the server block, the minimum each load level
+runs, and the SLO search."""
 
 from __future__ import annotations
 
@@ -40,6 +41,21 @@ class ServerConfig(StrictModel):
     # POST /reset_prefix_cache, offered with VLLM_SERVER_DEV_MODE=1), so a load level does
     # not inherit the warm cache of the one before; the hit rate is recorded either way.
     reset_prefix_cache: bool = True
+
+
+class LoadLevelConfig(StrictModel):
+    """What one load level of a served model measures at least. The level's measured window
+    keeps issuing the task's generation requests (cycling them, in order, at the level's
+    concurrency or arrival rate) until it has answered `min_requests` and run
+    `min_duration_s`; quality is scored once, on the first answer to each distinct sample.
+    A p99 needs about 100 requests to have one beyond it, and a distribution-free 95% interval
+    of it 299; the record says when a level had fewer. Each timed window of a level (see
+    `timing.min_repeats`) meets both minimums."""
+
+    # Requests answered per window, counting the first pass over the samples.
+    min_requests: int = Field(default=100, ge=1)
+    # Seconds of load per window: enough for a server's batching to settle.
+    min_duration_s: float = Field(default=60.0, ge=0)
 
 
 class SLOSearchConfig(StrictModel):

@@ -1,12 +1,15 @@
-"""Served records: which records a load sweep wrote, at which offered load each ran, and the
-levels of each model and task in load order."""
+"""Served records: which records a load sweep wrote, at which offered load each ran, the
+levels of each model and task in load order, how many requests each level's percentiles rest
+on, and the SLO each run judged them by."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from harness.core.perf_names import PerfName
+from harness.core.perf_names import Percentiled, PerfName, percentile_name
 from harness.store.records import Record
+from harness.store.runfiles import Manifest
+from harness.suite.schema import SLOConfig
 from harness.variants.base import OFFERED_LOAD, knobs_along
 
 LOAD_KNOBS = knobs_along(OFFERED_LOAD)
@@ -31,3 +34,32 @@ def served_groups(records: Sequence[Record]) -> dict[tuple[str, str], list[Recor
         if is_served(record):
             groups.setdefault((record.model, record.task), []).append(record)
     return {k: sorted(v, key=lambda r: load_of(r)[1]) for k, v in groups.items()}
+
+
+P99_NEEDS = (
+    100  # requests with which about one lies beyond the p99 (harness.profilers.percentile_ci)
+)
+
+
+def requests_of(record: Record) -> int | None:
+    """Requests behind the level's latency percentiles (its e2e latencies, else its TTFTs)."""
+    for family in (Percentiled.E2E, Percentiled.TTFT):
+        value = record.perf.get(percentile_name(family, "p99"))
+        if value is not None and value.n is not None:
+            return value.n
+    return None
+
+
+def thin_p99(levels: Sequence[Record]) -> list[tuple[Record, int]]:
+    """The levels whose p99 rests on fewer requests than a p99 needs, with their count."""
+    return [(r, n) for r in levels if (n := requests_of(r)) is not None and n < P99_NEEDS]
+
+
+def slo_by_run(manifests: Sequence[Manifest]) -> dict[str, SLOConfig]:
+    """Each run's SLO (its suite's `slo:`), by run id; runs without one are left out."""
+    found = {}
+    for manifest in manifests:
+        given = manifest.suite_config.get("slo")
+        if isinstance(given, dict):
+            found[manifest.run_id] = SLOConfig.model_validate(given)
+    return found

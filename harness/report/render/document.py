@@ -8,6 +8,7 @@ from pathlib import Path
 
 from harness.report.analysis.audit import TaskAudit
 from harness.report.analysis.choices import TOLERANCE
+from harness.report.analysis.serving import slo_by_run
 from harness.report.analysis.trend import TrendOptions
 from harness.report.analysis.versus import SampleScores, versus_base
 from harness.report.render.drawn import (
@@ -63,7 +64,7 @@ def render(
         fits_section(records, fig_dir, rel, seed),
         trend_section(records, fig_dir, rel, seed, trend or TrendOptions()),
         frontier_section(records, fig_dir, rel),
-        serving_section(records, fig_dir, rel, searches),
+        serving_section(records, fig_dir, rel, searches, slo_by_run(manifests)),
         footer(manifests, command),
     ]
     return "\n\n".join(s for s in sections if s) + "\n"

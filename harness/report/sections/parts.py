@@ -14,6 +14,7 @@ from harness.report.analysis.scaling import Series
 from harness.report.analysis.speed import Speed
 from harness.report.analysis.trend import TrendPoint
 from harness.store.records import Record
+from harness.suite.schema import SLOConfig
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,7 @@ class ServingFigure:
     title: str
     levels: Sequence[Record]
     searched: float | None  # the SLO search's highest passing level, marked
+    slo: SLOConfig | None = None  # the run's SLO: its bounds drawn as lines
 
 
 @dataclass(frozen=True)
