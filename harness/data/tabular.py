@@ -9,6 +9,7 @@ import sqlite3
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from harness.core.errors import UserError, did_you_mean
 from harness.core.lines import newline_lines
@@ -120,11 +121,38 @@ def load_fasttext(options: TableOptions, path: Path) -> list[Sample]:
 @register_loader("sqlite", SqliteOptions)
 def load_sqlite(options: SqliteOptions, path: Path) -> list[Sample]:
     """Rows of a read-only query; the query lives in the task YAML."""
+    conn = _open_read_only(path)
     try:
-        with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as conn:
-            conn.row_factory = sqlite3.Row
-            found = conn.execute(options.query).fetchall()
-    except sqlite3.Error as err:
-        raise UserError(f"{path}: query in 'source.query' failed: {err}") from None
+        conn.row_factory = sqlite3.Row
+        found = conn.execute(options.query).fetchall()
+    except sqlite3.DatabaseError as err:
+        only = " (a task's query may only read: SELECT)" if "not authorized" in str(err) else ""
+        raise UserError(f"{path}: query in 'source.query' failed: {err}{only}") from None
+    finally:
+        conn.close()
     rows = [(f"{path}: row {n} of 'source.query'", dict(r)) for n, r in enumerate(found, 1)]
     return _rows_to_samples(rows, options)
+
+
+# What a task's query may do: read tables and call functions. `mode=ro` alone still lets a
+# query write other files (`VACUUM INTO '/any/path'`, `ATTACH 'file:x?mode=rwc'`), and a
+# task file may come from someone else.
+_QUERY_MAY = frozenset(
+    {sqlite3.SQLITE_SELECT, sqlite3.SQLITE_READ, sqlite3.SQLITE_FUNCTION, sqlite3.SQLITE_RECURSIVE}
+)
+
+
+def _only_reads(action: int, *_: str | None) -> int:
+    return sqlite3.SQLITE_OK if action in _QUERY_MAY else sqlite3.SQLITE_DENY
+
+
+def _open_read_only(path: Path) -> sqlite3.Connection:
+    uri = f"file:{quote(str(path.resolve()))}?mode=ro"  # quoted: a '?' or '#' in the path
+    try:
+        conn = sqlite3.connect(uri, uri=True)
+        conn.execute("PRAGMA query_only = ON")
+    except sqlite3.DatabaseError as err:
+        raise UserError(f"{path}: not a readable SQLite database ({err})") from None
+    conn.setlimit(sqlite3.SQLITE_LIMIT_ATTACHED, 0)
+    conn.set_authorizer(_only_reads)
+    return conn

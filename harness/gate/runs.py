@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from harness.core.errors import UserError
+from harness.core.paths import is_folder_name
 from harness.store.reading import note_unfinished
 from harness.store.records import Record, RunStore
 from harness.store.runfiles import Manifest
@@ -60,6 +61,11 @@ def load(name_or_path: str) -> RunData:
 
 def save_baseline(run: str, name: str) -> Path:
     """Copy a run's records, samples and manifest to results/baselines/NAME (committed)."""
+    if not is_folder_name(name):
+        raise UserError(
+            f"baseline name '{name}': use a plain name (letters, digits, '_', '-', '.'), not a "
+            f"path; baselines are saved as folders of {BASELINES}"
+        )
     source = locate(run)
     target = BASELINES / name
     if target.exists():

@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from harness.core.errors import UserError
+from harness.core.paths import is_folder_name
 from harness.run.plan import Plan, plan_suite
 from harness.run.runner import new_run_id
 from harness.suite.schema import SuiteConfig
@@ -48,6 +49,11 @@ def run_folder(source: SuiteSource, out: Path | None, resume: bool) -> Path:
     if out is not None:
         return out
     name = source.config.name
+    if not is_folder_name(name):  # '.' or '..': the run would land in results/ or in .
+        raise UserError(
+            f"{source.path or FLAGS_SOURCE}: key 'name': '{name}' cannot name the run's folder "
+            "results/<name>/ (it would lead out of results/); rename the suite, or give --out"
+        )
     if resume:
         runs = _runs_of(name)
         if source.text is not None:

