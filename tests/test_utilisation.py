@@ -119,3 +119,14 @@ def test_knobs_name_the_precision_that_ran() -> None:
     assert precision_from_knobs({"quant": "bnb_nf4"}) is Precision.BFLOAT16
     assert precision_from_knobs({"dtype": "bfloat16"}) is Precision.BFLOAT16
     assert precision_from_knobs({}) is None
+
+
+def test_a_peak_named_by_precision_is_a_fact_of_the_machine() -> None:
+    from harness.core.perf_specs import Kernels, PerfKind, Scope, SpecContext, spec_for
+
+    spec = spec_for(peak_flops_name(Precision.INT8), "FLOP/s", None, SpecContext())
+    assert (spec.kind, spec.scope, spec.kernels) == (
+        PerfKind.HARDWARE,
+        Scope.MACHINE,
+        Kernels.NOT_APPLICABLE,
+    )

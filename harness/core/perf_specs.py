@@ -134,7 +134,6 @@ CATALOGUE: dict[str, tuple[PerfKind, Phase, Scope | None]] = {
     # tokens the model read and wrote per correct answer: what the task asked, not kernels
     PerfName.TOKENS_PER_CORRECT: (PerfKind.WORKLOAD, Phase.NONE, _WINDOW),
     PerfName.PEAK_FLOPS: (PerfKind.HARDWARE, Phase.NONE, Scope.MACHINE),
-    **{peak_flops_name(p): (PerfKind.HARDWARE, Phase.NONE, Scope.MACHINE) for p in Precision},
     PerfName.PEAK_BANDWIDTH: (PerfKind.HARDWARE, Phase.NONE, Scope.MACHINE),
     PerfName.ACHIEVED_FLOPS: (PerfKind.UTILIZATION, Phase.WHOLE, _WINDOW),
     PerfName.ACHIEVED_BANDWIDTH: (PerfKind.UTILIZATION, Phase.WHOLE, _WINDOW),
@@ -170,6 +169,7 @@ _FAMILIES: dict[str, tuple[PerfKind, Phase]] = {
     Percentiled.OUTPUT_TOKENS: (PerfKind.WORKLOAD, Phase.NONE),
     Percentiled.INPUT_TOKENS: (PerfKind.WORKLOAD, Phase.NONE),
 }
+_PEAKS_BY_PRECISION = frozenset(peak_flops_name(p) for p in Precision)
 _PERCENTILE = re.compile(r"^(?P<family>[a-z0-9_]+)_p\d{1,2}$")
 
 
@@ -177,6 +177,8 @@ def _entry(name: str, latency_scope: Scope) -> tuple[PerfKind, Phase, Scope] | N
     found = _PERCENTILE.match(name)
     if name in CATALOGUE:
         kind, phase, scope = CATALOGUE[name]
+    elif name in _PEAKS_BY_PRECISION:  # the matmul peak, named by the precision it is of
+        kind, phase, scope = CATALOGUE[PerfName.PEAK_FLOPS]
     elif found and found["family"] in _FAMILIES:
         (kind, phase), scope = _FAMILIES[found["family"]], ENGINE_TIMED
     else:
