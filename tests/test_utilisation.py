@@ -130,3 +130,15 @@ def test_a_peak_named_by_precision_is_a_fact_of_the_machine() -> None:
         Scope.MACHINE,
         Kernels.NOT_APPLICABLE,
     )
+
+
+def test_the_configuration_that_ran_names_the_precision_before_the_knobs() -> None:
+    from harness.report.sections.hardware import precision_that_ran
+    from harness.variants.resolved import ResolvedConfig
+
+    base = _hw("m", {}, 0.2, PerfName.PEAK_FLOPS)
+    assert precision_that_ran(base) is None  # an old record: its knobs do not say
+    ran = ResolvedConfig(dtype="float32", device="cpu", options={"quant": "int8_dynamic"})
+    assert precision_that_ran(base.model_copy(update={"resolved": ran})) is Precision.INT8
+    bf16 = ResolvedConfig(dtype="bfloat16", device="cuda:0")
+    assert precision_that_ran(base.model_copy(update={"resolved": bf16})) is Precision.BFLOAT16

@@ -71,9 +71,20 @@ def bound_by(mfu: float | None, mbu: float | None) -> str:
     return "near the hardware limit" if best >= 0.5 else "partly engine-bound"
 
 
+def precision_that_ran(record: Record) -> Precision | None:
+    """From the configuration that ran (`resolved`, every option after defaults), else from
+    the knobs of a record written before it existed."""
+    if record.resolved is None:
+        return precision_from_knobs(record.knobs)
+    options = dict(record.resolved.options)
+    if record.resolved.dtype is not None and "dtype" not in options:
+        options["dtype"] = record.resolved.dtype
+    return precision_from_knobs(options)
+
+
 def mismatch(record: Record, peak: Peak | None) -> str | None:
     """Why a record's MFU is not against the peak of the precision that ran, if it is not."""
-    ran = precision_from_knobs(record.knobs)
+    ran = precision_that_ran(record)
     if peak is None or peak.precision is not None or ran is not Precision.INT8:
         return None
     return "int8 kernels against a float peak: not a utilisation"
