@@ -155,6 +155,7 @@ def test_server_killed_mid_run_fails_the_unit_and_keeps_finished_ones(tmp_path: 
     data = suite_data()
     data["models"][0]["variants"] = {"axes": {"concurrency": [1]}}
     data["tasks"] = [{"name": "pang_lee_generate", "n": 2}, {"name": "bible_en_fr", "n": 16}]
+    data["load_level"] = {"min_requests": 1, "min_duration_s": 0}  # each sample once
     suite = tmp_path / "s.yaml"
     suite.write_text(yaml.safe_dump(data), encoding="utf-8")
     out = tmp_path / "run"
