@@ -33,7 +33,7 @@ from harness.run.load import LoadedVariant, load_variant
 from harness.run.measure import Measured, measure
 from harness.run.plan import Plan, PreparedTask
 from harness.run.progress import ProgressSink
-from harness.run.resume import check_resumable, data_digest
+from harness.run.resume import check_fresh, check_resumable, data_digest
 from harness.run.sample_rows import sample_rows
 from harness.run.slo_search import run_searches
 from harness.run.unit import UnitResult
@@ -59,8 +59,7 @@ def open_store(
         repaired = repair_run(store)
         (notes if notes is not None else []).extend(repaired.notes)
         return store, repaired.done
-    if store.exists():
-        raise UserError(f"{out} already holds a run; pass --resume or choose another --out")
+    check_fresh(store, out)
     store.create(_manifest(p, out.name, file_sha256(p.suite_path)))
     return store, set()
 
