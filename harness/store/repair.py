@@ -1,17 +1,22 @@
-"""Repair of a run folder before a resume: nothing finished is deleted.
+"""Repair of a run folder before a resume: nothing is deleted.
 
-A unit is finished when its record line is complete. Repair keeps every complete, valid
-record line and the sample rows of finished units. A damaged line anywhere (not JSON, not a
-valid row, a second record of a unit already recorded) is moved to `<file>.damaged` with its
-line number and reported; the lines after it are kept. Only a final line without its newline
-(a write cut short by a kill) is dropped, as are the sample rows of units with no record (the
-unit runs again). Readers (`RunStore.records()`) have their own, stricter parsing.
+A unit is finished when its record line is complete and every one of its sample rows is
+intact. Repair keeps every complete, valid record line and the sample rows of finished units.
+A damaged line anywhere (not JSON, not a valid row, a second record of a unit already
+recorded) is moved to `<file>.damaged` with its line number and reported; the lines after it
+are kept. A unit with a damaged sample row is not finished: its record and its intact rows
+are set aside too, and it runs again (else the run would be one sample short for good). The
+sample rows of units with no record (a kill between samples and record, or a damaged record
+line) are set aside as well, so such a unit can be restored by hand. Only a final line
+without its newline (a write cut short by a kill) is dropped. Readers (`RunStore.records()`)
+have their own, stricter parsing.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -72,14 +77,18 @@ def _checked(number: int, text: str, model: type[BaseModel]) -> _Line:
 
 
 def repair_run(store: RunStore) -> Repair:
-    """Set damaged lines aside, keep every finished unit, drop unfinished units' samples."""
+    """Set damaged lines aside, keep every finished unit, set unfinished units' rows aside."""
     out = Repair()
+    samples, torn_samples = _parse(store.samples_path, SampleRow)
+    broken = {_unit_named_in(line.text) for line in samples if line.row is None} - {None}
     records, torn = _parse(store.records_path, Record)
     kept_records = []
     for line in records:
         unit = _unit(line.row) if line.row is not None else None
         if unit is not None and unit in out.done:
             line = _Line(line.number, line.text, None, "a second record of a finished unit")
+        elif unit in broken:
+            line = _Line(line.number, line.text, None, _RERUN)
         if line.row is None:
             _set_aside(store.records_path, line, out)
             continue
@@ -87,23 +96,38 @@ def repair_run(store: RunStore) -> Repair:
         kept_records.append(line.text)
     if torn:
         out.notes.append(f"{store.records_path}: dropped a final line cut short (no newline)")
-    samples, torn_samples = _parse(store.samples_path, SampleRow)
-    kept_samples, orphans = [], 0
+    kept_samples, unfinished = [], []
     for line in samples:
         if line.row is None:
             _set_aside(store.samples_path, line, out)
         elif _unit(line.row) in out.done:
             kept_samples.append(line.text)
-        else:
-            orphans += 1  # written before a record that never came: the unit runs again
-    if orphans or torn_samples:
-        out.notes.append(
-            f"{store.samples_path}: dropped {orphans + torn_samples} sample row(s) of "
-            "unfinished units (they run again)"
-        )
+        else:  # written before a record that never came (or was set aside): runs again
+            unfinished.append(_Line(line.number, line.text, line.row, _UNFINISHED))
+    _set_aside_rows(store.samples_path, unfinished, out)
+    if torn_samples:
+        out.notes.append(f"{store.samples_path}: dropped a final line cut short (no newline)")
     _rewrite(store.records_path, kept_records)
     _rewrite(store.samples_path, kept_samples)
     return out
+
+
+_RERUN = "its unit has a damaged sample row, so it runs again"
+_UNFINISHED = "a sample row of a unit with no valid record (the unit runs again)"
+_NAMED = {
+    key: re.compile(rf'"{key}"\s*:\s*"((?:[^"\\]|\\.)*)"') for key in ("variant_id", "task")
+}
+
+
+def _unit_named_in(text: str) -> tuple[str, str] | None:
+    """The unit a damaged line names, if its variant_id and task can still be read."""
+    found = [_NAMED[key].search(text) for key in ("variant_id", "task")]
+    if found[0] is None or found[1] is None:
+        return None
+    try:
+        return (json.loads(f'"{found[0][1]}"'), json.loads(f'"{found[1][1]}"'))
+    except json.JSONDecodeError:
+        return None
 
 
 def _unit(row: dict[str, Any]) -> tuple[str, str]:
@@ -120,6 +144,29 @@ def _set_aside(path: Path, line: _Line, out: Repair) -> None:
     }
     _append(side, json.dumps(note, ensure_ascii=False) + "\n")
     out.notes.append(f"{path}:{line.number}: {line.why}; set aside in {side}")
+
+
+def _set_aside_rows(path: Path, lines: list[_Line], out: Repair) -> None:
+    """Set many rows aside with one note (a unit can have thousands of samples)."""
+    if not lines:
+        return
+    side = path.with_name(path.name + DAMAGED_SUFFIX)
+    when = datetime.now(UTC).isoformat(timespec="seconds")
+    notes = [
+        {
+            "line": line.number,
+            "why": line.why,
+            "set_aside_at": when,
+            "text": line.text.rstrip("\r\n"),
+        }
+        for line in lines
+    ]
+    _append(side, "".join(json.dumps(note, ensure_ascii=False) + "\n" for note in notes))
+    units = len({_unit(line.row) for line in lines if line.row is not None})
+    out.notes.append(
+        f"{path}: set {len(lines)} sample row(s) of {units} unfinished unit(s) aside in {side} "
+        "(the units run again)"
+    )
 
 
 def _append(path: Path, text: str) -> None:
