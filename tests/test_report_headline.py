@@ -95,7 +95,7 @@ def test_a_metric_zero_for_every_variant_says_so_with_the_sample_it_needs(
     head, fastest = lines["zeros"]
     assert head.endswith(
         "accuracy 0 for every variant (n = 4): cannot tell variants apart; a 10-point change "
-        "is detectable at n ≥ 60"
+        "is detectable (80% power) at n ≥ 78"
     )
     assert "no detectable" not in head and "[+0, +0]" not in fastest
     assert fastest.startswith(

@@ -72,3 +72,21 @@ def test_rescaling_carries_the_relative_spread() -> None:
     assert merged["tok_s"].repeats == pytest.approx([900.0, 1000.0, 1100.0])
     assert (merged["tok_s"].ci_low, merged["tok_s"].ci_high) == pytest.approx((900.0, 1100.0))
     assert merged["once"].repeats == [5.0] and merged["once"].ci_low is None
+
+
+def test_repeats_keep_a_percentiles_own_interval_and_spread_the_rest() -> None:
+    """A latency percentile's order-statistic interval over the window's requests is kept
+    (the windows' min..max of three medians holds the median with only 75% probability);
+    a speed, which has no interval of its own, takes the windows' spread."""
+    from harness.run.measure import merge_repeats
+
+    def window(p50: float, speed: float) -> dict[str, Value]:
+        own = Value(value=p50, unit="s", ci_low=p50 - 0.1, ci_high=p50 + 0.2)
+        return {"ttft_p50": own, "input_tokens_per_s": Value(value=speed, unit="tok/s")}
+
+    merged = merge_repeats([window(1.0, 100.0), window(1.5, 90.0), window(0.8, 110.0)])
+    ttft = merged["ttft_p50"]
+    assert (ttft.value, ttft.ci_low, ttft.ci_high) == (1.0, 0.9, 1.2)
+    assert ttft.repeats == [1.0, 1.5, 0.8]
+    speed = merged["input_tokens_per_s"]
+    assert (speed.value, speed.ci_low, speed.ci_high) == (100.0, 90.0, 110.0)

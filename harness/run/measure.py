@@ -20,7 +20,7 @@ from harness.core.requests import Request, Response
 from harness.core.values import Value
 from harness.profilers import PROFILERS, Profiler
 from harness.run.dispatch import dispatch, warmup
-from harness.run.repeats import describe_subset, repeat_subset, rescaled_to_full
+from harness.run.repeats import describe_subset, has_own_interval, repeat_subset, rescaled_to_full
 from harness.suite.schema import LoadLevelConfig, TimingConfig
 
 
@@ -96,11 +96,18 @@ def measure(
 
 
 def merge_repeats(runs: Sequence[dict[str, Value]]) -> dict[str, Value]:
+    """Each value as the median of the windows with their min..max, except a value whose
+    profiler gave it an interval of its own (a latency percentile's order-statistic
+    interval over the window's requests): it keeps the scored window's value and interval,
+    with the windows' values as its repeats."""
     if len(runs) == 1:
         return {k: v.model_copy(update={"repeats": [v.value]}) for k, v in runs[0].items()}
     merged: dict[str, Value] = {}
     for name, value in runs[0].items():
         samples = [run[name].value for run in runs if name in run]
+        if has_own_interval(name, value):
+            merged[name] = value.model_copy(update={"repeats": samples})
+            continue
         merged[name] = value.model_copy(
             update={
                 "value": statistics.median(samples),

@@ -17,6 +17,7 @@ import math
 import statistics
 from collections.abc import Sequence
 
+from harness.core.perf_names import Percentiled, percentile_name
 from harness.core.requests import Embed, Generate, LogLikelihood, Request, RollingLogLikelihood
 from harness.core.values import Value
 from harness.suite.schema import TimingConfig
@@ -53,6 +54,19 @@ def repeat_subset(
     return sorted(by_size[int(k * step + step / 2)] for k in range(size))
 
 
+PERCENTILE_NAMES = frozenset(
+    percentile_name(family, q) for family in Percentiled for q in ("p50", "p90", "p99")
+)
+
+
+def has_own_interval(name: str, value: Value) -> bool:
+    """Whether a latency percentile already carries its order-statistic interval over the
+    window's requests: repeats must not replace it with the windows' min..max, which holds
+    a median with less than 95% probability (other values' intervals, such as energy's
+    idle noise, still take the windows' spread)."""
+    return name in PERCENTILE_NAMES and value.ci_low is not None and value.ci_high is not None
+
+
 def rescaled_to_full(
     full: dict[str, Value], runs: Sequence[dict[str, Value]], how: str
 ) -> dict[str, Value]:
@@ -61,6 +75,9 @@ def rescaled_to_full(
     for name, value in full.items():
         samples = [run[name].value for run in runs if name in run]
         middle = statistics.median(samples) if samples else 0.0
+        if has_own_interval(name, value):  # the window's own interval, not the windows' spread
+            merged[name] = value.model_copy(update={"repeats": [value.value]})
+            continue
         if len(samples) < 2 or middle == 0 or not math.isfinite(middle):
             merged[name] = value.model_copy(update={"repeats": [value.value]})
             continue

@@ -131,10 +131,17 @@ def speed_standing(found: Sequence[VersusBase], metric: str) -> SpeedStanding:
 SIGN_TEST_MIN_CHANGES = 6
 
 
-def samples_to_detect(change: float) -> int:
-    """Samples a per-sample 0/1 metric needs before a change of `change` (a fraction, e.g.
-    0.1 for ten points) can be significant: that many answers must flip one way."""
-    return math.ceil(SIGN_TEST_MIN_CHANGES / change)
+def samples_to_detect(change: float, power: float = 0.8) -> int:
+    """Samples a per-sample 0/1 metric needs before a true change of `change` (a fraction,
+    e.g. 0.1 for ten points) is significant with probability `power`, in the best case
+    that every changed answer moves the same way: the smallest n at which at least
+    SIGN_TEST_MIN_CHANGES of n answers flip with that probability (0.1 -> 78)."""
+    from scipy.stats import binom
+
+    n = SIGN_TEST_MIN_CHANGES
+    while binom.sf(SIGN_TEST_MIN_CHANGES - 1, n, change) < power:
+        n += 1
+    return n
 
 
 def no_sample_discriminates(value: Value) -> bool:

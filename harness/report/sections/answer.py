@@ -77,8 +77,13 @@ def unranked_text(s: SpeedStanding, metric: str, label: str) -> str:
 
 
 def no_pick_text(s: SpeedStanding, metric: str, compared: int) -> str:
-    """No variant is distinguishably faster: say whether that is shown or merely unknown."""
+    """No variant is a pick: say whether that is shown or merely unknown."""
     label = SPEED_LABELS[metric]
+    if s.faster:
+        return (
+            f"no variant meets a quality constraint: {_names(s.faster)} faster by {label}, "
+            "but each loses more than the tolerance or has no quality to compare"
+        )
     if s.unranked:
         return f"cannot rank: {unranked_text(s, metric, label)}"
     if s.tied:
@@ -89,7 +94,9 @@ def no_pick_text(s: SpeedStanding, metric: str, compared: int) -> str:
     if s.slower:
         kernels = f"; {_names(s.same_kernels)} run its kernels" if s.same_kernels else ""
         return f"ship the base: every variant is slower by {label} ({compared} compared){kernels}"
-    return f"cannot rank: every variant runs the base's kernels, so none differs in {label}"
+    if len(s.same_kernels) == compared:
+        return f"cannot rank: every variant runs the base's kernels, so none differs in {label}"
+    return f"cannot rank: no variant reports {label} against the base"
 
 
 def constant_text(found: Sequence[VersusBase]) -> str:
@@ -101,7 +108,8 @@ def constant_text(found: Sequence[VersusBase]) -> str:
     )
     if base.quality[q.metric].unit == "fraction":
         points = round(DETECT_POINTS * 100)
-        text += f"; a {points}-point change is detectable at n ≥ {samples_to_detect(DETECT_POINTS)}"
+        needed = samples_to_detect(DETECT_POINTS)
+        text += f"; a {points}-point change is detectable (80% power) at n ≥ {needed}"
     return text
 
 
@@ -126,6 +134,8 @@ def model_task_lines(
     if constant_quality(found):
         fastest = options(found, metric)[:1]
         speed = [f"  - fastest (quality cannot tell): {speed_text(o, label)}" for o in fastest]
+        if not fastest and standing.unranked:
+            speed = [f"  - speed not ranked: {unranked_text(standing, metric, label)}"]
         return [f"{head}): {constant_text(found)}", *speed]
     front = frontier_names(records, base, metric, q.metric)
     chosen = picks(options(found, metric), front, tolerance)

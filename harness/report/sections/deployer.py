@@ -46,14 +46,14 @@ def verdict_text(v: VersusBase) -> str:
     if not q.verdict.startswith("no detectable"):
         return q.verdict
     base = v.base.quality[q.metric]
-    if q.constant:  # identical on every sample: the bootstrap interval is a point
+    if q.constant and q.method.startswith("paired"):  # identical on every shared sample
         n = base.n or 0
         if base.unit != "fraction" or not n:
             return f"{q.verdict}; identical on every sample"
         least = SIGN_TEST_MIN_CHANGES
         if n < least:
             return f"{q.verdict}; identical on all {n}: none detectable below n = {least}"
-        return f"{q.verdict}; identical on all {n}; detectable: ≥ {least / n:.2g}"
+        return f"{q.verdict}; identical on all {n}: a change under {least / n:.2g} cannot show"
     detectable = q.detectable
     return q.verdict if detectable is None else f"{q.verdict}; detectable: ±{detectable:.3g}"
 

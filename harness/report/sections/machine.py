@@ -15,18 +15,32 @@ from harness.store.runfiles import Manifest
 ENGINE_LIBRARIES = ("torch", "transformers", "llama_cpp", "vllm", "accelerate", "peft")
 
 
-def machine_text(env: Fingerprint) -> str:
+def engine_versions(env: Fingerprint, records: Sequence[Record]) -> str:
+    """The engine libraries' versions: those the records' engines imported (llama.cpp and
+    vLLM are not in the driver's fingerprint), then the fingerprint's; never 'not installed'."""
+    found: dict[str, str] = {}
+    for r in records:
+        if r.resolved is not None:
+            found.update(r.resolved.libraries)
+    for name, version in env.libraries.items():
+        found.setdefault(name, version)
+    shown = [
+        f"{name} {found[name]}"
+        for name in ENGINE_LIBRARIES
+        if name in found and "not installed" not in found[name]
+    ]
+    return ", ".join(shown) or "no engine library recorded"
+
+
+def machine_text(env: Fingerprint, records: Sequence[Record]) -> str:
     cores = f"{env.physical_cores or '?'} cores / {env.logical_cores or '?'} threads"
     if isinstance(env.gpu, str):
         gpu = f"no GPU ({env.gpu})"
     else:
         gpu = ", ".join(f"{d.name} ({fmt_bytes(d.memory_bytes)})" for d in env.gpu) or "no GPU"
-    versions = ", ".join(
-        f"{name} {env.libraries[name]}" for name in ENGINE_LIBRARIES if name in env.libraries
-    )
     return (
         f"{env.cpu}, {cores}, {fmt_bytes(env.memory_bytes)} memory; {gpu}; "
-        f"torch threads {env.torch_threads or '?'}; {versions or 'no engine library recorded'}"
+        f"torch threads {env.torch_threads or '?'}; {engine_versions(env, records)}"
     )
 
 
@@ -55,6 +69,7 @@ def machine_lines(manifests: Sequence[Manifest], records: Sequence[Record]) -> s
     lines = []
     for group in machines.values():
         runs = f" (runs {', '.join(m.run_id for m in group)})" if len(machines) > 1 else ""
-        lines.append(f"- **Measured on** {machine_text(group[0].env)}{runs}")
+        mine = [r for r in records if r.run_id in {m.run_id for m in group}]
+        lines.append(f"- **Measured on** {machine_text(group[0].env, mine)}{runs}")
     lines.append(f"- **Energy**: {energy_text(records)}")
     return "\n".join(lines)
