@@ -64,6 +64,9 @@ def test_placement_is_gpu_first_and_keeps_the_cpu_path(monkeypatch: pytest.Monke
     assert resolve_placement("cpu", "auto", stored).dtype == "float32"  # asked cpu: float32
     # A config that states no dtype was saved in float32.
     assert resolve_placement(None, "auto", lambda: None).dtype == "float32"
+    # torch's dynamic int8 has CPU kernels only: it stays there beside a GPU, in float32
+    int8 = resolve_placement(None, "auto", stored, cpu_only=True)
+    assert (int8.device, int8.dtype) == ("cpu", "float32")
     _fake_cuda(monkeypatch, present=False)
     read.clear()
     on_cpu = resolve_placement(None, "auto", stored)

@@ -105,6 +105,7 @@ def load_model(cfg: ModelConfig, knobs: Mapping[str, Any], base_dir: Path) -> tu
         str(knobs.get("dtype", "auto")),
         lambda: _checkpoint_dtype(location, common),
         bitsandbytes=quant.startswith("bnb_"),
+        cpu_only=quant == "int8_dynamic",  # torch's dynamic int8 Linear has CPU kernels only
     )
     if quant.startswith("bnb_"):
         from harness.backends.shared_transformers.quantize import bnb_config

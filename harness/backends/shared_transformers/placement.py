@@ -50,11 +50,14 @@ def resolve_placement(
     dtype: str,
     read_stored: Callable[[], str | None],
     bitsandbytes: bool = False,
+    cpu_only: bool = False,
 ) -> Placement:
     """The device and dtype to load with. `read_stored()` returns the checkpoint's dtype
     (see stored_dtype); it is called only when `auto` needs it on an accelerator, so a CPU
-    run reads nothing more than before. bitsandbytes levels run on CUDA only."""
-    where = device or ("cuda" if bitsandbytes else accelerator())
+    run reads nothing more than before. bitsandbytes levels run on CUDA only; a transform
+    with CPU kernels only (`cpu_only`) defaults to the CPU even where a GPU is present."""
+    default = "cuda" if bitsandbytes else "cpu" if cpu_only else accelerator()
+    where = device or default
     if dtype != "auto":
         return Placement(where, dtype)
     if where.split(":")[0] == "cpu":
