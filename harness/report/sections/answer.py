@@ -87,9 +87,10 @@ def no_pick_text(s: SpeedStanding, metric: str, compared: int) -> str:
     if s.unranked:
         return f"cannot rank: {unranked_text(s, metric, label)}"
     if s.tied:
+        slower = f"; {_names(s.slower)} slower" if s.slower else ""
         return (
             f"cannot rank: {_names(s.tied)} tie with the base on {label} (intervals include "
-            "+0%); nothing here shows a gain from switching"
+            f"+0%){slower}; nothing here shows a gain from switching"
         )
     if s.slower:
         kernels = f"; {_names(s.same_kernels)} run its kernels" if s.same_kernels else ""
