@@ -46,8 +46,12 @@ class _GpuProcesses:
         if count == 0:
             self.why_not = "NVML sees no GPU"
             return
+        try:
+            self.handles = [pynvml.nvmlDeviceGetHandleByIndex(i) for i in range(count)]
+        except Exception as err:  # a device NVML counts but cannot open (lost, no permission)
+            self.why_not = f"NVML could not open a GPU ({type(err).__name__}: {err})"
+            return
         self.pynvml = pynvml
-        self.handles = [pynvml.nvmlDeviceGetHandleByIndex(i) for i in range(count)]
 
     def used(self, pids: set[int]) -> int | None:
         """Bytes the PIDs hold on all GPUs; None when NVML lists none of them with a figure."""

@@ -114,10 +114,10 @@ class Plan:
             for entry in self.suite.models
             if entry.name == variant.model.name and (entry.tasks is None or task in entry.tasks)
         ]
-        most = max((t.min_repeats for t in peers), default=own.min_repeats)
-        if most <= own.min_repeats:
+        most = max(peers, key=lambda t: (t.min_repeats, t.min_time_s), default=own)
+        if most.min_repeats <= own.min_repeats:
             return own
-        return own.model_copy(update={"min_repeats": most})
+        return most  # its whole timing, so base and variants are timed the same way
 
     def tasks_for(self, variant: Variant) -> list[PreparedTask]:
         """The suite's tasks, narrowed to the model entry's `tasks` list when it has one."""

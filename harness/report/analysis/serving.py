@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from pydantic import ValidationError
+
 from harness.core.perf_names import Percentiled, PerfName, percentile_name
 from harness.store.records import Record
 from harness.store.runfiles import Manifest
@@ -61,5 +63,8 @@ def slo_by_run(manifests: Sequence[Manifest]) -> dict[str, SLOConfig]:
     for manifest in manifests:
         given = manifest.suite_config.get("slo")
         if isinstance(given, dict):
-            found[manifest.run_id] = SLOConfig.model_validate(given)
+            try:
+                found[manifest.run_id] = SLOConfig.model_validate(given)
+            except ValidationError:  # a foreign or hand-edited manifest: no SLO line, no crash
+                continue
     return found

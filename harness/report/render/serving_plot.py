@@ -56,6 +56,8 @@ def _panel(
     slo: SLOConfig | None,
     searched: float | None,
 ) -> None:
+    # a level whose every request failed has no throughput: it is left off the x axis
+    levels = [r for r in levels if PerfName.ACHIEVED_OUTPUT_TOKENS_PER_S in r.perf]
     x = [r.perf[PerfName.ACHIEVED_OUTPUT_TOKENS_PER_S].value for r in levels]
     met = [bool((m := r.perf.get(PerfName.SLO_MET)) is not None and m.value) for r in levels]
     _series(ax, x, levels, f"{stat}_p50", "o-", met)
