@@ -114,9 +114,7 @@ def repair_run(store: RunStore) -> Repair:
 
 _RERUN = "its unit has a damaged sample row, so it runs again"
 _UNFINISHED = "a sample row of a unit with no valid record (the unit runs again)"
-_NAMED = {
-    key: re.compile(rf'"{key}"\s*:\s*"((?:[^"\\]|\\.)*)"') for key in ("variant_id", "task")
-}
+_NAMED = {key: re.compile(rf'"{key}"\s*:\s*"((?:[^"\\]|\\.)*)"') for key in ("variant_id", "task")}
 
 
 def _unit_named_in(text: str) -> tuple[str, str] | None:
