@@ -232,14 +232,13 @@ def test_report_cli_exports_csv(
         [{"name": "m", "source": "x", "backend": "mock"}],  # type: ignore[operator]
         {"mock_quality": [1.0, 2.0]},
     )
-    out = tmp_path / "run"
-    assert run_cli(monkeypatch, "run", str(suite), "--out", str(out), "--no-report") == 0
+    out, again = tmp_path / "run", tmp_path / "run2"
+    for folder in (out, again):
+        assert run_cli(monkeypatch, "run", str(suite), "--out", str(folder), "--no-report") == 0
     csv = tmp_path / "frame.csv"
     target = tmp_path / "r.md"
-    assert (
-        run_cli(monkeypatch, "report", str(out), str(out), "--out", str(target), "--csv", str(csv))
-        == 0
-    )
+    report = ("report", str(out), str(again), "--out", str(target), "--csv", str(csv))
+    assert run_cli(monkeypatch, *report) == 0
     frame = pd.read_csv(csv)
     assert {"task", "variant_id", "metric", "value", "ci_low", "unit"} <= set(frame.columns)
     assert len(frame[frame.metric == "token_perplexity"]) == 4  # 2 variants x 2 runs

@@ -132,7 +132,7 @@ def test_a_base_is_timed_in_as_many_windows_as_the_variants_of_its_name(
     assert callable(ppl_suite)
     suite = ppl_suite([{"name": "m", "source": "x", "backend": "mock"}], tasks=2)
     spec = yaml.safe_load(suite.read_text())
-    sweep = {"name": "m", "source": "x", "backend": "mock", "tasks": ["ppl_0"]}
+    sweep: dict[str, object] = {"name": "m", "source": "x", "backend": "mock", "tasks": ["ppl_0"]}
     sweep |= {"timing": {"min_repeats": 3}, "variants": {"include": [{"mock_delay_s": 0.001}]}}
     spec["models"].append(sweep)
     spec["timing"] = {"min_repeats": 1}

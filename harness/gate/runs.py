@@ -38,15 +38,8 @@ def load(name_or_path: str) -> RunData:
     path = locate(name_or_path)
     store = RunStore(path)
     manifest = store.manifest()
-    read = store.read_records()
-    records: dict[tuple[str, str], Record] = {}
-    for record, number in zip(read.rows, read.line_numbers, strict=True):
-        if record.unit_key in records:
-            raise UserError(
-                f"{store.records_path}:{number}: a second record of task '{record.task}' on "
-                f"'{record.variant_id}'; each unit must appear once (two writers of one run?)"
-            )
-        records[record.unit_key] = record
+    read = store.unique_records()
+    records: dict[tuple[str, str], Record] = {r.unit_key: r for r in read.rows}
     if not records:
         raise UserError(f"{path}: holds no finished records")
     from harness.run.lock import note_if_in_progress

@@ -5,8 +5,9 @@ A run folder holds:
   samples.jsonl  per-sample inputs, outputs and scores, written before the unit's record
   manifest.json  the suite, its hash and the environment fingerprint
 
-A unit is finished exactly when its record line is complete. On resume, half-written lines
-and the samples of unfinished units are dropped, so every unit appears exactly once.
+A unit is finished exactly when its record line is complete. On resume, a torn final line is
+dropped and the samples of unfinished units are set aside in samples.jsonl.damaged (never
+deleted), so every unit appears exactly once and nothing written is lost.
 """
 
 from __future__ import annotations
@@ -186,6 +187,9 @@ class RunStore:
         text = json.dumps(manifest.model_dump(mode="json"), indent=2, ensure_ascii=False)
         tmp.write_text(text, encoding="utf-8")
         os.replace(tmp, self.manifest_path)
+        # present from the start, so a run whose units had no sample rows still has it and
+        # a missing one always means a damaged or incomplete copy (report and gate refuse it)
+        self.samples_path.touch()
 
     def manifest(self) -> Manifest:
         try:
@@ -197,6 +201,21 @@ class RunStore:
     def read_records(self) -> ReadLines[Record]:
         """Finished records with their line numbers; exit 2 naming a damaged line."""
         return read_rows(self.records_path, Record, "a record")
+
+    def unique_records(self) -> ReadLines[Record]:
+        """read_records, refusing a second record of a unit (two writers of one run, a bad
+        merge): exit 2 naming its line, for every reader that joins units."""
+        read = self.read_records()
+        units: set[tuple[str, str]] = set()
+        for record, number in zip(read.rows, read.line_numbers, strict=True):
+            if record.unit_key in units:
+                raise UserError(
+                    f"{self.records_path}:{number}: a second record of task '{record.task}' "
+                    f"on '{record.variant_id}'; each unit must appear once (two writers of "
+                    "one run?)"
+                )
+            units.add(record.unit_key)
+        return read
 
     def read_samples(self) -> ReadLines[SampleRow]:
         return read_rows(self.samples_path, SampleRow, "a sample row")
@@ -233,7 +252,7 @@ class RunStore:
 
     def repair(self) -> set[tuple[str, str]]:
         """Set damaged lines aside (never delete a finished record), drop a torn final line
-        and unfinished units' samples; return the finished (variant_id, task) units."""
+        and set unfinished units' samples aside; return the finished (variant_id, task) units."""
         from harness.store.repair import repair_run
 
         return repair_run(self).done

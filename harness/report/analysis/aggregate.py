@@ -22,19 +22,35 @@ LEGACY_DEFAULT_BITS = 32.0
 
 
 def load_runs(run_dirs: list[Path]) -> tuple[list[Manifest], list[Record]]:
+    """Each run's manifest and records, refusing what would silently double or drop units:
+    the same run given twice, a unit recorded twice in one run, a run without its per-sample
+    scores (the gate refuses the same; issue: a report exited 0 on each)."""
     manifests: list[Manifest] = []
     records: list[Record] = []
+    seen: dict[str, Path] = {}
     for run_dir in run_dirs:
         store = RunStore(run_dir)
         if not store.exists():
             raise UserError(f"{run_dir}: not a run folder (no manifest.json)")
-        read = store.read_records()
-        found = read.rows
+        manifest = store.manifest()
+        if manifest.run_id in seen:
+            raise UserError(
+                f"{run_dir}: run '{manifest.run_id}' is already given as {seen[manifest.run_id]}; "
+                "give each run once (its records would count twice)"
+            )
+        seen[manifest.run_id] = run_dir
+        read = store.unique_records()
         if read.torn_final_line:
             note_unfinished(store.records_path)
+        found = read.rows
         if not found:
             raise UserError(f"{run_dir}: holds no finished records yet")
-        manifests.append(store.manifest())
+        if not store.samples_path.exists():
+            raise UserError(
+                f"{store.samples_path}: missing; the per-sample scores the report's paired "
+                "intervals need are gone. Restore the file from a copy of the run, or rerun it"
+            )
+        manifests.append(manifest)
         records.extend(found)
     return manifests, records
 

@@ -26,14 +26,16 @@ def default_target(manifests: list[Manifest]) -> Path:
 
 
 def load_samples(
-    dirs: list[Path], records: list[Record]
+    dirs: list[Path], manifests: list[Manifest], records: list[Record]
 ) -> dict[tuple[str, str], dict[str, dict[str, float]]]:
-    """Per-sample scores by (variant, task) and sample id, for the paired vs-base CIs."""
+    """Per-sample scores by (variant, task) and sample id, for the paired vs-base CIs. A
+    run's records are matched by its manifest's run id, not its folder's name: a renamed
+    folder or a saved baseline keeps its pairing and its score checks."""
     from harness.store.records import RunStore
 
     out: dict[tuple[str, str], dict[str, dict[str, float]]] = {}
-    for folder in dirs:
-        mine = [r for r in records if r.run_id == folder.name]
+    for folder, manifest in zip(dirs, manifests, strict=True):
+        mine = [r for r in records if r.run_id == manifest.run_id]
         for unit, rows in RunStore(folder).scores_by_unit(mine).items():
             out.setdefault(unit, {}).update(rows)  # one unit in several runs: rows merge
     return out
@@ -59,7 +61,7 @@ def write_report(
         raise UserError(f"--out {target}: cannot create its folder ({err.strerror})") from None
     fig_dir = target.with_suffix("")
     command = "limitbench " + " ".join(sys.argv[1:]) if sys.argv else "limitbench report"
-    samples = load_samples(dirs, records)
+    samples = load_samples(dirs, manifests, records)
     audits = audits_of(manifests, records, dirs)
     text = render(
         manifests,
