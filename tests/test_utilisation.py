@@ -142,3 +142,16 @@ def test_the_configuration_that_ran_names_the_precision_before_the_knobs() -> No
     assert precision_that_ran(base.model_copy(update={"resolved": ran})) is Precision.INT8
     bf16 = ResolvedConfig(dtype="bfloat16", device="cuda:0")
     assert precision_that_ran(base.model_copy(update={"resolved": bf16})) is Precision.BFLOAT16
+
+
+def test_a_simulated_quantization_runs_float_kernels_whatever_its_level() -> None:
+    """A GGUF round trip on the transformers engine (weights dequantized back to floats) is
+    not int8 compute: an old record of one is held against its float peak, not flagged."""
+    from harness.core.perf_specs import KERNELS_NOTE, Kernels
+    from harness.report.sections.hardware import precision_that_ran
+
+    ladder = _hw("old@quant=q8_0", {"quant": "q8_0"}, 0.5, PerfName.PEAK_FLOPS)
+    simulated = ladder.model_copy(update={"conventions": {KERNELS_NOTE: Kernels.SIMULATED.value}})
+    assert simulated.kernels is Kernels.SIMULATED
+    assert precision_that_ran(simulated) is None  # the engine's float default, not int8
+    assert ladder.kernels is Kernels.REAL and precision_that_ran(ladder) is Precision.INT8

@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from harness.core.perf_names import PerfName, Precision, peak_flops_name
+from harness.core.perf_specs import Kernels
 from harness.core.values import Scalar, Value
 from harness.profilers.roofline import ABOVE_PEAK, precision_of_dtype
 from harness.report.sections.format import fmt_bytes, fmt_number, table
@@ -73,10 +74,14 @@ def bound_by(mfu: float | None, mbu: float | None) -> str:
 
 def precision_that_ran(record: Record) -> Precision | None:
     """From the configuration that ran (`resolved`, every option after defaults), else from
-    the knobs of a record written before it existed."""
+    the knobs of a record written before it existed. A simulated quantization (weights
+    round-tripped and dequantized) runs float kernels whatever its `quant` says."""
+    source = record.knobs if record.resolved is None else record.resolved.options
+    if record.kernels is Kernels.SIMULATED:
+        source = {k: v for k, v in source.items() if k != "quant"}
     if record.resolved is None:
-        return precision_from_knobs(record.knobs)
-    options = dict(record.resolved.options)
+        return precision_from_knobs(source)
+    options = dict(source)
     if record.resolved.dtype is not None and "dtype" not in options:
         options["dtype"] = record.resolved.dtype
     return precision_from_knobs(options)
