@@ -13,7 +13,8 @@ from dataclasses import dataclass
 
 from harness.core.perf_names import PerfName
 from harness.core.values import Value
-from harness.report.analysis.versus import LOAD_KNOBS, VersusBase
+from harness.report.analysis.serving import LOAD_KNOBS, load_of
+from harness.report.analysis.versus import VersusBase
 from harness.store.records import Record
 
 
@@ -41,13 +42,13 @@ def load_levels(records: Sequence[Record]) -> list[LoadLevel]:
     """The records of one model and task as load levels, lightest first."""
     out = []
     for r in records:
-        knob = next((k for k in LOAD_KNOBS if k in r.knobs), LOAD_KNOBS[0])
+        knob, level = load_of(r)
         met = r.perf.get(PerfName.SLO_MET)
         out.append(
             LoadLevel(
                 record=r,
                 knob=knob,
-                level=float(r.knobs.get(knob, 1) or 1),
+                level=level,
                 attainment=r.perf.get(PerfName.SLO_ATTAINMENT),
                 met=None if met is None else met.value >= 1,
             )

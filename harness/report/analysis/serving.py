@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from pydantic import ValidationError
 
 from harness.core.perf_names import Percentiled, PerfName, percentile_name
+from harness.profilers.percentile_ci import enough_for
 from harness.store.records import Record
 from harness.store.runfiles import Manifest
 from harness.suite.schema import SLOConfig
@@ -38,9 +39,7 @@ def served_groups(records: Sequence[Record]) -> dict[tuple[str, str], list[Recor
     return {k: sorted(v, key=lambda r: load_of(r)[1]) for k, v in groups.items()}
 
 
-P99_NEEDS = (
-    100  # requests with which about one lies beyond the p99 (harness.profilers.percentile_ci)
-)
+P99_NEEDS = enough_for(0.99)  # requests with which about one lies beyond the p99
 
 
 def requests_of(record: Record) -> int | None:
