@@ -36,18 +36,20 @@ from harness.store.records import Record
 DETECT_POINTS = 0.10  # the change a constant 0/1 metric is asked to detect: ten points
 
 
-def option_text(o: Option, label: str) -> str:
-    q = o.versus.quality
-    change = fmt_change(q.change, q.low, q.high, q.base)
-    speed, _, memory = speed_text(o, label).partition("; weights")
-    weights = f"; weights{memory}" if memory else ""
-    return f"{speed} for {q.metric} {change} ({verdict_text(o.versus)}){weights}"
+def _weights_text(o: Option) -> str:
+    weights = o.versus.ratios.get(PerfName.WEIGHT_BYTES)
+    return f"; weights {fmt_ratio(weights)}" if weights is not None else ""
 
 
 def speed_text(o: Option, label: str) -> str:
-    weights = o.versus.ratios.get(PerfName.WEIGHT_BYTES)
-    memory = f"; weights {fmt_ratio(weights)}" if weights is not None else ""
-    return f"`{o.versus.record.variant_id}`: {label} {fmt_ratio(o.speed)}{memory}"
+    return f"`{o.versus.record.variant_id}`: {label} {fmt_ratio(o.speed)}"
+
+
+def option_text(o: Option, label: str) -> str:
+    q = o.versus.quality
+    change = fmt_change(q.change, q.low, q.high, q.base)
+    quality = f"for {q.metric} {change} ({verdict_text(o.versus)})"
+    return f"{speed_text(o, label)} {quality}{_weights_text(o)}"
 
 
 def _names(found: Sequence[VersusBase]) -> str:
@@ -134,7 +136,10 @@ def model_task_lines(
     standing = speed_standing(found, metric)
     if constant_quality(found):
         fastest = options(found, metric)[:1]
-        speed = [f"  - fastest (quality cannot tell): {speed_text(o, label)}" for o in fastest]
+        speed = [
+            f"  - fastest (quality cannot tell): {speed_text(o, label)}{_weights_text(o)}"
+            for o in fastest
+        ]
         if not fastest and standing.unranked:
             speed = [f"  - speed not ranked: {unranked_text(standing, metric, label)}"]
         return [f"{head}): {constant_text(found)}", *speed]
